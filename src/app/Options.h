@@ -1,0 +1,43 @@
+#pragma once
+
+#include "codec/Codec.h"
+#include "core/Cidr.h"
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace vmd::app {
+
+/// A bad command line: printed as one line, exit code 2.
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The command-line contract of DESIGN section 5.
+struct Options {
+    std::string bus = "system";
+    std::vector<std::string> listen;
+    std::string map;
+    std::vector<std::string> overlays;
+    bool readOnly = false;
+    std::vector<core::Cidr> allow;
+    std::vector<core::Cidr> writeAllow;
+    std::size_t maxClients = 32;
+    codec::NotAvailable notAvailable = codec::NotAvailable::Zero;
+    std::chrono::milliseconds writeTimeout{1000};
+    std::string logLevel = "info";
+    bool check = false;
+    bool version = false;
+    bool help = false;
+};
+
+/// Parses argv; throws UsageError naming the bad option.
+[[nodiscard]] Options parseOptions(int argc, char** argv);
+[[nodiscard]] std::string usage();
+/// The map used when --map is not given: the installed one, else the one in the source tree.
+[[nodiscard]] std::string defaultMapPath();
+
+} // namespace vmd::app

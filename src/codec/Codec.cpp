@@ -1,0 +1,215 @@
+#include "codec/Codec.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+namespace vmd::codec {
+
+using regmap::ModbusType;
+using regmap::Register;
+
+std::string toText(const Value& v) {
+    struct Visitor {
+        std::string operator()(std::monostate) const { return {}; }
+        std::string operator()(std::int64_t x) const { return std::to_string(x); }
+        std::string operator()(std::uint64_t x) const { return std::to_string(x); }
+        std::string operator()(bool x) const { return x ? "1" : "0"; }
+        std::string operator()(double x) const {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "%.15g", x);
+            return buf;
+        }
+        std::string operator()(const std::string& x) const { return x; }
+    };
+    return std::visit(Visitor{}, v);
+}
+
+namespace {
+
+struct Limits {
+    long double min;
+    long double max;
+};
+
+Limits limitsOf(ModbusType type) {
+    switch (type) {
+    case ModbusType::Int16: return {-32768.0L, 32767.0L};
+    case ModbusType::Uint16: return {0.0L, 65535.0L};
+    case ModbusType::Int32: return {-2147483648.0L, 2147483647.0L};
+    case ModbusType::Uint32: return {0.0L, 4294967295.0L};
+    case ModbusType::Uint64: return {0.0L, 18446744073709551615.0L};
+    default: return {0, 0};
+    }
+}
+
+void putWords(std::uint64_t bits, std::span<std::uint16_t> out) {
+    // High word first.
+    for (std::size_t i = 0; i < out.size(); ++i)
+        out[i] = static_cast<std::uint16_t>(bits >> (16 * (out.size() - 1 - i)));
+}
+
+std::uint64_t getWords(std::span<const std::uint16_t> words) {
+    std::uint64_t bits = 0;
+    for (auto w : words) bits = (bits << 16) | w;
+    return bits;
+}
+
+std::optional<long double> numeric(const Value& v) {
+    if (auto p = std::get_if<std::int64_t>(&v)) return static_cast<long double>(*p);
+    if (auto p = std::get_if<std::uint64_t>(&v)) return static_cast<long double>(*p);
+    if (auto p = std::get_if<double>(&v)) return std::isnan(*p) ? std::nullopt : std::optional(static_cast<long double>(*p));
+    return std::nullopt;
+}
+
+void encodeString(const std::string& text, std::span<std::uint16_t> out) {
+    auto bytes = utf8ToLatin1(text);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        auto hi = 2 * i < bytes.size() ? static_cast<unsigned char>(bytes[2 * i]) : 0u;
+        auto lo = 2 * i + 1 < bytes.size() ? static_cast<unsigned char>(bytes[2 * i + 1]) : 0u;
+        out[i] = static_cast<std::uint16_t>((hi << 8) | lo);
+    }
+}
+
+} // namespace
+
+void encodeNotAvailable(const Register& reg, NotAvailable na, std::span<std::uint16_t> out) {
+    if (reg.type == ModbusType::Reserved) {
+        std::fill(out.begin(), out.end(), 0xFFFF);
+        return;
+    }
+    std::fill(out.begin(), out.end(), 0);
+    if (na == NotAvailable::Zero || reg.type == ModbusType::String) return;
+    switch (reg.type) {
+    case ModbusType::Int16: out[0] = 0x7FFF; break;
+    case ModbusType::Int32:
+        out[0] = 0x7FFF;
+        out[1] = 0xFFFF;
+        break;
+    default: std::fill(out.begin(), out.end(), 0xFFFF); break;
+    }
+}
+
+void encode(const Value& value, const Register& reg, NotAvailable na, std::span<std::uint16_t> out) {
+    if (reg.type == ModbusType::Reserved || !isValid(value)) return encodeNotAvailable(reg, na, out);
+    if (reg.type == ModbusType::String) {
+        encodeString(toText(value), out);
+        return;
+    }
+    long double scaled;
+    if (auto b = std::get_if<bool>(&value)) {
+        scaled = *b ? 1 : 0; // a flag: scale does not apply
+    } else if (auto n = numeric(value)) {
+        scaled = std::round(*n * static_cast<long double>(reg.scale));
+    } else {
+        return encodeNotAvailable(reg, na, out); // a string or NaN in a number register
+    }
+    auto [min, max] = limitsOf(reg.type);
+    scaled = std::clamp(scaled, min, max - 1); // MAX stays free for "not available"
+    std::uint64_t bits = scaled < 0 ? static_cast<std::uint64_t>(static_cast<std::int64_t>(scaled))
+                                    : static_cast<std::uint64_t>(scaled);
+    putWords(bits, out);
+}
+
+namespace {
+
+struct DbusLimits {
+    long double min;
+    long double max;
+};
+
+std::optional<DbusLimits> dbusLimits(char type) {
+    switch (type) {
+    case 'y': return DbusLimits{0, 255};
+    case 'b': return DbusLimits{0, 1};
+    case 'n': return DbusLimits{-32768, 32767};
+    case 'q': return DbusLimits{0, 65535};
+    case 'i': return DbusLimits{-2147483648.0L, 2147483647.0L};
+    case 'u': return DbusLimits{0, 4294967295.0L};
+    case 'x': return DbusLimits{-9223372036854775807.0L - 1, 9223372036854775807.0L};
+    case 't': return DbusLimits{0, 18446744073709551615.0L};
+    default: return std::nullopt;
+    }
+}
+
+} // namespace
+
+Decoded decode(const Register& reg, std::span<const std::uint16_t> words) {
+    if (reg.type == ModbusType::Reserved) return {DecodeError::NotWritable, {}};
+    if (reg.type == ModbusType::String) {
+        std::string bytes;
+        for (auto w : words) {
+            bytes.push_back(static_cast<char>(w >> 8));
+            bytes.push_back(static_cast<char>(w & 0xFF));
+        }
+        bytes.resize(std::min(bytes.size(), bytes.find('\0')));
+        return {DecodeError::None, {'s', latin1ToUtf8(bytes)}};
+    }
+    auto bits = getWords(words);
+    long double raw;
+    switch (reg.type) {
+    case ModbusType::Int16: raw = static_cast<std::int16_t>(bits); break;
+    case ModbusType::Int32: raw = static_cast<std::int32_t>(bits); break;
+    default: raw = static_cast<long double>(bits); break;
+    }
+    long double engineering = raw / static_cast<long double>(reg.scale);
+    if (reg.range && (engineering < reg.range->min || engineering > reg.range->max))
+        return {DecodeError::OutOfRange, {}};
+    if (!reg.range && !reg.enumTexts.empty() &&
+        std::none_of(reg.enumTexts.begin(), reg.enumTexts.end(),
+                     [&](const auto& e) { return static_cast<long double>(e.value) == engineering; }))
+        return {DecodeError::OutOfRange, {}};
+
+    if (reg.dbusType == 'd') return {DecodeError::None, {'d', static_cast<double>(engineering)}};
+    auto limits = dbusLimits(reg.dbusType);
+    if (!limits) return {DecodeError::OutOfRange, {}}; // 's' on a number register: nothing sensible to send
+    long double rounded = std::round(engineering);
+    if (rounded < limits->min || rounded > limits->max) return {DecodeError::OutOfRange, {}};
+    switch (reg.dbusType) {
+    case 'b': return {DecodeError::None, {'b', rounded != 0}};
+    case 'n':
+    case 'i':
+    case 'x': return {DecodeError::None, {reg.dbusType, static_cast<std::int64_t>(rounded)}};
+    default: return {DecodeError::None, {reg.dbusType, static_cast<std::uint64_t>(rounded)}};
+    }
+}
+
+std::string utf8ToLatin1(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        auto c = static_cast<unsigned char>(text[i]);
+        unsigned codePoint;
+        std::size_t length;
+        if (c < 0x80) codePoint = c, length = 1;
+        else if ((c & 0xE0) == 0xC0) codePoint = c & 0x1Fu, length = 2;
+        else if ((c & 0xF0) == 0xE0) codePoint = c & 0x0Fu, length = 3;
+        else if ((c & 0xF8) == 0xF0) codePoint = c & 0x07u, length = 4;
+        else codePoint = '?', length = 1;
+        if (i + length > text.size()) {
+            out.push_back('?');
+            break;
+        }
+        for (std::size_t k = 1; k < length; ++k)
+            codePoint = (codePoint << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3Fu);
+        out.push_back(codePoint <= 0xFF ? static_cast<char>(codePoint) : '?');
+        i += length;
+    }
+    return out;
+}
+
+std::string latin1ToUtf8(const std::string& bytes) {
+    std::string out;
+    for (char ch : bytes) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c < 0x80) out.push_back(ch);
+        else {
+            out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+            out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+        }
+    }
+    return out;
+}
+
+} // namespace vmd::codec

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+namespace vmd::core {
+
+/// A move-only owner of a file descriptor.
+class Fd {
+public:
+    Fd() = default;
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(Fd&& other) noexcept : fd_(other.release()) {}
+    Fd& operator=(Fd&& other) noexcept;
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd();
+    [[nodiscard]] int get() const { return fd_; }
+    int release() {
+        int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
+    explicit operator bool() const { return fd_ >= 0; }
+
+private:
+    int fd_ = -1;
+};
+
+/// One epoll loop for the whole daemon: sockets, the D-Bus connection, signals and timers.
+class EventLoop {
+public:
+    using Handler = std::function<void(std::uint32_t events)>;
+    using Clock = std::chrono::steady_clock;
+
+    EventLoop();
+    void add(int fd, std::uint32_t events, Handler handler);
+    void modify(int fd, std::uint32_t events);
+    void remove(int fd);
+    /// Runs before every wait; returns the longest wait in ms it allows (-1: no limit).
+    void addPrepare(std::function<int()> prepare) { prepares_.push_back(std::move(prepare)); }
+    /// Runs after every wake-up, whatever woke the loop.
+    void addIdle(std::function<void()> idle) { idles_.push_back(std::move(idle)); }
+    /// Calls `callback` once at `when`.
+    void at(Clock::time_point when, std::function<void()> callback);
+    void run();
+    void stop() { running_ = false; }
+
+private:
+    Fd epoll_;
+    bool running_ = false;
+    std::unordered_map<int, Handler> handlers_;
+    std::vector<std::function<int()>> prepares_;
+    std::vector<std::function<void()>> idles_;
+    std::vector<std::pair<Clock::time_point, std::function<void()>>> timers_;
+};
+
+} // namespace vmd::core

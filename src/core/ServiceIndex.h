@@ -1,0 +1,62 @@
+#pragma once
+
+#include "codec/Value.h"
+#include "regmap/RegisterMap.h"
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace vmd::core {
+
+inline constexpr regmap::ServiceTypeId kUnmappedServiceType = 0xFFFF;
+
+/// What is known of one D-Bus service: its values for every path the map uses, by PathId.
+struct ServiceState {
+    std::string name;       ///< com.victronenergy.battery.ttyO2
+    std::string type;       ///< battery
+    regmap::ServiceTypeId typeId = kUnmappedServiceType;
+    regmap::DeviceInstance instance = 0; ///< 0 for services without /DeviceInstance
+    bool hasInstance = false;
+    bool ready = true; ///< false while its values are still being loaded: not served yet
+    std::vector<codec::Value> values; ///< indexed by regmap::PathId; invalid where unknown
+
+    [[nodiscard]] const codec::Value& value(regmap::PathId path) const {
+        static const codec::Value invalid;
+        return path < values.size() ? values[path] : invalid;
+    }
+};
+
+/// The live services, indexed by (service type, device instance), and the unit-ID resolution rule of
+/// DESIGN section 3: a service whose instance equals the unit first, then the unit table.
+/// Pure data: filled by the BusMirror in the daemon and by hand in unit tests.
+class ServiceIndex {
+public:
+    explicit ServiceIndex(const regmap::RegisterMap& map) : map_(&map) {}
+
+    /// Adds a service (or replaces one of the same name) and returns it for filling in.
+    ServiceState& add(const std::string& name);
+    void remove(const std::string& name);
+    [[nodiscard]] ServiceState* find(const std::string& name);
+    /// Call after a service's instance changed.
+    void reindex();
+
+    /// The service of `type` that answers at `unit`, or nullptr.
+    [[nodiscard]] const ServiceState* resolve(regmap::ServiceTypeId type, regmap::UnitId unit) const;
+
+    [[nodiscard]] const std::vector<std::unique_ptr<ServiceState>>& services() const { return services_; }
+    [[nodiscard]] const regmap::RegisterMap& map() const { return *map_; }
+    /// Pairs of services that share a (type, instance): the one chosen is listed first.
+    [[nodiscard]] std::vector<std::pair<std::string, std::string>> conflicts() const;
+
+private:
+    static std::uint64_t key(regmap::ServiceTypeId type, regmap::DeviceInstance instance) {
+        return (std::uint64_t{type} << 32) | instance;
+    }
+    const regmap::RegisterMap* map_;
+    std::vector<std::unique_ptr<ServiceState>> services_;
+    std::unordered_map<std::uint64_t, const ServiceState*> byKey_;
+};
+
+} // namespace vmd::core

@@ -1,0 +1,23 @@
+#pragma once
+
+#include "codec/Value.h"
+
+#include <sdbus-c++/sdbus-c++.h>
+
+namespace vmd::dbus {
+
+/// Names of Victron's BusItem protocol (DESIGN section 2).
+inline constexpr const char* kBusItemInterface = "com.victronenergy.BusItem";
+inline constexpr const char* kServicePrefix = "com.victronenergy.";
+inline constexpr const char* kOwnServiceName = "com.victronenergy.modbustcp";
+
+/// A received variant as a mirror value; empty arrays (and anything unexpected) are invalid.
+[[nodiscard]] codec::Value fromVariant(const sdbus::Variant& variant);
+
+/// A value to send, as a variant of exactly its D-Bus type.
+[[nodiscard]] sdbus::Variant toVariant(const codec::TypedValue& value);
+
+/// Opens a bus: "system", "session" or a D-Bus address.
+[[nodiscard]] std::unique_ptr<sdbus::IConnection> openBus(const std::string& bus);
+
+} // namespace vmd::dbus

@@ -1,0 +1,60 @@
+#pragma once
+
+#include "core/ServiceIndex.h"
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vmd::dbus {
+
+/// Keeps every com.victronenergy.* service's values in memory (DESIGN section 2, STYLE practice 9):
+/// match rules first (NameOwnerChanged, ItemsChanged, PropertiesChanged, one each, matched by
+/// interface), then ListNames, then per service GetNameOwner and GetItems (fallback: GetValue on
+/// "/", then GetValue per mapped path). Runs on the caller's event loop; never blocks after start().
+class BusMirror {
+public:
+    BusMirror(sdbus::IConnection& connection, core::ServiceIndex& index);
+    ~BusMirror();
+    BusMirror(const BusMirror&) = delete;
+    BusMirror& operator=(const BusMirror&) = delete;
+
+    /// Adds the match rules and discovers the services present now (one synchronous ListNames).
+    void start();
+    /// True once every service found by start() has been loaded (or failed to load).
+    [[nodiscard]] bool initialLoadDone() const { return initialPending_ == 0; }
+    [[nodiscard]] std::size_t serviceCount() const { return tracked_.size(); }
+
+    /// Called after a service appeared (loaded) or disappeared.
+    std::function<void(const std::string& name, bool present)> onServiceChange;
+
+private:
+    struct Tracked;
+    void discovered(const std::string& name, const std::string& owner, bool initial);
+    void vanished(const std::string& name);
+    void load(Tracked& tracked);
+    void loadByRootGetValue(Tracked& tracked);
+    void loadPerPath(Tracked& tracked);
+    void finishLoad(Tracked& tracked);
+    void applyValue(core::ServiceState& state, const std::string& path, const sdbus::Variant& value);
+    void onItemsChanged(sdbus::Message& message);
+    void onPropertiesChanged(sdbus::Message& message);
+    void onNameOwnerChanged(sdbus::Message& message);
+    void collectGarbage();
+
+    sdbus::IConnection& connection_;
+    core::ServiceIndex& index_;
+    std::unique_ptr<sdbus::IProxy> busProxy_;
+    std::vector<sdbus::Slot> matches_;
+    std::map<std::string, std::unique_ptr<Tracked>> tracked_; ///< by well-known name
+    std::multimap<std::string, std::string> byOwner_;         ///< unique name -> well-known names
+    std::vector<std::unique_ptr<Tracked>> graveyard_;         ///< freed outside of their callbacks
+    std::size_t initialPending_ = 0;
+    std::map<regmap::ServiceTypeId, std::vector<regmap::PathId>> pathsByType_;
+};
+
+} // namespace vmd::dbus

@@ -1,0 +1,227 @@
+#include "modbus/RequestHandler.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace vmd::modbus {
+
+using regmap::Compute;
+using regmap::ModbusType;
+using regmap::Register;
+
+namespace {
+
+std::uint16_t be16(std::span<const std::uint8_t> p, std::size_t at) {
+    return static_cast<std::uint16_t>((p[at] << 8) | p[at + 1]);
+}
+
+void put16(Reply& reply, std::uint16_t v) {
+    reply.bytes[reply.size++] = static_cast<std::uint8_t>(v >> 8);
+    reply.bytes[reply.size++] = static_cast<std::uint8_t>(v & 0xFF);
+}
+
+const codec::Value& firstValid(const core::ServiceState& service, const std::vector<regmap::PathId>& paths) {
+    for (auto path : paths)
+        if (codec::isValid(service.value(path))) return service.value(path);
+    static const codec::Value invalid;
+    return invalid;
+}
+
+std::optional<double> number(const codec::Value& v) {
+    if (auto p = std::get_if<double>(&v)) return *p;
+    if (auto p = std::get_if<std::int64_t>(&v)) return static_cast<double>(*p);
+    if (auto p = std::get_if<std::uint64_t>(&v)) return static_cast<double>(*p);
+    if (auto p = std::get_if<bool>(&v)) return *p ? 1.0 : 0.0;
+    return std::nullopt;
+}
+
+} // namespace
+
+void RequestHandler::exception(std::uint8_t fc, ExceptionCode code, Reply& reply) {
+    reply.size = 0;
+    reply.bytes[reply.size++] = static_cast<std::uint8_t>(fc | kExceptionFlag);
+    reply.bytes[reply.size++] = static_cast<std::uint8_t>(code);
+}
+
+ExceptionCode RequestHandler::checkRange(std::uint16_t address, std::uint16_t quantity) const {
+    if (std::uint32_t{address} + quantity > 65536u) return ExceptionCode::IllegalDataAddress;
+    for (std::uint32_t word = address; word < std::uint32_t{address} + quantity; ++word)
+        if (!map_->at(static_cast<std::uint16_t>(word))) return ExceptionCode::IllegalDataAddress;
+    return ExceptionCode::None;
+}
+
+void RequestHandler::encodeRegister(const Register& reg, const core::ServiceState& service, std::int64_t now,
+                                    std::span<std::uint16_t> out) const {
+    auto na = options_.notAvailable;
+    switch (reg.compute) {
+    case Compute::None: return codec::encode(firstValid(service, reg.paths), reg, na, out);
+    case Compute::Quotient: {
+        auto dividend = number(service.value(reg.inputs[0]));
+        auto divisor = number(service.value(reg.inputs[1]));
+        if (!dividend || !divisor || *divisor == 0) return codec::encodeNotAvailable(reg, na, out);
+        return codec::encode(*dividend / *divisor, reg, na, out);
+    }
+    case Compute::UtcTime: return codec::encode(static_cast<std::uint64_t>(std::max<std::int64_t>(now, 0)), reg, na, out);
+    case Compute::FirmwareVersion: {
+        auto v = number(service.value(reg.inputs[0]));
+        if (!v || *v < 0 || out.size() != 2) return codec::encodeNotAvailable(reg, na, out);
+        auto version = static_cast<std::uint32_t>(*v);
+        out[0] = static_cast<std::uint16_t>(version >> 8);
+        out[1] = static_cast<std::uint16_t>(version & 0xFF);
+        return;
+    }
+    case Compute::AnyText: {
+        bool any = std::any_of(reg.inputs.begin(), reg.inputs.end(), [&](auto path) {
+            auto text = std::get_if<std::string>(&service.value(path));
+            return text && !text->empty();
+        });
+        return codec::encode(any ? reg.computeValue : 0.0, reg, na, out);
+    }
+    }
+}
+
+void RequestHandler::read(regmap::UnitId unit, std::uint8_t fc, std::uint16_t address, std::uint16_t quantity,
+                          std::int64_t now, Reply& reply) const {
+    if (auto code = checkRange(address, quantity); code != ExceptionCode::None) return exception(fc, code, reply);
+
+    reply.size = 0;
+    reply.bytes[reply.size++] = fc;
+    reply.bytes[reply.size++] = static_cast<std::uint8_t>(2 * quantity);
+    std::array<std::uint16_t, kMaxReadRegisters> words{};
+    bool anyService = false;
+    const std::uint32_t end = std::uint32_t{address} + quantity;
+    // Resolving the service once per run of registers of one type keeps this cheap.
+    regmap::ServiceTypeId lastType = core::kUnmappedServiceType;
+    const core::ServiceState* service = nullptr;
+    for (std::uint32_t word = address; word < end;) {
+        const Register& reg = *map_->at(static_cast<std::uint16_t>(word));
+        if (reg.service != lastType) {
+            lastType = reg.service;
+            service = services_->resolve(reg.service, unit);
+            anyService = anyService || service;
+        }
+        std::array<std::uint16_t, kMaxReadRegisters> image{};
+        std::span<std::uint16_t> regWords(image.data(), reg.words);
+        if (service) encodeRegister(reg, *service, now, regWords);
+        else codec::encodeNotAvailable(reg, options_.notAvailable, regWords);
+        auto from = word - reg.address;
+        auto to = std::min<std::uint32_t>(reg.end(), end) - reg.address;
+        std::copy(image.begin() + from, image.begin() + to, words.begin() + (word - address));
+        word = reg.address + to;
+    }
+    if (!anyService) return exception(fc, ExceptionCode::GatewayPathUnavailable, reply);
+    for (std::size_t i = 0; i < quantity; ++i) put16(reply, words[i]);
+}
+
+ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t address,
+                                            std::span<const std::uint8_t> data, std::uint16_t quantity,
+                                            std::vector<WriteOp>& writes) const {
+    if (auto code = checkRange(address, quantity); code != ExceptionCode::None) return code;
+    if (options_.readOnly) return ExceptionCode::IllegalDataAddress;
+    const std::uint32_t end = std::uint32_t{address} + quantity;
+    for (std::uint32_t word = address; word < end;) {
+        const Register& reg = *map_->at(static_cast<std::uint16_t>(word));
+        if (!reg.writable()) return ExceptionCode::IllegalDataAddress;
+        word = reg.end();
+    }
+    // Every value is validated before anything is sent.
+    for (std::uint32_t word = address; word < end;) {
+        const Register& reg = *map_->at(static_cast<std::uint16_t>(word));
+        auto service = services_->resolve(reg.service, unit);
+        if (!service) return ExceptionCode::GatewayPathUnavailable;
+        auto to = std::min<std::uint32_t>(reg.end(), end);
+        if (reg.type == ModbusType::Reserved) { // writable spacer: accepted and dropped
+            word = to;
+            continue;
+        }
+        std::array<std::uint16_t, kMaxReadRegisters> image{};
+        std::span<std::uint16_t> regWords(image.data(), reg.words);
+        if (word > reg.address || to < reg.end()) // a partial write is merged with the current value
+            encodeRegister(reg, *service, 0, regWords);
+        for (auto w = word; w < to; ++w)
+            image[w - reg.address] = be16(data, 2 * (w - address));
+        auto decoded = codec::decode(reg, regWords);
+        if (decoded.error != codec::DecodeError::None) return ExceptionCode::IllegalDataValue;
+        // The first alternative that holds a value receives the write; otherwise the first one.
+        auto target = reg.paths.front();
+        for (auto path : reg.paths)
+            if (codec::isValid(service->value(path))) {
+                target = path;
+                break;
+            }
+        writes.push_back({service->name, map_->paths()[target], std::move(decoded.value), reg.address});
+        word = to;
+    }
+    return ExceptionCode::None;
+}
+
+Outcome RequestHandler::handle(regmap::UnitId unit, std::span<const std::uint8_t> pdu, std::int64_t now) const {
+    Outcome out;
+    if (pdu.empty()) {
+        exception(0, ExceptionCode::IllegalFunction, out.reply);
+        return out;
+    }
+    const std::uint8_t fc = pdu[0];
+    auto fail = [&](ExceptionCode code) {
+        out.writes.clear();
+        exception(fc, code, out.reply);
+        return std::move(out);
+    };
+    switch (static_cast<FunctionCode>(fc)) {
+    case FunctionCode::ReadHoldingRegisters:
+    case FunctionCode::ReadInputRegisters: {
+        if (pdu.size() != 5) return fail(ExceptionCode::IllegalDataValue);
+        auto quantity = be16(pdu, 3);
+        if (quantity == 0 || quantity > kMaxReadRegisters) return fail(ExceptionCode::IllegalDataValue);
+        read(unit, fc, be16(pdu, 1), quantity, now, out.reply);
+        return out;
+    }
+    case FunctionCode::WriteSingleRegister: {
+        if (pdu.size() != 5) return fail(ExceptionCode::IllegalDataValue);
+        if (auto code = prepareWrites(unit, be16(pdu, 1), pdu.subspan(3, 2), 1, out.writes);
+            code != ExceptionCode::None)
+            return fail(code);
+        std::copy(pdu.begin(), pdu.end(), out.reply.bytes.begin()); // the reply echoes the request
+        out.reply.size = pdu.size();
+        return out;
+    }
+    case FunctionCode::WriteMultipleRegisters: {
+        if (pdu.size() < 6) return fail(ExceptionCode::IllegalDataValue);
+        auto quantity = be16(pdu, 3);
+        auto byteCount = pdu[5];
+        if (quantity == 0 || quantity > kMaxWriteRegisters || byteCount != 2 * quantity ||
+            pdu.size() != 6u + byteCount)
+            return fail(ExceptionCode::IllegalDataValue);
+        if (auto code = prepareWrites(unit, be16(pdu, 1), pdu.subspan(6), quantity, out.writes);
+            code != ExceptionCode::None)
+            return fail(code);
+        std::copy(pdu.begin(), pdu.begin() + 5, out.reply.bytes.begin());
+        out.reply.size = 5;
+        return out;
+    }
+    case FunctionCode::ReadWriteMultipleRegisters: {
+        if (pdu.size() < 10) return fail(ExceptionCode::IllegalDataValue);
+        auto readAddress = be16(pdu, 1);
+        auto readQuantity = be16(pdu, 3);
+        auto writeAddress = be16(pdu, 5);
+        auto writeQuantity = be16(pdu, 7);
+        auto byteCount = pdu[9];
+        if (readQuantity == 0 || readQuantity > kMaxReadRegisters || writeQuantity == 0 ||
+            writeQuantity > kMaxReadWriteWriteRegisters || byteCount != 2 * writeQuantity ||
+            pdu.size() != 10u + byteCount)
+            return fail(ExceptionCode::IllegalDataValue);
+        if (auto code = checkRange(readAddress, readQuantity); code != ExceptionCode::None) return fail(code);
+        if (auto code = prepareWrites(unit, writeAddress, pdu.subspan(10), writeQuantity, out.writes);
+            code != ExceptionCode::None)
+            return fail(code);
+        out.readAfterWrite = true;
+        out.readAddress = readAddress;
+        out.readQuantity = readQuantity;
+        if (out.writes.empty()) read(unit, fc, readAddress, readQuantity, now, out.reply);
+        return out;
+    }
+    }
+    return fail(ExceptionCode::IllegalFunction);
+}
+
+} // namespace vmd::modbus

@@ -1,0 +1,81 @@
+#pragma once
+
+#include "codec/Codec.h"
+#include "core/ServiceIndex.h"
+#include "modbus/Protocol.h"
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace vmd::modbus {
+
+/// One D-Bus write a Modbus write turns into.
+struct WriteOp {
+    std::string service; ///< bus name
+    std::string path;
+    codec::TypedValue value;
+    regmap::RegisterAddress address = 0; ///< the register, for logs
+};
+
+/// A response PDU (function code first), built without heap allocation.
+struct Reply {
+    std::array<std::uint8_t, kMaxPduSize> bytes{};
+    std::size_t size = 0;
+
+    [[nodiscard]] std::span<const std::uint8_t> pdu() const { return {bytes.data(), size}; }
+    [[nodiscard]] bool isException() const { return size == 2 && (bytes[0] & kExceptionFlag); }
+    [[nodiscard]] ExceptionCode exception() const {
+        return isException() ? static_cast<ExceptionCode>(bytes[1]) : ExceptionCode::None;
+    }
+};
+
+/// What a request needs: an immediate reply, or D-Bus writes first.
+struct Outcome {
+    Reply reply;                 ///< the reply to send (after the writes succeeded, if any)
+    std::vector<WriteOp> writes; ///< to be applied in order before `reply` is sent
+    /// FC23: after the writes, the read part is served again from fresh values.
+    bool readAfterWrite = false;
+    std::uint16_t readAddress = 0;
+    std::uint16_t readQuantity = 0;
+};
+
+struct HandlerOptions {
+    codec::NotAvailable notAvailable = codec::NotAvailable::Zero;
+    bool readOnly = false;
+};
+
+/// All Modbus semantics (DESIGN section 4): request PDU + unit -> reply or writes. Pure: no I/O.
+class RequestHandler {
+public:
+    RequestHandler(const core::ServiceIndex& services, HandlerOptions options)
+        : services_(&services), map_(&services.map()), options_(options) {}
+
+    /// `now` is Unix time in seconds (for the computed clock register).
+    [[nodiscard]] Outcome handle(regmap::UnitId unit, std::span<const std::uint8_t> pdu, std::int64_t now) const;
+
+    /// Serves a read of `quantity` registers at `address` into `reply` (function code `fc`).
+    void read(regmap::UnitId unit, std::uint8_t fc, std::uint16_t address, std::uint16_t quantity,
+              std::int64_t now, Reply& reply) const;
+
+    static void exception(std::uint8_t fc, ExceptionCode code, Reply& reply);
+
+    void setReadOnly(bool readOnly) { options_.readOnly = readOnly; }
+    [[nodiscard]] const HandlerOptions& options() const { return options_; }
+
+private:
+    ExceptionCode checkRange(std::uint16_t address, std::uint16_t quantity) const;
+    ExceptionCode prepareWrites(regmap::UnitId unit, std::uint16_t address,
+                                std::span<const std::uint8_t> data, std::uint16_t quantity,
+                                std::vector<WriteOp>& writes) const;
+    void encodeRegister(const regmap::Register& reg, const core::ServiceState& service, std::int64_t now,
+                        std::span<std::uint16_t> out) const;
+
+    const core::ServiceIndex* services_;
+    const regmap::RegisterMap* map_;
+    HandlerOptions options_;
+};
+
+} // namespace vmd::modbus

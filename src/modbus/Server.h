@@ -1,0 +1,68 @@
+#pragma once
+
+#include "core/Cidr.h"
+#include "core/EventLoop.h"
+#include "modbus/Mbap.h"
+#include "modbus/RequestHandler.h"
+#include "modbus/WriteSink.h"
+
+#include <sys/socket.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace vmd::modbus {
+
+struct ServerOptions {
+    std::vector<std::string> listen{"0.0.0.0:502"};
+    std::size_t maxClients = 32;
+    std::vector<core::Cidr> allow;      ///< empty: everyone may connect
+    std::vector<core::Cidr> writeAllow; ///< empty: everyone who may connect may write
+};
+
+/// Modbus TCP on non-blocking sockets in the shared event loop. Frames are assembled here (a
+/// client that sends a byte at a time costs nothing and delays nobody); each connection's replies
+/// leave in request order: while a write waits for D-Bus, that connection's later requests wait.
+class Server {
+public:
+    Server(core::EventLoop& loop, RequestHandler& handler, WriteSink& writer, ServerOptions options);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    /// Binds every listen address; throws std::runtime_error naming the address on failure.
+    void listen();
+    /// The "HOST:PORT" actually bound, in order (port 0 resolved).
+    [[nodiscard]] const std::vector<std::string>& boundAddresses() const { return bound_; }
+    [[nodiscard]] std::size_t clientCount() const { return connections_.size(); }
+
+private:
+    struct Connection;
+    void accept(int listenFd);
+    void onEvents(std::uint64_t id, std::uint32_t events);
+    void readFrom(Connection& c);
+    void processQueue(Connection& c);
+    void serve(Connection& c, const Frame& frame);
+    void runWrites(std::uint64_t id, std::shared_ptr<struct WriteJob> job);
+    void send(Connection& c, const Frame& request, const Reply& reply);
+    void flush(Connection& c);
+    void updateInterest(Connection& c);
+    void close(std::uint64_t id, const char* why);
+
+    core::EventLoop& loop_;
+    RequestHandler& handler_;
+    WriteSink& writer_;
+    ServerOptions options_;
+    std::vector<core::Fd> listeners_;
+    std::vector<std::string> bound_;
+    std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
+    std::uint64_t nextId_ = 1;
+};
+
+/// "HOST:PORT" or "[V6HOST]:PORT" of a socket address.
+[[nodiscard]] std::string formatAddress(const sockaddr* address);
+
+} // namespace vmd::modbus

@@ -1,0 +1,63 @@
+#pragma once
+
+#include "regmap/RegisterMap.h"
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace vmd::regmap {
+
+/// One problem found in a map source, printed as `FILE:LINE: message`.
+struct Diagnostic {
+    std::string source;
+    unsigned line = 0;
+    std::string message;
+
+    [[nodiscard]] std::string format() const;
+};
+
+/// Thrown when a map does not validate; carries every problem found, not just the first.
+class MapError : public std::runtime_error {
+public:
+    explicit MapError(std::vector<Diagnostic> diagnostics);
+    [[nodiscard]] const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+
+private:
+    std::vector<Diagnostic> diagnostics_;
+};
+
+/// Builds a RegisterMap from one shipped map and any number of overlays (same schema).
+/// Sources are YAML text plus a name used in messages, so tests can inline maps.
+class MapLoader {
+public:
+    /// Parses and checks one source; problems are collected until build().
+    void add(const std::string& yamlText, const std::string& sourceName);
+    /// Reads a file and adds it; an unreadable file is a diagnostic too.
+    void addFile(const std::string& path);
+    /// Validates the whole (overlaps across sources, unit table) and returns the map.
+    /// Throws MapError listing every problem.
+    [[nodiscard]] RegisterMap build();
+
+private:
+    struct Pending {
+        Register reg;
+        std::vector<std::string> paths;
+        std::vector<std::string> inputs;
+        std::string service;
+    };
+    void error(const std::string& source, unsigned line, std::string message);
+
+    std::vector<Pending> pending_;
+    std::vector<UnitMapping> units_;
+    std::vector<std::pair<UnitMapping, Diagnostic>> unitOrigins_;
+    std::vector<Diagnostic> diagnostics_;
+};
+
+/// Expands `{a,b}` alternatives in a path: `/Ac/{Grid,Genset}/L1` -> `/Ac/Grid/L1`, `/Ac/Genset/L1`.
+[[nodiscard]] std::vector<std::string> expandAlternatives(const std::string& path);
+
+/// Convenience: load one file, throw MapError on problems.
+[[nodiscard]] RegisterMap loadMapFile(const std::string& path, const std::vector<std::string>& overlays = {});
+
+} // namespace vmd::regmap

@@ -1,0 +1,86 @@
+#include "app/Options.h"
+#include "core/Cidr.h"
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+using namespace vmd;
+
+namespace {
+app::Options parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "venus-modbusd");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    return app::parseOptions(static_cast<int>(argv.size()), argv.data());
+}
+
+sockaddr_in v4(const char* text) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    ::inet_pton(AF_INET, text, &a.sin_addr);
+    return a;
+}
+sockaddr_in6 v6(const char* text) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    ::inet_pton(AF_INET6, text, &a.sin6_addr);
+    return a;
+}
+} // namespace
+
+TEST_CASE("options have the documented defaults", "[options]") {
+    auto o = parse({});
+    CHECK(o.bus == "system");
+    CHECK(o.listen == std::vector<std::string>{"0.0.0.0:502"});
+    CHECK(o.maxClients == 32);
+    CHECK(o.writeTimeout.count() == 1000);
+    CHECK(o.notAvailable == codec::NotAvailable::Zero);
+    CHECK(!o.readOnly);
+}
+
+TEST_CASE("every option of the command-line contract is understood", "[options]") {
+    auto o = parse({"--bus", "unix:path=/tmp/x", "--listen", "127.0.0.1:5020", "--listen", "[::1]:5021", "--map",
+                    "m.yaml", "--overlay", "a.yaml", "--read-only", "--allow", "10.0.0.0/8", "--write-allow",
+                    "127.0.0.1", "--max-clients", "4", "--not-available", "max", "--write-timeout", "250",
+                    "--log-level", "debug", "--check"});
+    CHECK(o.bus == "unix:path=/tmp/x");
+    CHECK(o.listen.size() == 2);
+    CHECK(o.map == "m.yaml");
+    CHECK(o.overlays == std::vector<std::string>{"a.yaml"});
+    CHECK(o.readOnly);
+    CHECK(o.allow.size() == 1);
+    CHECK(o.writeAllow.size() == 1);
+    CHECK(o.maxClients == 4);
+    CHECK(o.notAvailable == codec::NotAvailable::Max);
+    CHECK(o.writeTimeout.count() == 250);
+    CHECK(o.logLevel == "debug");
+    CHECK(o.check);
+}
+
+TEST_CASE("bad options are usage errors naming the option", "[options]") {
+    CHECK_THROWS_WITH(parse({"--bogus"}), "unknown option '--bogus' (see --help)");
+    CHECK_THROWS_WITH(parse({"--max-clients", "x"}), "--max-clients: 'x' is not a number in 1..100000");
+    CHECK_THROWS_WITH(parse({"--not-available", "nan"}), "--not-available: 'nan' is not zero or max");
+    CHECK_THROWS_WITH(parse({"--allow", "300.1.1.1/8"}), "--allow: '300.1.1.1/8' is not an address or CIDR network");
+    CHECK_THROWS_WITH(parse({"--map"}), "option '--map' needs a value");
+    CHECK_THROWS_WITH(parse({"stray"}), "unexpected argument 'stray'");
+}
+
+TEST_CASE("CIDR networks match IPv4, IPv4-mapped and IPv6 peers", "[options]") {
+    auto lan = *core::Cidr::parse("192.168.1.0/24");
+    auto a = v4("192.168.1.77");
+    auto b = v4("192.168.2.1");
+    auto mapped = v6("::ffff:192.168.1.5");
+    CHECK(lan.contains(reinterpret_cast<sockaddr*>(&a)));
+    CHECK(!lan.contains(reinterpret_cast<sockaddr*>(&b)));
+    CHECK(lan.contains(reinterpret_cast<sockaddr*>(&mapped)));
+    auto ula = *core::Cidr::parse("fd00::/8");
+    auto c = v6("fd12::1");
+    auto d = v6("fe80::1");
+    CHECK(ula.contains(reinterpret_cast<sockaddr*>(&c)));
+    CHECK(!ula.contains(reinterpret_cast<sockaddr*>(&d)));
+    CHECK(!core::Cidr::parse("10.0.0.0/33"));
+    CHECK(!core::Cidr::parse("host.example"));
+}

@@ -1,0 +1,282 @@
+// Modbus semantics (DESIGN section 4) through the pure request handler, no sockets and no bus.
+#include "modbus/RequestHandler.h"
+#include "regmap/MapLoader.h"
+
+#include <catch2/catch.hpp>
+
+using namespace vmd;
+using modbus::ExceptionCode;
+using Bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+const char* kMap = R"(unit-ids:
+  - {unit: 100, instance: 0}
+  - {unit: 246, instance: 257}
+registers:
+  - {address: 3, service: vebus, path: /Ac/ActiveIn/L1/V, type: uint16, scale: 10, access: R}
+  - {address: 4, service: vebus, path: /Ac/ActiveIn/L1/I, type: int16, scale: 10, access: R}
+  - {address: 5, service: vebus, path: /Mode, type: uint16, dbus-type: u, access: W, enum: {1: Charger only, 2: Inverter only, 3: On, 4: Off}}
+  - {address: 6, service: vebus, path: /Hub4/L1/AcPowerSetpoint, type: int16, dbus-type: d, access: W}
+  - {address: 7, service: vebus, type: "reserved[2]", access: R}
+  - {address: 9, service: vebus, type: "reserved[1]", access: W}
+  - {address: 10, service: vebus, path: /Hub4/L1/AcPowerSetpoint, type: int32, dbus-type: d, access: W}
+  - {address: 20, service: vebus, path: /Limit, type: int16, scale: 10, dbus-type: d, access: W, range: [-100, 100]}
+  - {address: 800, service: system, path: /Serial, type: "string[3]", access: R}
+  - {address: 803, service: system, path: "/Ac/{Grid,Genset}/L1/Power", type: int16, access: R}
+  - {address: 804, service: settings, path: /Settings/CGwacs/AcPowerSetPoint, type: int16, dbus-type: d, access: W}
+  - {address: 805, service: hub4, path: /Overrides/Setpoint, type: int32, dbus-type: d, access: W}
+  - {address: 830, service: system, type: uint64, access: R, compute: utc-time}
+  - {address: 834, service: system, type: uint32, access: R, compute: firmware-version, inputs: [/FirmwareVersion]}
+  - {address: 777, service: solarcharger, type: int16, scale: 10, access: R, compute: quotient, inputs: [/Yield/Power, /Pv/V]}
+  - {address: 3214, service: genset, type: uint16, access: R, compute: any-text, inputs: [/Error/0/Id, /Error/1/Id], value: 65280}
+)";
+
+regmap::RegisterMap loadMap() {
+    regmap::MapLoader loader;
+    loader.add(kMap, "handler-test.yaml");
+    return loader.build();
+}
+
+struct Site {
+    regmap::RegisterMap map = loadMap();
+    core::ServiceIndex index{map};
+
+    Site() {
+        auto& vebus = service("com.victronenergy.vebus.ttyO1", 257);
+        set(vebus, "/Ac/ActiveIn/L1/V", 230.4);
+        set(vebus, "/Ac/ActiveIn/L1/I", -3.25);
+        set(vebus, "/Mode", std::uint64_t{3});
+        set(vebus, "/Hub4/L1/AcPowerSetpoint", -2000.0);
+        auto& system = service("com.victronenergy.system", 0);
+        set(system, "/Serial", std::string("HQ2207"));
+        set(system, "/Ac/Genset/L1/Power", 1500.0); // /Ac/Grid/L1/Power absent: the alternative serves
+        set(system, "/FirmwareVersion", std::int64_t{0x036012});
+        auto& settings = index.add("com.victronenergy.settings"); // no /DeviceInstance: instance 0
+        set(settings, "/Settings/CGwacs/AcPowerSetPoint", 50.0);
+        auto& solar = service("com.victronenergy.solarcharger.ttyO0", 256);
+        set(solar, "/Yield/Power", 480.0);
+        set(solar, "/Pv/V", 96.0);
+        auto& genset = service("com.victronenergy.genset.socketcan_can0", 0);
+        set(genset, "/Error/0/Id", std::string(""));
+        set(genset, "/Error/1/Id", std::string("dse:e-42"));
+        index.reindex();
+    }
+    core::ServiceState& service(const std::string& name, regmap::DeviceInstance instance) {
+        auto& s = index.add(name);
+        s.instance = instance;
+        s.hasInstance = true;
+        return s;
+    }
+    void set(core::ServiceState& s, const std::string& path, codec::Value v) {
+        s.values[*map.pathId(path)] = std::move(v);
+    }
+};
+
+Bytes read(std::uint16_t address, std::uint16_t quantity, std::uint8_t fc = 3) {
+    return {fc, static_cast<std::uint8_t>(address >> 8), static_cast<std::uint8_t>(address),
+            static_cast<std::uint8_t>(quantity >> 8), static_cast<std::uint8_t>(quantity)};
+}
+
+Bytes writeMultiple(std::uint16_t address, const std::vector<std::uint16_t>& words) {
+    Bytes pdu{16, static_cast<std::uint8_t>(address >> 8), static_cast<std::uint8_t>(address), 0,
+              static_cast<std::uint8_t>(words.size()), static_cast<std::uint8_t>(2 * words.size())};
+    for (auto w : words) {
+        pdu.push_back(static_cast<std::uint8_t>(w >> 8));
+        pdu.push_back(static_cast<std::uint8_t>(w));
+    }
+    return pdu;
+}
+
+std::vector<std::uint16_t> words(const modbus::Reply& reply) {
+    std::vector<std::uint16_t> out;
+    for (std::size_t i = 2; i + 1 < reply.size; i += 2)
+        out.push_back(static_cast<std::uint16_t>((reply.bytes[i] << 8) | reply.bytes[i + 1]));
+    return out;
+}
+
+struct Fixture {
+    Site site;
+    modbus::RequestHandler handler{site.index, {}};
+    modbus::Outcome run(std::uint8_t unit, const Bytes& pdu) { return handler.handle(unit, pdu, 1764201600); }
+    ExceptionCode code(std::uint8_t unit, const Bytes& pdu) { return run(unit, pdu).reply.exception(); }
+};
+
+using W = std::vector<std::uint16_t>;
+
+} // namespace
+
+TEST_CASE_METHOD(Fixture, "a read at the VE.Bus unit returns scaled values", "[handler]") {
+    auto out = run(246, read(3, 3));
+    REQUIRE(!out.reply.isException());
+    CHECK(out.reply.bytes[0] == 3);
+    CHECK(out.reply.bytes[1] == 6);
+    CHECK(words(out.reply) == W{2304, 0xFFDF, 3}); // -3.25 A x 10 rounds away from zero to -33
+}
+
+TEST_CASE_METHOD(Fixture, "function 4 reads the same register space as function 3", "[handler]") {
+    CHECK(words(run(246, read(3, 2, 4)).reply) == words(run(246, read(3, 2, 3)).reply));
+    CHECK(run(246, read(3, 2, 4)).reply.bytes[0] == 4);
+}
+
+TEST_CASE_METHOD(Fixture, "a device instance equal to the unit is found before the unit table", "[handler]") {
+    CHECK(!run(246, read(3, 1)).reply.isException()); // instance 257 does not fit a unit byte: 246 via the table
+    auto& other = site.service("com.victronenergy.vebus.ttyS4", 246); // a Multi whose instance is 246
+    site.set(other, "/Ac/ActiveIn/L1/V", 240.0);
+    site.index.reindex();
+    CHECK(words(run(246, read(3, 1)).reply) == W{2400});
+}
+
+TEST_CASE_METHOD(Fixture, "unit 100 and unit 0 serve system, settings and hub4 at instance 0 in one block", "[handler]") {
+    auto& hub4 = site.index.add("com.victronenergy.hub4");
+    site.set(hub4, "/Overrides/Setpoint", -150.0);
+    site.index.reindex();
+    for (std::uint8_t unit : {std::uint8_t{0}, std::uint8_t{100}}) {
+        auto out = run(unit, read(800, 7));
+        REQUIRE(!out.reply.isException());
+        CHECK(words(out.reply) == W{0x4851, 0x3232, 0x3037, 1500, 50, 0xFFFF, 0xFF6A});
+    }
+}
+
+TEST_CASE_METHOD(Fixture, "a read may start inside a multi-word register and end inside another", "[handler]") {
+    CHECK(words(run(100, read(801, 2)).reply) == W{0x3232, 0x3037});
+    CHECK(words(run(246, read(11, 1)).reply) == W{0xF830}); // low word of -2000
+    CHECK(words(run(246, read(9, 2)).reply) == W{0xFFFF, 0xFFFF});
+}
+
+TEST_CASE_METHOD(Fixture, "reserved words read 0xFFFF", "[handler]") {
+    CHECK(words(run(246, read(7, 3)).reply) == W{0xFFFF, 0xFFFF, 0xFFFF});
+}
+
+TEST_CASE_METHOD(Fixture, "a missing path reads as not available", "[handler]") {
+    CHECK(words(run(246, read(20, 1)).reply) == W{0});
+    modbus::RequestHandler maxHandler(site.index, {codec::NotAvailable::Max, false});
+    CHECK(words(maxHandler.handle(246, read(20, 1), 0).reply) == W{0x7FFF});
+}
+
+TEST_CASE_METHOD(Fixture, "computed registers: PV current, clock, firmware version, error summary", "[handler]") {
+    CHECK(code(247, read(777, 1)) == ExceptionCode::GatewayPathUnavailable); // none at unit 247 yet
+    site.index.find("com.victronenergy.solarcharger.ttyO0")->instance = 247;
+    site.index.reindex();
+    CHECK(words(run(247, read(777, 1)).reply) == W{50}); // 480 W / 96 V = 5.0 A
+    CHECK(words(run(100, read(830, 4)).reply) == W{0, 0, 0x6927, 0x9480});
+    CHECK(words(run(100, read(834, 2)).reply) == W{0x0360, 0x0012});
+    CHECK(words(run(0, read(3214, 1)).reply) == W{65280});
+    site.set(*site.index.find("com.victronenergy.genset.socketcan_can0"), "/Error/1/Id", std::string(""));
+    CHECK(words(run(0, read(3214, 1)).reply) == W{0});
+}
+
+TEST_CASE_METHOD(Fixture, "a service absent for part of a block reads as not available there", "[handler]") {
+    // settings (804) present, hub4 (805..806) absent at unit 100.
+    auto out = run(100, read(803, 4));
+    REQUIRE(!out.reply.isException());
+    CHECK(words(out.reply) == W{1500, 50, 0, 0});
+}
+
+TEST_CASE_METHOD(Fixture, "exception 1: an unknown function code", "[handler]") {
+    CHECK(code(246, {1, 0, 3, 0, 1}) == ExceptionCode::IllegalFunction);
+    CHECK(code(246, {43, 14, 1, 0}) == ExceptionCode::IllegalFunction);
+    CHECK(run(246, {5, 0, 1, 0xFF, 0}).reply.bytes[0] == 0x85);
+}
+
+TEST_CASE_METHOD(Fixture, "exception 2: an address outside every register, or a hole in the block", "[handler]") {
+    CHECK(code(246, read(0, 1)) == ExceptionCode::IllegalDataAddress);
+    CHECK(code(246, read(12, 1)) == ExceptionCode::IllegalDataAddress);  // right after the int32 at 10
+    CHECK(code(246, read(3, 10)) == ExceptionCode::IllegalDataAddress);  // 12 is a hole
+    CHECK(code(246, read(65535, 2)) == ExceptionCode::IllegalDataAddress); // wraps past 65535
+    CHECK(code(5, read(0, 1)) == ExceptionCode::IllegalDataAddress);      // address checked before the unit
+}
+
+TEST_CASE_METHOD(Fixture, "exception 3: quantities 0 and above 125, and malformed lengths", "[handler]") {
+    CHECK(code(246, read(3, 0)) == ExceptionCode::IllegalDataValue);
+    CHECK(code(246, read(3, 126)) == ExceptionCode::IllegalDataValue);
+    CHECK(code(246, {3, 0, 3, 0}) == ExceptionCode::IllegalDataValue);
+    CHECK(code(246, {6, 0, 5}) == ExceptionCode::IllegalDataValue);
+    auto bad = writeMultiple(5, {3});
+    bad[5] = 4; // byte count does not match the quantity
+    CHECK(code(246, bad) == ExceptionCode::IllegalDataValue);
+    CHECK(code(246, writeMultiple(5, std::vector<std::uint16_t>(124, 0))) == ExceptionCode::IllegalDataValue);
+    auto zero = writeMultiple(5, {});
+    CHECK(code(246, zero) == ExceptionCode::IllegalDataValue);
+}
+
+TEST_CASE_METHOD(Fixture, "exception 10: no service of any register's type at the unit", "[handler]") {
+    CHECK(code(1, read(3, 1)) == ExceptionCode::GatewayPathUnavailable);
+    CHECK(code(245, read(800, 3)) == ExceptionCode::GatewayPathUnavailable);
+    CHECK(code(1, {6, 0, 5, 0, 3}) == ExceptionCode::GatewayPathUnavailable);
+}
+
+TEST_CASE_METHOD(Fixture, "a single-register write becomes one SetValue of the path's type", "[handler]") {
+    auto out = run(246, {6, 0, 5, 0, 2});
+    REQUIRE(!out.reply.isException());
+    REQUIRE(out.writes.size() == 1);
+    CHECK(out.writes[0].service == "com.victronenergy.vebus.ttyO1");
+    CHECK(out.writes[0].path == "/Mode");
+    CHECK(out.writes[0].value.dbusType == 'u');
+    CHECK(std::get<std::uint64_t>(out.writes[0].value.value) == 2);
+    CHECK(Bytes(out.reply.bytes.begin(), out.reply.bytes.begin() + static_cast<long>(out.reply.size)) ==
+          Bytes{6, 0, 5, 0, 2});
+}
+
+TEST_CASE_METHOD(Fixture, "a multi-register write validates everything and lists writes in address order", "[handler]") {
+    auto out = run(246, writeMultiple(5, {3, 0xFC18}));
+    REQUIRE(!out.reply.isException());
+    REQUIRE(out.writes.size() == 2);
+    CHECK(out.writes[0].path == "/Mode");
+    CHECK(out.writes[1].path == "/Hub4/L1/AcPowerSetpoint");
+    CHECK(std::get<double>(out.writes[1].value.value) == -1000.0);
+    CHECK(out.reply.size == 5);
+    CHECK(out.reply.bytes[4] == 2);
+}
+
+TEST_CASE_METHOD(Fixture, "a write to a read-only register, or in read-only mode, is exception 2", "[handler]") {
+    CHECK(code(246, {6, 0, 3, 0, 1}) == ExceptionCode::IllegalDataAddress);
+    CHECK(code(246, writeMultiple(5, {3, 0, 0})) == ExceptionCode::IllegalDataAddress); // runs into 7
+    CHECK(run(246, writeMultiple(4, {0, 3})).writes.empty());
+    handler.setReadOnly(true);
+    CHECK(code(246, {6, 0, 5, 0, 3}) == ExceptionCode::IllegalDataAddress);
+}
+
+TEST_CASE_METHOD(Fixture, "a value outside the range or the enum is exception 3 and nothing is written", "[handler]") {
+    CHECK(code(246, {6, 0, 5, 0, 9}) == ExceptionCode::IllegalDataValue);
+    auto out = run(246, writeMultiple(5, {3, 0, 0, 0, 0xFFFF, 0xFFFF, 0, 0, 0}));
+    CHECK(out.reply.exception() == ExceptionCode::IllegalDataAddress); // 7 is read-only reserved
+    CHECK(code(246, {6, 0, 20, 0x03, 0xE9}) == ExceptionCode::IllegalDataValue); // 100.1 > 100
+    CHECK(run(246, {6, 0, 20, 0x03, 0xE8}).writes.size() == 1);                  // 100.0
+    out = run(246, writeMultiple(5, {9, 0}));
+    CHECK(out.reply.exception() == ExceptionCode::IllegalDataValue);
+    CHECK(out.writes.empty());
+}
+
+TEST_CASE_METHOD(Fixture, "a writable reserved word is accepted and dropped", "[handler]") {
+    auto out = run(246, writeMultiple(9, {0x1234, 0xFFFF, 0xF830}));
+    REQUIRE(!out.reply.isException());
+    REQUIRE(out.writes.size() == 1);
+    CHECK(std::get<double>(out.writes[0].value.value) == -2000.0);
+}
+
+TEST_CASE_METHOD(Fixture, "a partial write of a 32-bit register is merged with its current value", "[handler]") {
+    // Current -2000 = 0xFFFF F830; writing the low word 0xFC18 gives 0xFFFF FC18 = -1000.
+    auto out = run(246, {6, 0, 11, 0xFC, 0x18});
+    REQUIRE(out.writes.size() == 1);
+    CHECK(std::get<double>(out.writes[0].value.value) == -1000.0);
+}
+
+TEST_CASE_METHOD(Fixture, "a write reaches the service at instance 0 through unit 100", "[handler]") {
+    auto out = run(100, {6, 0x03, 0x24, 0xFF, 0x38}); // 804 <- -200
+    REQUIRE(out.writes.size() == 1);
+    CHECK(out.writes[0].service == "com.victronenergy.settings");
+    CHECK(std::get<double>(out.writes[0].value.value) == -200.0);
+}
+
+TEST_CASE_METHOD(Fixture, "function 23 writes first, then reads", "[handler]") {
+    Bytes pdu{23, 0, 3, 0, 3, 0, 5, 0, 1, 2, 0, 4};
+    auto out = run(246, pdu);
+    REQUIRE(!out.reply.isException());
+    REQUIRE(out.writes.size() == 1);
+    CHECK(out.readAfterWrite);
+    CHECK(out.readAddress == 3);
+    CHECK(out.readQuantity == 3);
+    pdu[8] = 0; // write quantity 0
+    CHECK(code(246, pdu) == ExceptionCode::IllegalDataValue);
+}
