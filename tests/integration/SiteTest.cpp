@@ -1,0 +1,162 @@
+// The daemon against the simulated ESS site on a private bus, through a real Modbus client.
+#include "Site.h"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+
+using namespace vmd;
+using namespace vmd::test;
+
+namespace {
+std::string scenario(const char* name) {
+    return env("VMD_SOURCE") + "/tests/integration/scenarios/" + name;
+}
+std::optional<double> number(const codec::Value& v) {
+    if (auto p = std::get_if<double>(&v)) return *p;
+    if (auto p = std::get_if<std::int64_t>(&v)) return static_cast<double>(*p);
+    if (auto p = std::get_if<std::uint64_t>(&v)) return static_cast<double>(*p);
+    return std::nullopt;
+}
+} // namespace
+
+TEST_CASE("unit 100 serves the system and settings values that are on the bus", "[site]") {
+    Client client;
+    Peer peer;
+    auto serial = client.read(100, 800, 6);
+    REQUIRE(serial.error == 0);
+    auto text = std::get<std::string>(peer.get("com.victronenergy.system", "/Serial"));
+    REQUIRE(text.size() >= 2);
+    CHECK(serial.words[0] == ((static_cast<unsigned>(text[0]) << 8) | static_cast<unsigned>(text[1])));
+    auto mode = client.read(100, 2902, 1);
+    REQUIRE(mode.error == 0);
+    CHECK(mode.words[0] == *number(peer.get("com.victronenergy.settings", "/Settings/CGwacs/Hub4Mode")));
+}
+
+TEST_CASE("unit 246 serves the VE.Bus Multi at instance 257", "[site]") {
+    Client client;
+    Peer peer;
+    auto r = client.read(246, 33, 1);
+    REQUIRE(r.error == 0);
+    CHECK(r.words[0] == *number(peer.get("com.victronenergy.vebus.ttyO1", "/Mode")));
+    auto block = client.read(246, 3, 39);
+    CHECK(block.error == 0);
+    CHECK(block.words.size() == 39);
+}
+
+TEST_CASE("a value changed on D-Bus is seen over Modbus", "[site]") {
+    Client client;
+    Peer peer;
+    REQUIRE(peer.set("com.victronenergy.vebus.ttyO1", "/Ac/ActiveIn/CurrentLimit", sdbus::Variant(12.3)) == 0);
+    CHECK(eventually([&] { return client.read(246, 22, 1).words == std::vector<std::uint16_t>{123}; }));
+    REQUIRE(peer.set("com.victronenergy.vebus.ttyO1", "/Ac/ActiveIn/CurrentLimit", sdbus::Variant(16.0)) == 0);
+    CHECK(eventually([&] { return client.read(246, 22, 1).words == std::vector<std::uint16_t>{160}; }));
+}
+
+TEST_CASE("a write reaches the simulated service with the path's D-Bus type", "[site]") {
+    Client client;
+    Peer peer;
+    REQUIRE(client.writeSingle(100, 2700, static_cast<std::uint16_t>(-250)).error == 0);
+    CHECK(peer.signature("com.victronenergy.settings", "/Settings/CGwacs/AcPowerSetPoint") == "d");
+    CHECK(*number(peer.get("com.victronenergy.settings", "/Settings/CGwacs/AcPowerSetPoint")) == -250.0);
+
+    REQUIRE(client.writeMultiple(246, 96, {0xFFFF, 0xF830}).error == 0); // int32 -2000 at the 32-bit twin
+    CHECK(*number(peer.get("com.victronenergy.vebus.ttyO1", "/Hub4/L1/AcPowerSetpoint")) == -2000.0);
+    CHECK(eventually([&] { return client.read(246, 37, 1).words == std::vector<std::uint16_t>{0xF830}; }));
+
+    REQUIRE(client.writeSingle(246, 33, 4).error == 0);
+    CHECK(peer.signature("com.victronenergy.vebus.ttyO1", "/Mode") == "u");
+    CHECK(*number(peer.get("com.victronenergy.vebus.ttyO1", "/Mode")) == 4.0);
+    REQUIRE(client.writeSingle(246, 33, 3).error == 0);
+}
+
+TEST_CASE("the same value written twice is sent to D-Bus twice", "[site]") {
+    SimProcess extra(scenario("extra-meter.yaml"));
+    Client client;
+    REQUIRE(client.writeSingle(41, 22, 100).error == 0);
+    REQUIRE(client.writeSingle(41, 22, 100).error == 0);
+    CHECK(extra.setLines().size() == 2);
+}
+
+TEST_CASE("a write to a read-only register answers exception 2", "[site]") {
+    Client client;
+    CHECK(client.writeSingle(246, 31, 1).exceptionCode() == 2);
+    CHECK(client.writeSingle(100, 2903, 1).exceptionCode() == 2);
+}
+
+TEST_CASE("a unit with no device answers exception 10", "[site]") {
+    Client client;
+    CHECK(client.read(1, 3, 1).exceptionCode() == 10);
+    CHECK(client.read(17, 800, 6).exceptionCode() == 10);
+}
+
+TEST_CASE("an unmapped address answers exception 2", "[site]") {
+    Client client;
+    CHECK(client.read(100, 1000, 1).exceptionCode() == 2);
+    CHECK(client.read(246, 148, 1).exceptionCode() == 2);
+}
+
+TEST_CASE("quantity 126 answers exception 3", "[site]") {
+    Client client;
+    CHECK(client.raw(246, {3, 0, 3, 0, 126}) == std::vector<std::uint8_t>{0x83, 3});
+}
+
+TEST_CASE("an unknown function answers exception 1", "[site]") {
+    Client client;
+    CHECK(client.raw(246, {1, 0, 0, 0, 1}) == std::vector<std::uint8_t>{0x81, 1});
+    CHECK(client.raw(246, {43, 14, 1, 0}) == std::vector<std::uint8_t>{0xAB, 1});
+}
+
+TEST_CASE("a refused SetValue answers exception 10", "[site]") {
+    SimProcess extra(scenario("extra-meter.yaml"));
+    Client client;
+    CHECK(client.writeSingle(41, 33, 2).exceptionCode() == 10);
+}
+
+TEST_CASE("a SetValue that never answers gives exception 11 after the write timeout", "[site]") {
+    SimProcess extra(scenario("extra-meter.yaml"));
+    Client client;
+    auto start = std::chrono::steady_clock::now();
+    CHECK(client.writeSingle(41, 37, 5).exceptionCode() == 11);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
+    CHECK(client.read(41, 33, 1).error == 0); // the connection is still served
+}
+
+TEST_CASE("a service that leaves answers exception 10 and is served again when it returns", "[site]") {
+    Client client;
+    {
+        SimProcess extra(scenario("extra-meter.yaml"));
+        REQUIRE(eventually([&] { return client.read(40, 2600, 1).words == std::vector<std::uint16_t>{1234}; }));
+        extra.stop();
+        CHECK(eventually([&] { return client.read(40, 2600, 1).exceptionCode() == 10; }));
+    }
+    SimProcess back(scenario("extra-meter.yaml"));
+    CHECK(eventually([&] { return client.read(40, 2600, 1).words == std::vector<std::uint16_t>{1234}; }));
+}
+
+TEST_CASE("many clients at once all get their own answers", "[site]") {
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t)
+        threads.emplace_back([&] {
+            Client client;
+            for (int i = 0; i < 200; ++i) {
+                auto r = client.read(100, 2902, 1);
+                auto s = client.read(246, 33, 1);
+                if (r.error || s.error || r.words.size() != 1 || s.words.size() != 1) ++failures;
+            }
+        });
+    for (auto& t : threads) t.join();
+    CHECK(failures == 0);
+}
+
+TEST_CASE("pipelined requests on one connection are answered in order", "[site]") {
+    Client client;
+    // A write that waits for D-Bus, then a read: the read's reply must come second.
+    std::vector<std::uint8_t> write{6, 0, 22, 0, 150};
+    auto first = client.raw(246, write);
+    CHECK(first == write);
+    auto second = client.raw(246, {3, 0, 22, 0, 1});
+    CHECK(second.size() == 4);
+}

@@ -1,0 +1,66 @@
+#pragma once
+
+// Scenario model and YAML loader for venus-sim. Pure: no D-Bus here.
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace vmd::sim {
+
+// A concrete value. Values stored for a path are normalised to its D-Bus type letter:
+// 'b' -> bool, 'n' 'i' 'x' -> int64_t, 'y' 'q' 'u' 't' -> uint64_t, 'd' -> double, 's' -> string.
+using Scalar = std::variant<bool, std::int64_t, std::uint64_t, double, std::string>;
+// std::nullopt is an invalid value (published as an empty array).
+using Value = std::optional<Scalar>;
+
+enum class SetMode { Accept, Refuse, Hang };
+
+struct Walk {
+    double min = 0;
+    double max = 0;
+    double step = 0;
+};
+
+struct PathSpec {
+    std::string path;  // with leading slash
+    char type = 'd';   // one D-Bus letter: y b n q i u x t d s
+    Value value;       // initial value
+    bool writable = false;
+    SetMode set = SetMode::Accept;
+    std::optional<Walk> walk;
+};
+
+struct ServiceSpec {
+    std::string name;
+    bool getItems = true;
+    std::vector<PathSpec> paths;
+};
+
+struct Scenario {
+    int tickMs = 1000;
+    std::vector<ServiceSpec> services;
+};
+
+// Thrown for any scenario problem; what() is "FILE:LINE: message".
+class ScenarioError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+Scenario parseScenario(const std::string& text, const std::string& sourceName);
+Scenario loadScenarioFile(const std::string& path);
+
+bool isValidTypeLetter(char type);
+// Converts a value to the given D-Bus type; nullopt if impossible (not a number, out of range).
+std::optional<Scalar> convertScalar(const Scalar& in, char type);
+// Readable rendering: numbers in decimal, bools as true/false, empty string for invalid.
+std::string toText(const Value& value);
+// One walk step from the current value, upward or downward, kept inside [min, max].
+Value walkStep(const Value& current, char type, const Walk& walk, bool up);
+
+}  // namespace vmd::sim
