@@ -160,3 +160,12 @@ TEST_CASE("pipelined requests on one connection are answered in order", "[site]"
     auto second = client.raw(246, {3, 0, 22, 0, 1});
     CHECK(second.size() == 4);
 }
+
+TEST_CASE("services without GetItems are loaded through GetValue on / or path by path", "[site]") {
+    SimProcess extra(scenario("extra-meter.yaml"));
+    Client client;
+    CHECK(eventually([&] { return client.read(42, 3004, 1).words == std::vector<std::uint16_t>{555}; }));
+    CHECK(client.read(42, 3001, 2).words == std::vector<std::uint16_t>{0, 2000});
+    CHECK(eventually([&] { return client.read(43, 3004, 1).words == std::vector<std::uint16_t>{125}; }));
+    CHECK(client.read(43, 3001, 2).words == std::vector<std::uint16_t>{0, 3000});
+}

@@ -239,7 +239,7 @@ public:
     {
         if (!node.IsMap())
             fail(node, "a service must be a map with 'name' and 'paths'");
-        allowOnly(node, {"name", "getitems", "paths"}, "service");
+        allowOnly(node, {"name", "getitems", "root-getvalue", "paths"}, "service");
         ServiceSpec spec;
         const YAML::Node name = node["name"];
         if (!name)
@@ -249,6 +249,8 @@ public:
         spec.name = name.Scalar();
         if (auto g = node["getitems"])
             spec.getItems = boolean(g, "getitems");
+        if (auto g = node["root-getvalue"])
+            spec.rootGetValue = boolean(g, "root-getvalue");
         const YAML::Node paths = node["paths"];
         if (!paths || !paths.IsMap())
             fail(paths ? paths : node, "service " + spec.name + " needs 'paths', a map of /Path: value");

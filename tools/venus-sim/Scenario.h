@@ -38,6 +38,7 @@ struct PathSpec {
 struct ServiceSpec {
     std::string name;
     bool getItems = true;
+    bool rootGetValue = true; ///< false: GetValue on / is not offered either (a very old service)
     std::vector<PathSpec> paths;
 };
 

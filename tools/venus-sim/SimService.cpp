@@ -108,7 +108,8 @@ void SimService::registerItem(Item& item)
 void SimService::registerRoot()
 {
     root_ = sdbus::createObject(*connection_, "/");
-    root_->registerMethod("GetValue").onInterface(kBusItemInterface).withOutputParamNames("value").implementedAs(
+    if (spec_.rootGetValue)
+        root_->registerMethod("GetValue").onInterface(kBusItemInterface).withOutputParamNames("value").implementedAs(
         [this] {
             std::map<std::string, sdbus::Variant> all;
             for (const auto& item : items_)
