@@ -47,7 +47,8 @@ void printSummary(const regmap::RegisterMap& map, const Options& options) {
         writable += reg.writable() ? 1u : 0u;
     }
     std::cout << options.map << ": OK\n";
-    for (const auto& overlay : options.overlays) std::cout << overlay << ": OK (overlay)\n";
+    for (const auto& overlay : options.overlays)
+        std::cout << overlay << ": OK (overlay)\n";
     std::cout << map.registers().size() << " registers (" << writable << " writable), " << words << " words, "
               << map.serviceTypes().size() << " service types, " << map.unitMappings().size()
               << " unit-ID mappings\n";
@@ -104,7 +105,8 @@ int serve(const Options& options, const regmap::RegisterMap& map) {
     dbus::BusMirror mirror(*bus, index);
     dbus::Writer writer(*bus, options.writeTimeout);
     modbus::RequestHandler handler(index, {options.notAvailable, options.readOnly});
-    modbus::ServerOptions serverOptions{options.listen, options.maxClients, options.allow, options.writeAllow};
+    modbus::ServerOptions serverOptions{options.listen, options.maxClients, options.allow,
+                                        options.writeAllow};
     modbus::Server server(loop, handler, writer, serverOptions);
 
     mirror.start();
@@ -115,12 +117,14 @@ int serve(const Options& options, const regmap::RegisterMap& map) {
         if (listening) return;
         listening = true;
         if (!mirror.initialLoadDone())
-            log->warn("serving before every service answered GetItems ({} still loading)", mirror.serviceCount());
+            log->warn("serving before every service answered GetItems ({} still loading)",
+                      mirror.serviceCount());
         server.listen();
         for (const auto& address : server.boundAddresses())
             log->info("listening on {} ({} services on the bus)", address, index.services().size());
         for (const auto& [chosen, other] : index.conflicts())
-            log->warn("two services share a type and instance: {} answers, {} is not reachable", chosen, other);
+            log->warn("two services share a type and instance: {} answers, {} is not reachable", chosen,
+                      other);
     };
     loop.addIdle([&] {
         if (!listening && mirror.initialLoadDone()) startListening();
@@ -162,7 +166,8 @@ int run(int argc, char** argv) {
     try {
         map = std::make_unique<regmap::RegisterMap>(regmap::loadMapFile(options.map, options.overlays));
     } catch (const regmap::MapError& e) {
-        for (const auto& d : e.diagnostics()) std::cerr << d.format() << "\n";
+        for (const auto& d : e.diagnostics())
+            std::cerr << d.format() << "\n";
         std::cerr << "venus-modbusd: " << e.diagnostics().size() << " problem(s) in the register map\n";
         return 2;
     }

@@ -46,8 +46,8 @@ long number(const std::string& option, const char* text, long min, long max) {
     long value = 0;
     auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
     if (ec != std::errc() || ptr != s.data() + s.size() || value < min || value > max)
-        throw UsageError("--" + option + ": '" + s.data() + "' is not a number in " + std::to_string(min) + ".." +
-                         std::to_string(max));
+        throw UsageError("--" + option + ": '" + s.data() + "' is not a number in " + std::to_string(min) +
+                         ".." + std::to_string(max));
     return value;
 }
 
@@ -60,8 +60,22 @@ core::Cidr cidr(const std::string& option, const char* text) {
 } // namespace
 
 Options parseOptions(int argc, char** argv) {
-    enum { Bus = 1000, Listen, Map, Overlay, ReadOnly, Allow, WriteAllow, MaxClients, NotAvail, WriteTimeout,
-           LogLevel, Check, Version, Help };
+    enum {
+        Bus = 1000,
+        Listen,
+        Map,
+        Overlay,
+        ReadOnly,
+        Allow,
+        WriteAllow,
+        MaxClients,
+        NotAvail,
+        WriteTimeout,
+        LogLevel,
+        Check,
+        Version,
+        Help
+    };
     static const option longOptions[] = {
         {"bus", required_argument, nullptr, Bus},
         {"listen", required_argument, nullptr, Listen},
@@ -90,31 +104,60 @@ Options parseOptions(int argc, char** argv) {
         if (c == ':') throw UsageError(std::string("option '") + argv[optind - 1] + "' needs a value");
         std::string name = longOptions[index].name;
         switch (c) {
-        case Bus: o.bus = optarg; break;
-        case Listen: o.listen.emplace_back(optarg); break;
-        case Map: o.map = optarg; break;
-        case Overlay: o.overlays.emplace_back(optarg); break;
-        case ReadOnly: o.readOnly = true; break;
-        case Allow: o.allow.push_back(cidr(name, optarg)); break;
-        case WriteAllow: o.writeAllow.push_back(cidr(name, optarg)); break;
-        case MaxClients: o.maxClients = static_cast<std::size_t>(number(name, optarg, 1, 100000)); break;
-        case NotAvail:
-            if (std::string(optarg) == "zero") o.notAvailable = codec::NotAvailable::Zero;
-            else if (std::string(optarg) == "max") o.notAvailable = codec::NotAvailable::Max;
-            else throw UsageError(std::string("--not-available: '") + optarg + "' is not zero or max");
+        case Bus:
+            o.bus = optarg;
             break;
-        case WriteTimeout: o.writeTimeout = std::chrono::milliseconds(number(name, optarg, 1, 600000)); break;
+        case Listen:
+            o.listen.emplace_back(optarg);
+            break;
+        case Map:
+            o.map = optarg;
+            break;
+        case Overlay:
+            o.overlays.emplace_back(optarg);
+            break;
+        case ReadOnly:
+            o.readOnly = true;
+            break;
+        case Allow:
+            o.allow.push_back(cidr(name, optarg));
+            break;
+        case WriteAllow:
+            o.writeAllow.push_back(cidr(name, optarg));
+            break;
+        case MaxClients:
+            o.maxClients = static_cast<std::size_t>(number(name, optarg, 1, 100000));
+            break;
+        case NotAvail:
+            if (std::string(optarg) == "zero")
+                o.notAvailable = codec::NotAvailable::Zero;
+            else if (std::string(optarg) == "max")
+                o.notAvailable = codec::NotAvailable::Max;
+            else
+                throw UsageError(std::string("--not-available: '") + optarg + "' is not zero or max");
+            break;
+        case WriteTimeout:
+            o.writeTimeout = std::chrono::milliseconds(number(name, optarg, 1, 600000));
+            break;
         case LogLevel: {
             static const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
             if (std::find(levels.begin(), levels.end(), std::string(optarg)) == levels.end())
-                throw UsageError(std::string("--log-level: '") + optarg + "' is not trace, debug, info, warn, error or off");
+                throw UsageError(std::string("--log-level: '") + optarg +
+                                 "' is not trace, debug, info, warn, error or off");
             o.logLevel = optarg;
             break;
         }
-        case Check: o.check = true; break;
-        case Version: o.version = true; break;
-        case Help: o.help = true; break;
-        default: break;
+        case Check:
+            o.check = true;
+            break;
+        case Version:
+            o.version = true;
+            break;
+        case Help:
+            o.help = true;
+            break;
+        default:
+            break;
         }
     }
     if (optind < argc) throw UsageError(std::string("unexpected argument '") + argv[optind] + "'");

@@ -12,7 +12,7 @@ namespace vmd::app {
 
 /// A bad command line: printed as one line, exit code 2.
 class UsageError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

@@ -35,12 +35,18 @@ struct Limits {
 
 Limits limitsOf(ModbusType type) {
     switch (type) {
-    case ModbusType::Int16: return {-32768.0L, 32767.0L};
-    case ModbusType::Uint16: return {0.0L, 65535.0L};
-    case ModbusType::Int32: return {-2147483648.0L, 2147483647.0L};
-    case ModbusType::Uint32: return {0.0L, 4294967295.0L};
-    case ModbusType::Uint64: return {0.0L, 18446744073709551615.0L};
-    default: return {0, 0};
+    case ModbusType::Int16:
+        return {-32768.0L, 32767.0L};
+    case ModbusType::Uint16:
+        return {0.0L, 65535.0L};
+    case ModbusType::Int32:
+        return {-2147483648.0L, 2147483647.0L};
+    case ModbusType::Uint32:
+        return {0.0L, 4294967295.0L};
+    case ModbusType::Uint64:
+        return {0.0L, 18446744073709551615.0L};
+    default:
+        return {0, 0};
     }
 }
 
@@ -52,14 +58,16 @@ void putWords(std::uint64_t bits, std::span<std::uint16_t> out) {
 
 std::uint64_t getWords(std::span<const std::uint16_t> words) {
     std::uint64_t bits = 0;
-    for (auto w : words) bits = (bits << 16) | w;
+    for (auto w : words)
+        bits = (bits << 16) | w;
     return bits;
 }
 
 std::optional<long double> numeric(const Value& v) {
     if (auto p = std::get_if<std::int64_t>(&v)) return static_cast<long double>(*p);
     if (auto p = std::get_if<std::uint64_t>(&v)) return static_cast<long double>(*p);
-    if (auto p = std::get_if<double>(&v)) return std::isnan(*p) ? std::nullopt : std::optional(static_cast<long double>(*p));
+    if (auto p = std::get_if<double>(&v))
+        return std::isnan(*p) ? std::nullopt : std::optional(static_cast<long double>(*p));
     return std::nullopt;
 }
 
@@ -82,12 +90,16 @@ void encodeNotAvailable(const Register& reg, NotAvailable na, std::span<std::uin
     std::fill(out.begin(), out.end(), 0);
     if (na == NotAvailable::Zero || reg.type == ModbusType::String) return;
     switch (reg.type) {
-    case ModbusType::Int16: out[0] = 0x7FFF; break;
+    case ModbusType::Int16:
+        out[0] = 0x7FFF;
+        break;
     case ModbusType::Int32:
         out[0] = 0x7FFF;
         out[1] = 0xFFFF;
         break;
-    default: std::fill(out.begin(), out.end(), 0xFFFF); break;
+    default:
+        std::fill(out.begin(), out.end(), 0xFFFF);
+        break;
     }
 }
 
@@ -121,15 +133,24 @@ struct DbusLimits {
 
 std::optional<DbusLimits> dbusLimits(char type) {
     switch (type) {
-    case 'y': return DbusLimits{0, 255};
-    case 'b': return DbusLimits{0, 1};
-    case 'n': return DbusLimits{-32768, 32767};
-    case 'q': return DbusLimits{0, 65535};
-    case 'i': return DbusLimits{-2147483648.0L, 2147483647.0L};
-    case 'u': return DbusLimits{0, 4294967295.0L};
-    case 'x': return DbusLimits{-9223372036854775807.0L - 1, 9223372036854775807.0L};
-    case 't': return DbusLimits{0, 18446744073709551615.0L};
-    default: return std::nullopt;
+    case 'y':
+        return DbusLimits{0, 255};
+    case 'b':
+        return DbusLimits{0, 1};
+    case 'n':
+        return DbusLimits{-32768, 32767};
+    case 'q':
+        return DbusLimits{0, 65535};
+    case 'i':
+        return DbusLimits{-2147483648.0L, 2147483647.0L};
+    case 'u':
+        return DbusLimits{0, 4294967295.0L};
+    case 'x':
+        return DbusLimits{-9223372036854775807.0L - 1, 9223372036854775807.0L};
+    case 't':
+        return DbusLimits{0, 18446744073709551615.0L};
+    default:
+        return std::nullopt;
     }
 }
 
@@ -149,9 +170,15 @@ Decoded decode(const Register& reg, std::span<const std::uint16_t> words) {
     auto bits = getWords(words);
     long double raw;
     switch (reg.type) {
-    case ModbusType::Int16: raw = static_cast<std::int16_t>(bits); break;
-    case ModbusType::Int32: raw = static_cast<std::int32_t>(bits); break;
-    default: raw = static_cast<long double>(bits); break;
+    case ModbusType::Int16:
+        raw = static_cast<std::int16_t>(bits);
+        break;
+    case ModbusType::Int32:
+        raw = static_cast<std::int32_t>(bits);
+        break;
+    default:
+        raw = static_cast<long double>(bits);
+        break;
     }
     long double engineering = raw / static_cast<long double>(reg.scale);
     if (reg.range && (engineering < reg.range->min || engineering > reg.range->max))
@@ -167,11 +194,14 @@ Decoded decode(const Register& reg, std::span<const std::uint16_t> words) {
     long double rounded = std::round(engineering);
     if (rounded < limits->min || rounded > limits->max) return {DecodeError::OutOfRange, {}};
     switch (reg.dbusType) {
-    case 'b': return {DecodeError::None, {'b', rounded != 0}};
+    case 'b':
+        return {DecodeError::None, {'b', rounded != 0}};
     case 'n':
     case 'i':
-    case 'x': return {DecodeError::None, {reg.dbusType, static_cast<std::int64_t>(rounded)}};
-    default: return {DecodeError::None, {reg.dbusType, static_cast<std::uint64_t>(rounded)}};
+    case 'x':
+        return {DecodeError::None, {reg.dbusType, static_cast<std::int64_t>(rounded)}};
+    default:
+        return {DecodeError::None, {reg.dbusType, static_cast<std::uint64_t>(rounded)}};
     }
 }
 
@@ -182,11 +212,16 @@ std::string utf8ToLatin1(const std::string& text) {
         auto c = static_cast<unsigned char>(text[i]);
         unsigned codePoint;
         std::size_t length;
-        if (c < 0x80) codePoint = c, length = 1;
-        else if ((c & 0xE0) == 0xC0) codePoint = c & 0x1Fu, length = 2;
-        else if ((c & 0xF0) == 0xE0) codePoint = c & 0x0Fu, length = 3;
-        else if ((c & 0xF8) == 0xF0) codePoint = c & 0x07u, length = 4;
-        else codePoint = '?', length = 1;
+        if (c < 0x80)
+            codePoint = c, length = 1;
+        else if ((c & 0xE0) == 0xC0)
+            codePoint = c & 0x1Fu, length = 2;
+        else if ((c & 0xF0) == 0xE0)
+            codePoint = c & 0x0Fu, length = 3;
+        else if ((c & 0xF8) == 0xF0)
+            codePoint = c & 0x07u, length = 4;
+        else
+            codePoint = '?', length = 1;
         if (i + length > text.size()) {
             out.push_back('?');
             break;
@@ -203,7 +238,8 @@ std::string latin1ToUtf8(const std::string& bytes) {
     std::string out;
     for (char ch : bytes) {
         auto c = static_cast<unsigned char>(ch);
-        if (c < 0x80) out.push_back(ch);
+        if (c < 0x80)
+            out.push_back(ch);
         else {
             out.push_back(static_cast<char>(0xC0 | (c >> 6)));
             out.push_back(static_cast<char>(0x80 | (c & 0x3F)));

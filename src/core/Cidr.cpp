@@ -36,7 +36,8 @@ std::optional<Cidr> Cidr::parse(const std::string& text) {
     unsigned prefix = maxPrefix;
     if (slash != std::string::npos) {
         auto digits = text.substr(slash + 1);
-        if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos)
+        if (digits.empty() || digits.size() > 3 ||
+            digits.find_first_not_of("0123456789") != std::string::npos)
             return std::nullopt;
         prefix = static_cast<unsigned>(std::stoul(digits));
         if (prefix > maxPrefix) return std::nullopt;
@@ -47,10 +48,12 @@ std::optional<Cidr> Cidr::parse(const std::string& text) {
 
 bool Cidr::contains(const sockaddr* address) const {
     std::array<std::uint8_t, 16> peer{};
-    if (address->sa_family == AF_INET) peer = mapped(reinterpret_cast<const sockaddr_in*>(address)->sin_addr);
+    if (address->sa_family == AF_INET)
+        peer = mapped(reinterpret_cast<const sockaddr_in*>(address)->sin_addr);
     else if (address->sa_family == AF_INET6)
         std::memcpy(peer.data(), &reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr, 16);
-    else return false;
+    else
+        return false;
     for (unsigned bit = 0; bit < prefix_; ++bit) {
         auto mask = static_cast<std::uint8_t>(0x80u >> (bit % 8));
         if ((peer[bit / 8] & mask) != (bytes_[bit / 8] & mask)) return false;

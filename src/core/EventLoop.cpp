@@ -84,8 +84,10 @@ void EventLoop::run() {
                 ++it;
             }
         }
-        for (auto& callback : due) callback();
-        for (auto& idle : idles_) idle();
+        for (auto& callback : due)
+            callback();
+        for (auto& idle : idles_)
+            idle();
     }
 }
 

@@ -10,7 +10,7 @@ namespace vmd::core {
 
 /// A move-only owner of a file descriptor.
 class Fd {
-public:
+  public:
     Fd() = default;
     explicit Fd(int fd) : fd_(fd) {}
     Fd(Fd&& other) noexcept : fd_(other.release()) {}
@@ -26,13 +26,13 @@ public:
     }
     explicit operator bool() const { return fd_ >= 0; }
 
-private:
+  private:
     int fd_ = -1;
 };
 
 /// One epoll loop for the whole daemon: sockets, the D-Bus connection, signals and timers.
 class EventLoop {
-public:
+  public:
     using Handler = std::function<void(std::uint32_t events)>;
     using Clock = std::chrono::steady_clock;
 
@@ -49,7 +49,7 @@ public:
     void run();
     void stop() { running_ = false; }
 
-private:
+  private:
     Fd epoll_;
     bool running_ = false;
     std::unordered_map<int, Handler> handlers_;

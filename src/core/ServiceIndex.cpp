@@ -23,14 +23,16 @@ ServiceState& ServiceIndex::add(const std::string& name) {
 }
 
 void ServiceIndex::remove(const std::string& name) {
-    auto it = std::find_if(services_.begin(), services_.end(), [&](const auto& s) { return s->name == name; });
+    auto it =
+        std::find_if(services_.begin(), services_.end(), [&](const auto& s) { return s->name == name; });
     if (it == services_.end()) return;
     services_.erase(it);
     reindex();
 }
 
 ServiceState* ServiceIndex::find(const std::string& name) {
-    auto it = std::find_if(services_.begin(), services_.end(), [&](const auto& s) { return s->name == name; });
+    auto it =
+        std::find_if(services_.begin(), services_.end(), [&](const auto& s) { return s->name == name; });
     return it == services_.end() ? nullptr : it->get();
 }
 

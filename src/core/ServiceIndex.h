@@ -14,12 +14,12 @@ inline constexpr regmap::ServiceTypeId kUnmappedServiceType = 0xFFFF;
 
 /// What is known of one D-Bus service: its values for every path the map uses, by PathId.
 struct ServiceState {
-    std::string name;       ///< com.victronenergy.battery.ttyO2
-    std::string type;       ///< battery
+    std::string name; ///< com.victronenergy.battery.ttyO2
+    std::string type; ///< battery
     regmap::ServiceTypeId typeId = kUnmappedServiceType;
     regmap::DeviceInstance instance = 0; ///< 0 for services without /DeviceInstance
     bool hasInstance = false;
-    bool ready = true; ///< false while its values are still being loaded: not served yet
+    bool ready = true;                ///< false while its values are still being loaded: not served yet
     std::vector<codec::Value> values; ///< indexed by regmap::PathId; invalid where unknown
 
     [[nodiscard]] const codec::Value& value(regmap::PathId path) const {
@@ -32,7 +32,7 @@ struct ServiceState {
 /// DESIGN section 3: a service whose instance equals the unit first, then the unit table.
 /// Pure data: filled by the BusMirror in the daemon and by hand in unit tests.
 class ServiceIndex {
-public:
+  public:
     explicit ServiceIndex(const regmap::RegisterMap& map) : map_(&map) {}
 
     /// Adds a service (or replaces one of the same name) and returns it for filling in.
@@ -50,7 +50,7 @@ public:
     /// Pairs of services that share a (type, instance): the one chosen is listed first.
     [[nodiscard]] std::vector<std::pair<std::string, std::string>> conflicts() const;
 
-private:
+  private:
     static std::uint64_t key(regmap::ServiceTypeId type, regmap::DeviceInstance instance) {
         return (std::uint64_t{type} << 32) | instance;
     }

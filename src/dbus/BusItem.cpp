@@ -6,17 +6,28 @@ codec::Value fromVariant(const sdbus::Variant& variant) {
     const auto type = variant.peekValueType();
     if (type.size() != 1) return {}; // arrays (the "invalid" marker), structs, dicts
     switch (type[0]) {
-    case 'd': return variant.get<double>();
-    case 'i': return std::int64_t{variant.get<std::int32_t>()};
-    case 'n': return std::int64_t{variant.get<std::int16_t>()};
-    case 'x': return std::int64_t{variant.get<std::int64_t>()};
-    case 'u': return std::uint64_t{variant.get<std::uint32_t>()};
-    case 'q': return std::uint64_t{variant.get<std::uint16_t>()};
-    case 'y': return std::uint64_t{variant.get<std::uint8_t>()};
-    case 't': return std::uint64_t{variant.get<std::uint64_t>()};
-    case 'b': return variant.get<bool>();
-    case 's': return variant.get<std::string>();
-    default: return {};
+    case 'd':
+        return variant.get<double>();
+    case 'i':
+        return std::int64_t{variant.get<std::int32_t>()};
+    case 'n':
+        return std::int64_t{variant.get<std::int16_t>()};
+    case 'x':
+        return std::int64_t{variant.get<std::int64_t>()};
+    case 'u':
+        return std::uint64_t{variant.get<std::uint32_t>()};
+    case 'q':
+        return std::uint64_t{variant.get<std::uint16_t>()};
+    case 'y':
+        return std::uint64_t{variant.get<std::uint8_t>()};
+    case 't':
+        return std::uint64_t{variant.get<std::uint64_t>()};
+    case 'b':
+        return variant.get<bool>();
+    case 's':
+        return variant.get<std::string>();
+    default:
+        return {};
     }
 }
 
@@ -38,15 +49,24 @@ sdbus::Variant toVariant(const codec::TypedValue& typed) {
     case 'd':
         if (auto p = std::get_if<double>(&v)) return sdbus::Variant(*p);
         return sdbus::Variant(integral<double>(v));
-    case 'y': return sdbus::Variant(integral<std::uint8_t>(v));
-    case 'b': return sdbus::Variant(integral<std::int64_t>(v) != 0);
-    case 'n': return sdbus::Variant(integral<std::int16_t>(v));
-    case 'q': return sdbus::Variant(integral<std::uint16_t>(v));
-    case 'i': return sdbus::Variant(integral<std::int32_t>(v));
-    case 'u': return sdbus::Variant(integral<std::uint32_t>(v));
-    case 'x': return sdbus::Variant(integral<std::int64_t>(v));
-    case 't': return sdbus::Variant(integral<std::uint64_t>(v));
-    default: return sdbus::Variant(codec::toText(v));
+    case 'y':
+        return sdbus::Variant(integral<std::uint8_t>(v));
+    case 'b':
+        return sdbus::Variant(integral<std::int64_t>(v) != 0);
+    case 'n':
+        return sdbus::Variant(integral<std::int16_t>(v));
+    case 'q':
+        return sdbus::Variant(integral<std::uint16_t>(v));
+    case 'i':
+        return sdbus::Variant(integral<std::int32_t>(v));
+    case 'u':
+        return sdbus::Variant(integral<std::uint32_t>(v));
+    case 'x':
+        return sdbus::Variant(integral<std::int64_t>(v));
+    case 't':
+        return sdbus::Variant(integral<std::uint64_t>(v));
+    default:
+        return sdbus::Variant(codec::toText(v));
     }
 }
 

@@ -36,23 +36,24 @@ BusMirror::BusMirror(sdbus::IConnection& connection, core::ServiceIndex& index)
         paths[reg.service].insert(reg.paths.begin(), reg.paths.end());
         paths[reg.service].insert(reg.inputs.begin(), reg.inputs.end());
     }
-    for (auto& [type, set] : paths) pathsByType_[type].assign(set.begin(), set.end());
+    for (auto& [type, set] : paths)
+        pathsByType_[type].assign(set.begin(), set.end());
 }
 
 BusMirror::~BusMirror() = default;
 
 void BusMirror::start() {
     // Match rules before the scan, so that nothing changes unseen in between.
-    matches_.push_back(connection_.addMatch(
-        "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged',"
-        "arg0namespace='com.victronenergy'",
-        [this](sdbus::Message& m) { onNameOwnerChanged(m); }));
-    matches_.push_back(
-        connection_.addMatch(std::string("type='signal',interface='") + kBusItemInterface + "',member='ItemsChanged'",
-                             [this](sdbus::Message& m) { onItemsChanged(m); }));
-    matches_.push_back(connection_.addMatch(
-        std::string("type='signal',interface='") + kBusItemInterface + "',member='PropertiesChanged'",
-        [this](sdbus::Message& m) { onPropertiesChanged(m); }));
+    matches_.push_back(connection_.addMatch("type='signal',sender='org.freedesktop.DBus',interface='org."
+                                            "freedesktop.DBus',member='NameOwnerChanged',"
+                                            "arg0namespace='com.victronenergy'",
+                                            [this](sdbus::Message& m) { onNameOwnerChanged(m); }));
+    matches_.push_back(connection_.addMatch(std::string("type='signal',interface='") + kBusItemInterface +
+                                                "',member='ItemsChanged'",
+                                            [this](sdbus::Message& m) { onItemsChanged(m); }));
+    matches_.push_back(connection_.addMatch(std::string("type='signal',interface='") + kBusItemInterface +
+                                                "',member='PropertiesChanged'",
+                                            [this](sdbus::Message& m) { onPropertiesChanged(m); }));
 
     busProxy_ = sdbus::createProxy(connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
     std::vector<std::string> names;
@@ -148,7 +149,8 @@ void BusMirror::loadPerPath(Tracked& tracked) {
     if (!state) return;
     std::vector<std::string> paths{kDeviceInstance};
     if (auto it = pathsByType_.find(state->typeId); it != pathsByType_.end())
-        for (auto id : it->second) paths.push_back(index_.map().paths()[id]);
+        for (auto id : it->second)
+            paths.push_back(index_.map().paths()[id]);
     tracked.pendingPathCalls = paths.size();
     const std::string name = tracked.name;
     for (const auto& path : paths) {
@@ -178,7 +180,8 @@ void BusMirror::finishLoad(Tracked& tracked) {
     if (onServiceChange) onServiceChange(tracked.name, true);
 }
 
-void BusMirror::applyValue(core::ServiceState& state, const std::string& path, const sdbus::Variant& variant) {
+void BusMirror::applyValue(core::ServiceState& state, const std::string& path,
+                           const sdbus::Variant& variant) {
     if (path == kDeviceInstance) {
         auto value = fromVariant(variant);
         std::optional<regmap::DeviceInstance> instance;

@@ -17,7 +17,7 @@ namespace vmd::dbus {
 /// interface), then ListNames, then per service GetNameOwner and GetItems (fallback: GetValue on
 /// "/", then GetValue per mapped path). Runs on the caller's event loop; never blocks after start().
 class BusMirror {
-public:
+  public:
     BusMirror(sdbus::IConnection& connection, core::ServiceIndex& index);
     ~BusMirror();
     BusMirror(const BusMirror&) = delete;
@@ -32,7 +32,7 @@ public:
     /// Called after a service appeared (loaded) or disappeared.
     std::function<void(const std::string& name, bool present)> onServiceChange;
 
-private:
+  private:
     struct Tracked;
     void discovered(const std::string& name, const std::string& owner, bool initial);
     void vanished(const std::string& name);

@@ -13,9 +13,12 @@ void Writer::write(const modbus::WriteOp& op, std::function<void(modbus::WriteRe
             .withTimeout(timeout_)
             .withArguments(toVariant(op.value))
             .uponReplyInvoke([done](const sdbus::Error* error, std::int32_t result) {
-                if (!error) return done(result == 0 ? modbus::WriteResult::Accepted : modbus::WriteResult::Refused, result);
+                if (!error)
+                    return done(result == 0 ? modbus::WriteResult::Accepted : modbus::WriteResult::Refused,
+                                result);
                 const auto& name = error->getName();
-                bool timedOut = name.find("Timeout") != std::string::npos || name.find("NoReply") != std::string::npos ||
+                bool timedOut = name.find("Timeout") != std::string::npos ||
+                                name.find("NoReply") != std::string::npos ||
                                 name.find("TimedOut") != std::string::npos;
                 done(timedOut ? modbus::WriteResult::TimedOut : modbus::WriteResult::Refused, -1);
             });

@@ -12,13 +12,13 @@ namespace vmd::dbus {
 
 /// Sends writes as BusItem SetValue calls with a timeout; the result arrives asynchronously.
 class Writer : public modbus::WriteSink {
-public:
+  public:
     Writer(sdbus::IConnection& connection, std::chrono::milliseconds timeout)
         : connection_(connection), timeout_(timeout) {}
 
     void write(const modbus::WriteOp& op, std::function<void(modbus::WriteResult, int)> done) override;
 
-private:
+  private:
     sdbus::IConnection& connection_;
     std::chrono::milliseconds timeout_;
     std::map<std::pair<std::string, std::string>, std::unique_ptr<sdbus::IProxy>> proxies_;

@@ -25,11 +25,11 @@ enum class ExceptionCode : std::uint8_t {
     GatewayTargetFailedToRespond = 11,
 };
 
-constexpr std::size_t kMaxReadRegisters = 125;       // 6.3, 6.4: quantity 1..125
-constexpr std::size_t kMaxWriteRegisters = 123;      // 6.12: quantity 1..123
+constexpr std::size_t kMaxReadRegisters = 125;           // 6.3, 6.4: quantity 1..125
+constexpr std::size_t kMaxWriteRegisters = 123;          // 6.12: quantity 1..123
 constexpr std::size_t kMaxReadWriteWriteRegisters = 121; // 6.17: write quantity 1..121
-constexpr std::size_t kMaxPduSize = 253;             // 4.1
-constexpr std::size_t kMbapHeaderSize = 7;           // TCP: transaction, protocol, length, unit
+constexpr std::size_t kMaxPduSize = 253;                 // 4.1
+constexpr std::size_t kMbapHeaderSize = 7;               // TCP: transaction, protocol, length, unit
 constexpr std::size_t kMaxAduSize = kMbapHeaderSize + kMaxPduSize - 1 + 1; // 260
 constexpr std::uint8_t kExceptionFlag = 0x80;
 

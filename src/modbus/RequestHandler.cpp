@@ -54,14 +54,16 @@ void RequestHandler::encodeRegister(const Register& reg, const core::ServiceStat
                                     std::span<std::uint16_t> out) const {
     auto na = options_.notAvailable;
     switch (reg.compute) {
-    case Compute::None: return codec::encode(firstValid(service, reg.paths), reg, na, out);
+    case Compute::None:
+        return codec::encode(firstValid(service, reg.paths), reg, na, out);
     case Compute::Quotient: {
         auto dividend = number(service.value(reg.inputs[0]));
         auto divisor = number(service.value(reg.inputs[1]));
         if (!dividend || !divisor || *divisor == 0) return codec::encodeNotAvailable(reg, na, out);
         return codec::encode(*dividend / *divisor, reg, na, out);
     }
-    case Compute::UtcTime: return codec::encode(static_cast<std::uint64_t>(std::max<std::int64_t>(now, 0)), reg, na, out);
+    case Compute::UtcTime:
+        return codec::encode(static_cast<std::uint64_t>(std::max<std::int64_t>(now, 0)), reg, na, out);
     case Compute::FirmwareVersion: {
         auto v = number(service.value(reg.inputs[0]));
         if (!v || *v < 0 || out.size() != 2) return codec::encodeNotAvailable(reg, na, out);
@@ -82,7 +84,8 @@ void RequestHandler::encodeRegister(const Register& reg, const core::ServiceStat
 
 void RequestHandler::read(regmap::UnitId unit, std::uint8_t fc, std::uint16_t address, std::uint16_t quantity,
                           std::int64_t now, Reply& reply) const {
-    if (auto code = checkRange(address, quantity); code != ExceptionCode::None) return exception(fc, code, reply);
+    if (auto code = checkRange(address, quantity); code != ExceptionCode::None)
+        return exception(fc, code, reply);
 
     reply.size = 0;
     reply.bytes[reply.size++] = fc;
@@ -102,15 +105,18 @@ void RequestHandler::read(regmap::UnitId unit, std::uint8_t fc, std::uint16_t ad
         }
         std::array<std::uint16_t, kMaxReadRegisters> image{};
         std::span<std::uint16_t> regWords(image.data(), reg.words);
-        if (service) encodeRegister(reg, *service, now, regWords);
-        else codec::encodeNotAvailable(reg, options_.notAvailable, regWords);
+        if (service)
+            encodeRegister(reg, *service, now, regWords);
+        else
+            codec::encodeNotAvailable(reg, options_.notAvailable, regWords);
         auto from = word - reg.address;
         auto to = std::min<std::uint32_t>(reg.end(), end) - reg.address;
         std::copy(image.begin() + from, image.begin() + to, words.begin() + (word - address));
         word = reg.address + to;
     }
     if (!anyService) return exception(fc, ExceptionCode::GatewayPathUnavailable, reply);
-    for (std::size_t i = 0; i < quantity; ++i) put16(reply, words[i]);
+    for (std::size_t i = 0; i < quantity; ++i)
+        put16(reply, words[i]);
 }
 
 ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t address,
@@ -155,7 +161,8 @@ ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t a
     return ExceptionCode::None;
 }
 
-Outcome RequestHandler::handle(regmap::UnitId unit, std::span<const std::uint8_t> pdu, std::int64_t now) const {
+Outcome RequestHandler::handle(regmap::UnitId unit, std::span<const std::uint8_t> pdu,
+                               std::int64_t now) const {
     Outcome out;
     if (pdu.empty()) {
         exception(0, ExceptionCode::IllegalFunction, out.reply);

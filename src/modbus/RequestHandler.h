@@ -49,12 +49,13 @@ struct HandlerOptions {
 
 /// All Modbus semantics (DESIGN section 4): request PDU + unit -> reply or writes. Pure: no I/O.
 class RequestHandler {
-public:
+  public:
     RequestHandler(const core::ServiceIndex& services, HandlerOptions options)
         : services_(&services), map_(&services.map()), options_(options) {}
 
     /// `now` is Unix time in seconds (for the computed clock register).
-    [[nodiscard]] Outcome handle(regmap::UnitId unit, std::span<const std::uint8_t> pdu, std::int64_t now) const;
+    [[nodiscard]] Outcome handle(regmap::UnitId unit, std::span<const std::uint8_t> pdu,
+                                 std::int64_t now) const;
 
     /// Serves a read of `quantity` registers at `address` into `reply` (function code `fc`).
     void read(regmap::UnitId unit, std::uint8_t fc, std::uint16_t address, std::uint16_t quantity,
@@ -65,7 +66,7 @@ public:
     void setReadOnly(bool readOnly) { options_.readOnly = readOnly; }
     [[nodiscard]] const HandlerOptions& options() const { return options_; }
 
-private:
+  private:
     ExceptionCode checkRange(std::uint16_t address, std::uint16_t quantity) const;
     ExceptionCode prepareWrites(regmap::UnitId unit, std::uint16_t address,
                                 std::span<const std::uint8_t> data, std::uint16_t quantity,

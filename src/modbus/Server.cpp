@@ -75,23 +75,28 @@ Server::Server(core::EventLoop& loop, RequestHandler& handler, WriteSink& writer
     : loop_(loop), handler_(handler), writer_(writer), options_(std::move(options)) {}
 
 Server::~Server() {
-    for (auto& fd : listeners_) loop_.remove(fd.get());
-    for (auto& [id, c] : connections_) loop_.remove(c->fd.get());
+    for (auto& fd : listeners_)
+        loop_.remove(fd.get());
+    for (auto& [id, c] : connections_)
+        loop_.remove(c->fd.get());
 }
 
 void Server::listen() {
     for (const auto& spec : options_.listen) {
         auto colon = spec.rfind(':');
-        if (colon == std::string::npos) throw std::runtime_error("listen address '" + spec + "' is not HOST:PORT");
+        if (colon == std::string::npos)
+            throw std::runtime_error("listen address '" + spec + "' is not HOST:PORT");
         std::string host = spec.substr(0, colon);
         std::string port = spec.substr(colon + 1);
-        if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+        if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+            host = host.substr(1, host.size() - 2);
         addrinfo hints{};
         hints.ai_family = AF_UNSPEC;
         hints.ai_socktype = SOCK_STREAM;
         hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
         addrinfo* result = nullptr;
-        if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &result); rc != 0)
+        if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &result);
+            rc != 0)
             throw std::runtime_error("listen address '" + spec + "': " + ::gai_strerror(rc));
         std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(result, ::freeaddrinfo);
         core::Fd fd(::socket(result->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -113,7 +118,8 @@ void Server::accept(int listenFd) {
     for (;;) {
         sockaddr_storage address{};
         socklen_t length = sizeof address;
-        core::Fd fd(::accept4(listenFd, reinterpret_cast<sockaddr*>(&address), &length, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        core::Fd fd(::accept4(listenFd, reinterpret_cast<sockaddr*>(&address), &length,
+                              SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd) return; // EAGAIN, or a connection reset before we got to it
         auto peer = formatAddress(reinterpret_cast<sockaddr*>(&address));
         auto allowed = [&](const std::vector<core::Cidr>& list) {
@@ -127,7 +133,8 @@ void Server::accept(int listenFd) {
             continue;
         }
         if (connections_.size() >= options_.maxClients) {
-            log()->warn("{}: connection refused: already {} clients (--max-clients)", peer, connections_.size());
+            log()->warn("{}: connection refused: already {} clients (--max-clients)", peer,
+                        connections_.size());
             continue;
         }
         int one = 1;
@@ -174,8 +181,10 @@ void Server::readFrom(Connection& c) {
                         frame.protocolId);
             return close(id, "malformed frame");
         }
-        if (c.busy || !c.queue.empty()) c.queue.emplace_back(c.in.data() + offset, c.in.data() + offset + frame.size);
-        else serve(c, frame);
+        if (c.busy || !c.queue.empty())
+            c.queue.emplace_back(c.in.data() + offset, c.in.data() + offset + frame.size);
+        else
+            serve(c, frame);
         if (!connections_.count(id)) return;
         offset += frame.size;
     }
@@ -206,7 +215,8 @@ void Server::serve(Connection& c, const Frame& frame) {
             RequestHandler::exception(frame.pdu[0], ExceptionCode::IllegalDataAddress, outcome.reply);
         }
     } catch (const std::exception& e) {
-        log()->error("{}: unit {} function {}: internal error: {}", c.peer, frame.unit, frame.pdu[0], e.what());
+        log()->error("{}: unit {} function {}: internal error: {}", c.peer, frame.unit, frame.pdu[0],
+                     e.what());
         outcome.writes.clear();
         RequestHandler::exception(frame.pdu[0], ExceptionCode::ServerDeviceFailure, outcome.reply);
     }
@@ -231,8 +241,8 @@ void Server::runWrites(std::uint64_t id, std::shared_ptr<WriteJob> job) {
     auto& outcome = job->outcome;
     if (job->next == outcome.writes.size()) {
         if (outcome.readAfterWrite)
-            handler_.read(job->request.unit, job->request.pdu[0], outcome.readAddress, outcome.readQuantity, unixNow(),
-                          outcome.reply);
+            handler_.read(job->request.unit, job->request.pdu[0], outcome.readAddress, outcome.readQuantity,
+                          unixNow(), outcome.reply);
         c.busy = false;
         send(c, job->request, outcome.reply);
         if (connections_.count(id)) processQueue(c);
@@ -242,9 +252,9 @@ void Server::runWrites(std::uint64_t id, std::shared_ptr<WriteJob> job) {
     auto peer = c.peer;
     writer_.write(op, [this, id, job, peer](WriteResult result, int code) {
         const auto& op = job->outcome.writes[job->next];
-        log()->info("write from {} unit {} register {}: {} {} = {} ({}): {}", peer, job->request.unit, op.address,
-                    op.service, op.path, codec::toText(op.value.value), op.value.dbusType,
-                    result == WriteResult::Accepted ? "accepted"
+        log()->info("write from {} unit {} register {}: {} {} = {} ({}): {}", peer, job->request.unit,
+                    op.address, op.service, op.path, codec::toText(op.value.value), op.value.dbusType,
+                    result == WriteResult::Accepted   ? "accepted"
                     : result == WriteResult::TimedOut ? "timed out"
                                                       : "refused (" + std::to_string(code) + ")");
         if (result != WriteResult::Accepted) {

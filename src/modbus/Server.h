@@ -27,7 +27,7 @@ struct ServerOptions {
 /// client that sends a byte at a time costs nothing and delays nobody); each connection's replies
 /// leave in request order: while a write waits for D-Bus, that connection's later requests wait.
 class Server {
-public:
+  public:
     Server(core::EventLoop& loop, RequestHandler& handler, WriteSink& writer, ServerOptions options);
     ~Server();
     Server(const Server&) = delete;
@@ -39,7 +39,7 @@ public:
     [[nodiscard]] const std::vector<std::string>& boundAddresses() const { return bound_; }
     [[nodiscard]] std::size_t clientCount() const { return connections_.size(); }
 
-private:
+  private:
     struct Connection;
     void accept(int listenFd);
     void onEvents(std::uint64_t id, std::uint32_t events);

@@ -43,7 +43,8 @@ std::optional<TypeSpec> parseType(const std::string& text) {
         {"uint64", {ModbusType::Uint64, 4}},
     };
     if (auto it = fixed.find(text); it != fixed.end()) return it->second;
-    for (auto [prefix, type] : {std::pair{"string[", ModbusType::String}, {"reserved[", ModbusType::Reserved}}) {
+    for (auto [prefix, type] :
+         {std::pair{"string[", ModbusType::String}, {"reserved[", ModbusType::Reserved}}) {
         std::string_view p(prefix);
         if (text.size() > p.size() + 1 && text.compare(0, p.size(), p) == 0 && text.back() == ']') {
             unsigned n = 0;
@@ -66,9 +67,9 @@ std::optional<Compute> parseCompute(const std::string& text) {
     return it == names.end() ? std::nullopt : std::optional(it->second);
 }
 
-const std::set<std::string> kRegisterKeys = {"address", "service", "path",   "type",    "scale",
+const std::set<std::string> kRegisterKeys = {"address", "service", "path",      "type",        "scale",
                                              "unit",    "access",  "dbus-type", "description", "enum",
-                                             "range",   "compute", "inputs", "value",   "remarks"};
+                                             "range",   "compute", "inputs",    "value",       "remarks"};
 const std::string kDbusTypes = "ybnqiuxtds";
 
 } // namespace
@@ -87,7 +88,8 @@ std::vector<std::string> expandAlternatives(const std::string& path) {
     std::stringstream alternatives(path.substr(open + 1, close - open - 1));
     std::string alternative;
     while (std::getline(alternatives, alternative, ','))
-        for (auto& rest : expandAlternatives(tail)) result.push_back(head + alternative + rest);
+        for (auto& rest : expandAlternatives(tail))
+            result.push_back(head + alternative + rest);
     return result;
 }
 
@@ -127,15 +129,18 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
     }
 
     if (auto units = root["unit-ids"]) {
-        if (!units.IsSequence()) error(src, lineOf(units), "'unit-ids' must be a list");
+        if (!units.IsSequence())
+            error(src, lineOf(units), "'unit-ids' must be a list");
         else
             for (const auto& row : units) {
                 unsigned line = lineOf(row);
                 try {
                     auto unit = row["unit"].as<int>();
                     auto instance = row["instance"].as<long long>();
-                    if (unit < 0 || unit > 255) error(src, line, "unit " + std::to_string(unit) + " is not 0..255");
-                    else if (instance < 0) error(src, line, "instance must not be negative");
+                    if (unit < 0 || unit > 255)
+                        error(src, line, "unit " + std::to_string(unit) + " is not 0..255");
+                    else if (instance < 0)
+                        error(src, line, "instance must not be negative");
                     else {
                         UnitMapping m{static_cast<UnitId>(unit), static_cast<DeviceInstance>(instance),
                                       row["remark"] ? row["remark"].as<std::string>() : ""};
@@ -195,7 +200,8 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
             auto [ptr, ec] = std::from_chars(address->data(), address->data() + address->size(), value);
             if (ec != std::errc() || ptr != address->data() + address->size() || value < 0 || value > 65535)
                 fail(node["address"], "address '" + *address + "' is not an integer 0..65535");
-            else p.reg.address = static_cast<RegisterAddress>(value);
+            else
+                p.reg.address = static_cast<RegisterAddress>(value);
         }
         if (auto service = scalar("service", true)) p.service = *service;
         if (auto type = scalar("type", true)) {
@@ -208,22 +214,28 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
             }
         }
         if (auto access = scalar("access", true)) {
-            if (*access == "R") p.reg.access = Access::Read;
-            else if (*access == "W" || *access == "RW") p.reg.access = Access::ReadWrite;
-            else fail(node["access"], "access '" + *access + "' is not R or W");
+            if (*access == "R")
+                p.reg.access = Access::Read;
+            else if (*access == "W" || *access == "RW")
+                p.reg.access = Access::ReadWrite;
+            else
+                fail(node["access"], "access '" + *access + "' is not R or W");
         }
         if (auto scale = scalar("scale", false)) {
             try {
                 p.reg.scale = node["scale"].as<double>();
-                if (p.reg.scale == 0 || !std::isfinite(p.reg.scale)) fail(node["scale"], "scale must not be zero");
+                if (p.reg.scale == 0 || !std::isfinite(p.reg.scale))
+                    fail(node["scale"], "scale must not be zero");
             } catch (const YAML::Exception&) {
                 fail(node["scale"], "scale '" + *scale + "' is not a number");
             }
         }
         if (auto compute = scalar("compute", false)) {
-            if (auto c = parseCompute(*compute)) p.reg.compute = *c;
-            else fail(node["compute"], "unknown compute '" + *compute +
-                                           "' (quotient, utc-time, firmware-version, any-text)");
+            if (auto c = parseCompute(*compute))
+                p.reg.compute = *c;
+            else
+                fail(node["compute"],
+                     "unknown compute '" + *compute + "' (quotient, utc-time, firmware-version, any-text)");
         }
         if (auto path = scalar("path", false)) {
             p.paths = expandAlternatives(*path);
@@ -234,9 +246,11 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
             fail(node, "missing field 'path'");
         }
         if (auto inputs = node["inputs"]) {
-            if (!inputs.IsSequence()) fail(inputs, "'inputs' must be a list of paths");
+            if (!inputs.IsSequence())
+                fail(inputs, "'inputs' must be a list of paths");
             else
-                for (const auto& in : inputs) p.inputs.push_back(in.as<std::string>());
+                for (const auto& in : inputs)
+                    p.inputs.push_back(in.as<std::string>());
         }
         if (auto value = scalar("value", false)) {
             try {
@@ -248,18 +262,21 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
         if (auto dbusType = scalar("dbus-type", false)) {
             if (dbusType->size() != 1 || kDbusTypes.find((*dbusType)[0]) == std::string::npos)
                 fail(node["dbus-type"], "dbus-type '" + *dbusType + "' is not one of " + kDbusTypes);
-            else p.reg.dbusType = (*dbusType)[0];
+            else
+                p.reg.dbusType = (*dbusType)[0];
         } else if (p.reg.type == ModbusType::String) {
             p.reg.dbusType = 's';
         }
         if (auto unit = scalar("unit", false)) p.reg.unit = *unit;
         if (auto d = scalar("description", false)) p.reg.description = *d;
         if (auto e = node["enum"]) {
-            if (!e.IsMap()) fail(e, "'enum' must map values to texts");
+            if (!e.IsMap())
+                fail(e, "'enum' must map values to texts");
             else
                 for (const auto& item : e) {
                     try {
-                        p.reg.enumTexts.push_back({item.first.as<std::int64_t>(), item.second.as<std::string>()});
+                        p.reg.enumTexts.push_back(
+                            {item.first.as<std::int64_t>(), item.second.as<std::string>()});
                     } catch (const YAML::Exception&) {
                         fail(item.first, "enum key '" + item.first.Scalar() + "' is not an integer");
                     }
@@ -281,18 +298,25 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
                                    std::to_string(n) + " inputs");
             };
             switch (p.reg.compute) {
-            case Compute::Quotient: needInputs(2); break;
-            case Compute::FirmwareVersion: needInputs(1); break;
+            case Compute::Quotient:
+                needInputs(2);
+                break;
+            case Compute::FirmwareVersion:
+                needInputs(1);
+                break;
             case Compute::AnyText:
                 if (p.inputs.empty()) needInputs(1);
                 break;
-            default: break;
+            default:
+                break;
             }
-            if (p.reg.compute != Compute::None && p.reg.writable()) fail(node, "a computed register cannot be written");
+            if (p.reg.compute != Compute::None && p.reg.writable())
+                fail(node, "a computed register cannot be written");
             if (p.reg.writable() && p.reg.type != ModbusType::Reserved && p.reg.compute == Compute::None &&
                 !node["dbus-type"] && p.reg.type != ModbusType::String)
                 fail(node, "a writable register needs 'dbus-type'");
-            if (p.reg.address + std::uint32_t{p.reg.words} > 65536u) fail(node, "register runs past address 65535");
+            if (p.reg.address + std::uint32_t{p.reg.words} > 65536u)
+                fail(node, "register runs past address 65535");
         }
         if (ok) pending_.push_back(std::move(p));
     }
@@ -301,7 +325,8 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
 RegisterMap MapLoader::build() {
     // Overlaps: sort by address, compare each with its predecessor.
     std::vector<const Pending*> order;
-    for (const auto& p : pending_) order.push_back(&p);
+    for (const auto& p : pending_)
+        order.push_back(&p);
     std::stable_sort(order.begin(), order.end(),
                      [](const Pending* a, const Pending* b) { return a->reg.address < b->reg.address; });
     for (std::size_t i = 1; i < order.size(); ++i) {
@@ -309,17 +334,19 @@ RegisterMap MapLoader::build() {
         const auto& cur = order[i]->reg;
         if (cur.address < prev.end())
             error(cur.source, cur.line,
-                  "register " + std::to_string(cur.address) + " overlaps register " + std::to_string(prev.address) +
-                      " (" + order[i - 1]->service + ", " + prev.source + ":" + std::to_string(prev.line) + ")");
+                  "register " + std::to_string(cur.address) + " overlaps register " +
+                      std::to_string(prev.address) + " (" + order[i - 1]->service + ", " + prev.source + ":" +
+                      std::to_string(prev.line) + ")");
     }
     std::map<int, Diagnostic> unitSeen;
     for (const auto& [mapping, origin] : unitOrigins_) {
         auto [it, inserted] = unitSeen.emplace(mapping.unit, origin);
         if (!inserted)
             error(origin.source, origin.line,
-                  "unit " + std::to_string(mapping.unit) + " is already mapped at " + it->second.source + ":" +
-                      std::to_string(it->second.line));
-        else units_.push_back(mapping);
+                  "unit " + std::to_string(mapping.unit) + " is already mapped at " + it->second.source +
+                      ":" + std::to_string(it->second.line));
+        else
+            units_.push_back(mapping);
     }
     if (!diagnostics_.empty()) throw MapError(diagnostics_);
 
@@ -336,8 +363,10 @@ RegisterMap MapLoader::build() {
         auto it = std::find(services.begin(), services.end(), p.service);
         if (it == services.end()) it = services.insert(services.end(), p.service);
         p.reg.service = static_cast<ServiceTypeId>(it - services.begin());
-        for (const auto& path : p.paths) p.reg.paths.push_back(intern(path));
-        for (const auto& path : p.inputs) p.reg.inputs.push_back(intern(path));
+        for (const auto& path : p.paths)
+            p.reg.paths.push_back(intern(path));
+        for (const auto& path : p.inputs)
+            p.reg.inputs.push_back(intern(path));
         registers.push_back(std::move(p.reg));
     }
     return RegisterMap(std::move(registers), std::move(services), std::move(paths), std::move(units_));
@@ -346,7 +375,8 @@ RegisterMap MapLoader::build() {
 RegisterMap loadMapFile(const std::string& path, const std::vector<std::string>& overlays) {
     MapLoader loader;
     loader.addFile(path);
-    for (const auto& overlay : overlays) loader.addFile(overlay);
+    for (const auto& overlay : overlays)
+        loader.addFile(overlay);
     return loader.build();
 }
 

@@ -19,18 +19,18 @@ struct Diagnostic {
 
 /// Thrown when a map does not validate; carries every problem found, not just the first.
 class MapError : public std::runtime_error {
-public:
+  public:
     explicit MapError(std::vector<Diagnostic> diagnostics);
     [[nodiscard]] const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
 
-private:
+  private:
     std::vector<Diagnostic> diagnostics_;
 };
 
 /// Builds a RegisterMap from one shipped map and any number of overlays (same schema).
 /// Sources are YAML text plus a name used in messages, so tests can inline maps.
 class MapLoader {
-public:
+  public:
     /// Parses and checks one source; problems are collected until build().
     void add(const std::string& yamlText, const std::string& sourceName);
     /// Reads a file and adds it; an unreadable file is a diagnostic too.
@@ -39,7 +39,7 @@ public:
     /// Throws MapError listing every problem.
     [[nodiscard]] RegisterMap build();
 
-private:
+  private:
     struct Pending {
         Register reg;
         std::vector<std::string> paths;

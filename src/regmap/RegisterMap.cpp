@@ -6,13 +6,20 @@ namespace vmd::regmap {
 
 const char* toString(ModbusType type) {
     switch (type) {
-    case ModbusType::Int16: return "int16";
-    case ModbusType::Uint16: return "uint16";
-    case ModbusType::Int32: return "int32";
-    case ModbusType::Uint32: return "uint32";
-    case ModbusType::Uint64: return "uint64";
-    case ModbusType::String: return "string";
-    case ModbusType::Reserved: return "reserved";
+    case ModbusType::Int16:
+        return "int16";
+    case ModbusType::Uint16:
+        return "uint16";
+    case ModbusType::Int32:
+        return "int32";
+    case ModbusType::Uint32:
+        return "uint32";
+    case ModbusType::Uint64:
+        return "uint64";
+    case ModbusType::String:
+        return "string";
+    case ModbusType::Reserved:
+        return "reserved";
     }
     return "?";
 }

@@ -15,7 +15,7 @@ namespace vmd::regmap {
 /// The validated, immutable register map and unit-ID table.
 /// Lookup by address is O(1): a table of 65536 entries gives the register owning each word.
 class RegisterMap {
-public:
+  public:
     static constexpr std::int32_t kNoRegister = -1;
 
     RegisterMap(std::vector<Register> registers, std::vector<std::string> serviceTypes,
@@ -42,7 +42,7 @@ public:
     [[nodiscard]] std::optional<ServiceTypeId> serviceTypeId(std::string_view type) const;
     [[nodiscard]] std::optional<PathId> pathId(std::string_view path) const;
 
-private:
+  private:
     std::vector<Register> registers_;
     std::vector<std::string> serviceTypes_;
     std::vector<std::string> paths_;

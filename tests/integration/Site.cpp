@@ -19,7 +19,8 @@ namespace vmd::test {
 
 std::string env(const char* name) {
     const char* value = std::getenv(name);
-    if (!value) throw std::runtime_error(std::string(name) + " is not set: run this test through with-site.sh");
+    if (!value)
+        throw std::runtime_error(std::string(name) + " is not set: run this test through with-site.sh");
     return value;
 }
 
@@ -56,7 +57,8 @@ ModbusResult Client::writeSingle(int unit, int address, std::uint16_t value) {
 ModbusResult Client::writeMultiple(int unit, int address, const std::vector<std::uint16_t>& words) {
     ModbusResult r;
     modbus_set_slave(ctx_, unit);
-    if (modbus_write_registers(ctx_, address, static_cast<int>(words.size()), words.data()) < 0) r.error = errno;
+    if (modbus_write_registers(ctx_, address, static_cast<int>(words.size()), words.data()) < 0)
+        r.error = errno;
     return r;
 }
 
@@ -89,7 +91,10 @@ std::string Peer::signature(const std::string& service, const std::string& path)
 int Peer::set(const std::string& service, const std::string& path, const sdbus::Variant& value) {
     auto proxy = sdbus::createProxy(*connection_, service, path);
     std::int32_t result = -1;
-    proxy->callMethod("SetValue").onInterface(dbus::kBusItemInterface).withArguments(value).storeResultsTo(result);
+    proxy->callMethod("SetValue")
+        .onInterface(dbus::kBusItemInterface)
+        .withArguments(value)
+        .storeResultsTo(result);
     return result;
 }
 
@@ -100,7 +105,8 @@ SimProcess::SimProcess(const std::string& scenario) {
     std::string bus = env("VMD_BUS");
     std::vector<std::string> args{binary, "--bus", bus, "--scenario", scenario};
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+        argv.push_back(a.data());
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);

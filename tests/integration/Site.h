@@ -24,7 +24,7 @@ struct ModbusResult {
 };
 
 class Client {
-public:
+  public:
     Client();
     ~Client();
     Client(const Client&) = delete;
@@ -36,38 +36,39 @@ public:
     /// Sends a raw PDU (function code first) and returns the raw reply PDU; empty on failure.
     std::vector<std::uint8_t> raw(int unit, const std::vector<std::uint8_t>& pdu);
 
-private:
+  private:
     modbus_t* ctx_;
 };
 
 /// A peer on the test bus that reads and writes BusItem values as any other service would.
 class Peer {
-public:
+  public:
     Peer();
     codec::Value get(const std::string& service, const std::string& path);
     std::string signature(const std::string& service, const std::string& path);
     int set(const std::string& service, const std::string& path, const sdbus::Variant& value);
 
-private:
+  private:
     std::unique_ptr<sdbus::IConnection> connection_;
 };
 
 /// A venus-sim process with its own scenario; stopped (by PID) when destroyed or on stop().
 class SimProcess {
-public:
+  public:
     explicit SimProcess(const std::string& scenario);
     ~SimProcess();
     void stop();
     /// The SET lines the simulator printed so far.
     std::vector<std::string> setLines();
 
-private:
+  private:
     pid_t pid_ = -1;
     std::string log_;
 };
 
 /// Polls `condition` every 20 ms until it holds or `timeout` passes.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 std::vector<std::string> linesOf(const std::string& file, const std::string& containing);
 

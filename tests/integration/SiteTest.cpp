@@ -48,9 +48,11 @@ TEST_CASE("unit 246 serves the VE.Bus Multi at instance 257", "[site]") {
 TEST_CASE("a value changed on D-Bus is seen over Modbus", "[site]") {
     Client client;
     Peer peer;
-    REQUIRE(peer.set("com.victronenergy.vebus.ttyO1", "/Ac/ActiveIn/CurrentLimit", sdbus::Variant(12.3)) == 0);
+    REQUIRE(peer.set("com.victronenergy.vebus.ttyO1", "/Ac/ActiveIn/CurrentLimit", sdbus::Variant(12.3)) ==
+            0);
     CHECK(eventually([&] { return client.read(246, 22, 1).words == std::vector<std::uint16_t>{123}; }));
-    REQUIRE(peer.set("com.victronenergy.vebus.ttyO1", "/Ac/ActiveIn/CurrentLimit", sdbus::Variant(16.0)) == 0);
+    REQUIRE(peer.set("com.victronenergy.vebus.ttyO1", "/Ac/ActiveIn/CurrentLimit", sdbus::Variant(16.0)) ==
+            0);
     CHECK(eventually([&] { return client.read(246, 22, 1).words == std::vector<std::uint16_t>{160}; }));
 }
 
@@ -127,7 +129,8 @@ TEST_CASE("a service that leaves answers exception 10 and is served again when i
     Client client;
     {
         SimProcess extra(scenario("extra-meter.yaml"));
-        REQUIRE(eventually([&] { return client.read(40, 2600, 1).words == std::vector<std::uint16_t>{1234}; }));
+        REQUIRE(
+            eventually([&] { return client.read(40, 2600, 1).words == std::vector<std::uint16_t>{1234}; }));
         extra.stop();
         CHECK(eventually([&] { return client.read(40, 2600, 1).exceptionCode() == 10; }));
     }
@@ -147,7 +150,8 @@ TEST_CASE("many clients at once all get their own answers", "[site]") {
                 if (r.error || s.error || r.words.size() != 1 || s.words.size() != 1) ++failures;
             }
         });
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+        t.join();
     CHECK(failures == 0);
 }
 

@@ -19,10 +19,10 @@ regmap::Register reg(ModbusType type, double scale = 1, std::uint16_t words = 0,
     r.type = type;
     r.scale = scale;
     r.dbusType = dbusType;
-    r.words = words ? words
-                    : (type == ModbusType::Int32 || type == ModbusType::Uint32) ? 2
-                    : type == ModbusType::Uint64                                ? 4
-                                                                                : 1;
+    r.words = words                                                       ? words
+              : (type == ModbusType::Int32 || type == ModbusType::Uint32) ? 2
+              : type == ModbusType::Uint64                                ? 4
+                                                                          : 1;
     return r;
 }
 
@@ -58,7 +58,7 @@ TEST_CASE("values beyond a 16-bit type saturate at MIN or MAX-1 for every source
     CHECK(enc(std::uint64_t{70000}, u16) == W{0xFFFE});
     CHECK(enc(std::int64_t{-220}, u16) == W{0}); // the GX device wraps to 65316; we saturate
     CHECK(enc(-220.0, u16) == W{0});
-    CHECK(enc(65535.0, u16) == W{0xFFFE});            // MAX stays free for "not available"
+    CHECK(enc(65535.0, u16) == W{0xFFFE});              // MAX stays free for "not available"
     CHECK(enc(std::uint64_t{65534}, u16) == W{0xFFFE}); // MAX-1 itself is a value
 }
 
@@ -67,7 +67,8 @@ TEST_CASE("values beyond a 32- or 64-bit type saturate too, doubles included", "
     CHECK(enc(-1e12, reg(ModbusType::Int32)) == W{0x8000, 0x0000});
     CHECK(enc(1e12, reg(ModbusType::Uint32)) == W{0xFFFF, 0xFFFE});
     CHECK(enc(std::int64_t{-5}, reg(ModbusType::Uint32)) == W{0, 0});
-    CHECK(enc(std::numeric_limits<std::uint64_t>::max(), reg(ModbusType::Uint64)) == W{0xFFFF, 0xFFFF, 0xFFFF, 0xFFFE});
+    CHECK(enc(std::numeric_limits<std::uint64_t>::max(), reg(ModbusType::Uint64)) ==
+          W{0xFFFF, 0xFFFF, 0xFFFF, 0xFFFE});
     CHECK(enc(1e30, reg(ModbusType::Uint64)) == W{0xFFFF, 0xFFFF, 0xFFFF, 0xFFFE});
 }
 
@@ -75,7 +76,8 @@ TEST_CASE("32- and 64-bit values put the high word first", "[codec]") {
     CHECK(enc(-34.08662, reg(ModbusType::Int32, 10000000)) == W{0xEBAE, 0xCB68}); // GPS latitude
     CHECK(enc(std::uint64_t{0x12345678}, reg(ModbusType::Uint32)) == W{0x1234, 0x5678});
     CHECK(enc(std::uint64_t{1764201600}, reg(ModbusType::Uint64)) == W{0, 0, 0x6927, 0x9480});
-    CHECK(enc(std::int64_t{9007199254740993}, reg(ModbusType::Uint64)) == W{0x0020, 0, 0, 1}); // exact beyond 2^53
+    CHECK(enc(std::int64_t{9007199254740993}, reg(ModbusType::Uint64)) ==
+          W{0x0020, 0, 0, 1}); // exact beyond 2^53
 }
 
 TEST_CASE("strings take two bytes a register, high byte first, zero padded and truncated", "[codec]") {
@@ -168,5 +170,6 @@ TEST_CASE("a written string is cut at the first NUL and sent as UTF-8", "[codec]
     CHECK(decoded.value.dbusType == 's');
     CHECK(std::get<std::string>(decoded.value.value) == "Hi");
     decoded = codec::decode(s, W{0x61E4, 0x6200, 0});
-    CHECK(std::get<std::string>(decoded.value.value) == "a\xC3\xA4" "b");
+    CHECK(std::get<std::string>(decoded.value.value) == "a\xC3\xA4"
+                                                        "b");
 }

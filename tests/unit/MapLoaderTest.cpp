@@ -16,7 +16,8 @@ std::vector<std::string> problems(const std::string& yaml) {
         (void)loader.build();
     } catch (const MapError& e) {
         std::vector<std::string> out;
-        for (const auto& d : e.diagnostics()) out.push_back(d.format());
+        for (const auto& d : e.diagnostics())
+            out.push_back(d.format());
         return out;
     }
     return {};
@@ -75,7 +76,8 @@ TEST_CASE("overlapping registers are reported with both lines", "[map]") {
 }
 
 TEST_CASE("a zero scale is an error naming its line", "[map]") {
-    auto p = problems("registers:\n  - {address: 1, service: x, path: /A, type: uint16, scale: 0, access: R}\n");
+    auto p =
+        problems("registers:\n  - {address: 1, service: x, path: /A, type: uint16, scale: 0, access: R}\n");
     REQUIRE(p.size() == 1);
     CHECK(p[0] == "test.yaml:2: scale must not be zero");
 }
@@ -84,12 +86,15 @@ TEST_CASE("an unknown type is an error listing the known ones", "[map]") {
     auto p = problems("registers:\n  - {address: 1, service: x, path: /A, type: float32, access: R}\n");
     REQUIRE(p.size() == 1);
     CHECK(p[0].rfind("test.yaml:2: unknown type 'float32'", 0) == 0);
-    CHECK(!problems("registers:\n  - {address: 1, service: x, path: /A, type: \"string[0]\", access: R}\n").empty());
-    CHECK(!problems("registers:\n  - {address: 1, service: x, path: /A, type: \"string6\", access: R}\n").empty());
+    CHECK(!problems("registers:\n  - {address: 1, service: x, path: /A, type: \"string[0]\", access: R}\n")
+               .empty());
+    CHECK(!problems("registers:\n  - {address: 1, service: x, path: /A, type: \"string6\", access: R}\n")
+               .empty());
 }
 
 TEST_CASE("duplicate and unknown keys are errors", "[map]") {
-    auto p = problems("registers:\n  - {address: 1, address: 2, service: x, path: /A, type: uint16, access: R}\n");
+    auto p =
+        problems("registers:\n  - {address: 1, address: 2, service: x, path: /A, type: uint16, access: R}\n");
     CHECK(anyContains(p, "test.yaml:2: duplicate key 'address'"));
     p = problems("registers:\n  - {address: 1, service: x, path: /A, type: uint16, acces: R}\n");
     CHECK(anyContains(p, "test.yaml:2: unknown key 'acces'"));
@@ -117,8 +122,10 @@ TEST_CASE("bad values are errors naming line and field", "[map]") {
           std::vector<std::string>{"test.yaml:2: path 'A' does not start with '/'"});
     CHECK(problems("registers:\n  - {address: 65535, service: x, path: /A, type: int32, access: R}\n") ==
           std::vector<std::string>{"test.yaml:2: register runs past address 65535"});
-    CHECK(problems("registers:\n  - {address: 1, service: x, path: /A, type: uint16, access: R, range: [5, 1]}\n") ==
-          std::vector<std::string>{"test.yaml:2: range minimum is above its maximum"});
+    CHECK(
+        problems(
+            "registers:\n  - {address: 1, service: x, path: /A, type: uint16, access: R, range: [5, 1]}\n") ==
+        std::vector<std::string>{"test.yaml:2: range minimum is above its maximum"});
 }
 
 TEST_CASE("every problem of a map is reported, not only the first", "[map]") {
@@ -137,19 +144,22 @@ TEST_CASE("a YAML syntax error names its line", "[map]") {
 }
 
 TEST_CASE("a unit mapped twice is an error", "[map]") {
-    auto p = problems("unit-ids:\n  - {unit: 100, instance: 0}\n  - {unit: 100, instance: 1}\nregisters: []\n");
+    auto p =
+        problems("unit-ids:\n  - {unit: 100, instance: 0}\n  - {unit: 100, instance: 1}\nregisters: []\n");
     CHECK(p == std::vector<std::string>{"test.yaml:3: unit 100 is already mapped at test.yaml:2"});
 }
 
 TEST_CASE("an overlay adds registers and may not overlap the map", "[map]") {
     MapLoader loader;
     loader.add("registers:\n  - {address: 1, service: x, path: /A, type: uint16, access: R}\n", "map.yaml");
-    loader.add("registers:\n  - {address: 2, service: x, path: /B, type: uint16, access: R}\n", "overlay.yaml");
+    loader.add("registers:\n  - {address: 2, service: x, path: /B, type: uint16, access: R}\n",
+               "overlay.yaml");
     CHECK(loader.build().registers().size() == 2);
 
     MapLoader clash;
     clash.add("registers:\n  - {address: 1, service: x, path: /A, type: uint16, access: R}\n", "map.yaml");
-    clash.add("registers:\n  - {address: 1, service: x, path: /B, type: uint16, access: R}\n", "overlay.yaml");
+    clash.add("registers:\n  - {address: 1, service: x, path: /B, type: uint16, access: R}\n",
+              "overlay.yaml");
     try {
         (void)clash.build();
         FAIL("an overlapping overlay was accepted");

@@ -45,5 +45,6 @@ TEST_CASE("a reply echoes transaction, protocol and unit and counts its length",
     std::uint8_t pdu[] = {0x83, 0x02};
     std::uint8_t out[kMaxAduSize];
     auto size = buildAdu(frame, pdu, out);
-    CHECK(std::vector<std::uint8_t>(out, out + size) == std::vector<std::uint8_t>{0xAB, 0xCD, 0, 0, 0, 3, 246, 0x83, 2});
+    CHECK(std::vector<std::uint8_t>(out, out + size) ==
+          std::vector<std::uint8_t>{0xAB, 0xCD, 0, 0, 0, 3, 246, 0x83, 2});
 }

@@ -12,7 +12,8 @@ namespace {
 app::Options parse(std::vector<std::string> args) {
     args.insert(args.begin(), "venus-modbusd");
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+        argv.push_back(a.data());
     return app::parseOptions(static_cast<int>(argv.size()), argv.data());
 }
 
@@ -41,10 +42,11 @@ TEST_CASE("options have the documented defaults", "[options]") {
 }
 
 TEST_CASE("every option of the command-line contract is understood", "[options]") {
-    auto o = parse({"--bus", "unix:path=/tmp/x", "--listen", "127.0.0.1:5020", "--listen", "[::1]:5021", "--map",
-                    "m.yaml", "--overlay", "a.yaml", "--read-only", "--allow", "10.0.0.0/8", "--write-allow",
-                    "127.0.0.1", "--max-clients", "4", "--not-available", "max", "--write-timeout", "250",
-                    "--log-level", "debug", "--check"});
+    auto o = parse(
+        {"--bus",      "unix:path=/tmp/x", "--listen",  "127.0.0.1:5020", "--listen",    "[::1]:5021",
+         "--map",      "m.yaml",           "--overlay", "a.yaml",         "--read-only", "--allow",
+         "10.0.0.0/8", "--write-allow",    "127.0.0.1", "--max-clients",  "4",           "--not-available",
+         "max",        "--write-timeout",  "250",       "--log-level",    "debug",       "--check"});
     CHECK(o.bus == "unix:path=/tmp/x");
     CHECK(o.listen.size() == 2);
     CHECK(o.map == "m.yaml");
@@ -63,7 +65,8 @@ TEST_CASE("bad options are usage errors naming the option", "[options]") {
     CHECK_THROWS_WITH(parse({"--bogus"}), "unknown option '--bogus' (see --help)");
     CHECK_THROWS_WITH(parse({"--max-clients", "x"}), "--max-clients: 'x' is not a number in 1..100000");
     CHECK_THROWS_WITH(parse({"--not-available", "nan"}), "--not-available: 'nan' is not zero or max");
-    CHECK_THROWS_WITH(parse({"--allow", "300.1.1.1/8"}), "--allow: '300.1.1.1/8' is not an address or CIDR network");
+    CHECK_THROWS_WITH(parse({"--allow", "300.1.1.1/8"}),
+                      "--allow: '300.1.1.1/8' is not an address or CIDR network");
     CHECK_THROWS_WITH(parse({"--map"}), "option '--map' needs a value");
     CHECK_THROWS_WITH(parse({"stray"}), "unexpected argument 'stray'");
 }

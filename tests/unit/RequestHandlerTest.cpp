@@ -79,8 +79,8 @@ Bytes read(std::uint16_t address, std::uint16_t quantity, std::uint8_t fc = 3) {
 }
 
 Bytes writeMultiple(std::uint16_t address, const std::vector<std::uint16_t>& words) {
-    Bytes pdu{16, static_cast<std::uint8_t>(address >> 8), static_cast<std::uint8_t>(address), 0,
-              static_cast<std::uint8_t>(words.size()), static_cast<std::uint8_t>(2 * words.size())};
+    Bytes pdu{16, static_cast<std::uint8_t>(address >> 8), static_cast<std::uint8_t>(address),
+              0,  static_cast<std::uint8_t>(words.size()), static_cast<std::uint8_t>(2 * words.size())};
     for (auto w : words) {
         pdu.push_back(static_cast<std::uint8_t>(w >> 8));
         pdu.push_back(static_cast<std::uint8_t>(w));
@@ -120,14 +120,16 @@ TEST_CASE_METHOD(Fixture, "function 4 reads the same register space as function 
 }
 
 TEST_CASE_METHOD(Fixture, "a device instance equal to the unit is found before the unit table", "[handler]") {
-    CHECK(!run(246, read(3, 1)).reply.isException()); // instance 257 does not fit a unit byte: 246 via the table
+    CHECK(!run(246, read(3, 1))
+               .reply.isException()); // instance 257 does not fit a unit byte: 246 via the table
     auto& other = site.service("com.victronenergy.vebus.ttyS4", 246); // a Multi whose instance is 246
     site.set(other, "/Ac/ActiveIn/L1/V", 240.0);
     site.index.reindex();
     CHECK(words(run(246, read(3, 1)).reply) == W{2400});
 }
 
-TEST_CASE_METHOD(Fixture, "unit 100 and unit 0 serve system, settings and hub4 at instance 0 in one block", "[handler]") {
+TEST_CASE_METHOD(Fixture, "unit 100 and unit 0 serve system, settings and hub4 at instance 0 in one block",
+                 "[handler]") {
     auto& hub4 = site.index.add("com.victronenergy.hub4");
     site.set(hub4, "/Overrides/Setpoint", -150.0);
     site.index.reindex();
@@ -138,7 +140,8 @@ TEST_CASE_METHOD(Fixture, "unit 100 and unit 0 serve system, settings and hub4 a
     }
 }
 
-TEST_CASE_METHOD(Fixture, "a read may start inside a multi-word register and end inside another", "[handler]") {
+TEST_CASE_METHOD(Fixture, "a read may start inside a multi-word register and end inside another",
+                 "[handler]") {
     CHECK(words(run(100, read(801, 2)).reply) == W{0x3232, 0x3037});
     CHECK(words(run(246, read(11, 1)).reply) == W{0xF830}); // low word of -2000
     CHECK(words(run(246, read(9, 2)).reply) == W{0xFFFF, 0xFFFF});
@@ -154,7 +157,8 @@ TEST_CASE_METHOD(Fixture, "a missing path reads as not available", "[handler]") 
     CHECK(words(maxHandler.handle(246, read(20, 1), 0).reply) == W{0x7FFF});
 }
 
-TEST_CASE_METHOD(Fixture, "computed registers: PV current, clock, firmware version, error summary", "[handler]") {
+TEST_CASE_METHOD(Fixture, "computed registers: PV current, clock, firmware version, error summary",
+                 "[handler]") {
     CHECK(code(247, read(777, 1)) == ExceptionCode::GatewayPathUnavailable); // none at unit 247 yet
     site.index.find("com.victronenergy.solarcharger.ttyO0")->instance = 247;
     site.index.reindex();
@@ -179,12 +183,13 @@ TEST_CASE_METHOD(Fixture, "exception 1: an unknown function code", "[handler]") 
     CHECK(run(246, {5, 0, 1, 0xFF, 0}).reply.bytes[0] == 0x85);
 }
 
-TEST_CASE_METHOD(Fixture, "exception 2: an address outside every register, or a hole in the block", "[handler]") {
+TEST_CASE_METHOD(Fixture, "exception 2: an address outside every register, or a hole in the block",
+                 "[handler]") {
     CHECK(code(246, read(0, 1)) == ExceptionCode::IllegalDataAddress);
-    CHECK(code(246, read(12, 1)) == ExceptionCode::IllegalDataAddress);  // right after the int32 at 10
-    CHECK(code(246, read(3, 10)) == ExceptionCode::IllegalDataAddress);  // 12 is a hole
+    CHECK(code(246, read(12, 1)) == ExceptionCode::IllegalDataAddress);    // right after the int32 at 10
+    CHECK(code(246, read(3, 10)) == ExceptionCode::IllegalDataAddress);    // 12 is a hole
     CHECK(code(246, read(65535, 2)) == ExceptionCode::IllegalDataAddress); // wraps past 65535
-    CHECK(code(5, read(0, 1)) == ExceptionCode::IllegalDataAddress);      // address checked before the unit
+    CHECK(code(5, read(0, 1)) == ExceptionCode::IllegalDataAddress);       // address checked before the unit
 }
 
 TEST_CASE_METHOD(Fixture, "exception 3: quantities 0 and above 125, and malformed lengths", "[handler]") {
@@ -218,7 +223,8 @@ TEST_CASE_METHOD(Fixture, "a single-register write becomes one SetValue of the p
           Bytes{6, 0, 5, 0, 2});
 }
 
-TEST_CASE_METHOD(Fixture, "a multi-register write validates everything and lists writes in address order", "[handler]") {
+TEST_CASE_METHOD(Fixture, "a multi-register write validates everything and lists writes in address order",
+                 "[handler]") {
     auto out = run(246, writeMultiple(5, {3, 0xFC18}));
     REQUIRE(!out.reply.isException());
     REQUIRE(out.writes.size() == 2);
@@ -229,7 +235,8 @@ TEST_CASE_METHOD(Fixture, "a multi-register write validates everything and lists
     CHECK(out.reply.bytes[4] == 2);
 }
 
-TEST_CASE_METHOD(Fixture, "a write to a read-only register, or in read-only mode, is exception 2", "[handler]") {
+TEST_CASE_METHOD(Fixture, "a write to a read-only register, or in read-only mode, is exception 2",
+                 "[handler]") {
     CHECK(code(246, {6, 0, 3, 0, 1}) == ExceptionCode::IllegalDataAddress);
     CHECK(code(246, writeMultiple(5, {3, 0, 0})) == ExceptionCode::IllegalDataAddress); // runs into 7
     CHECK(run(246, writeMultiple(4, {0, 3})).writes.empty());
@@ -237,10 +244,11 @@ TEST_CASE_METHOD(Fixture, "a write to a read-only register, or in read-only mode
     CHECK(code(246, {6, 0, 5, 0, 3}) == ExceptionCode::IllegalDataAddress);
 }
 
-TEST_CASE_METHOD(Fixture, "a value outside the range or the enum is exception 3 and nothing is written", "[handler]") {
+TEST_CASE_METHOD(Fixture, "a value outside the range or the enum is exception 3 and nothing is written",
+                 "[handler]") {
     CHECK(code(246, {6, 0, 5, 0, 9}) == ExceptionCode::IllegalDataValue);
     auto out = run(246, writeMultiple(5, {3, 0, 0, 0, 0xFFFF, 0xFFFF, 0, 0, 0}));
-    CHECK(out.reply.exception() == ExceptionCode::IllegalDataAddress); // 7 is read-only reserved
+    CHECK(out.reply.exception() == ExceptionCode::IllegalDataAddress);           // 7 is read-only reserved
     CHECK(code(246, {6, 0, 20, 0x03, 0xE9}) == ExceptionCode::IllegalDataValue); // 100.1 > 100
     CHECK(run(246, {6, 0, 20, 0x03, 0xE8}).writes.size() == 1);                  // 100.0
     out = run(246, writeMultiple(5, {9, 0}));
@@ -255,7 +263,8 @@ TEST_CASE_METHOD(Fixture, "a writable reserved word is accepted and dropped", "[
     CHECK(std::get<double>(out.writes[0].value.value) == -2000.0);
 }
 
-TEST_CASE_METHOD(Fixture, "a partial write of a 32-bit register is merged with its current value", "[handler]") {
+TEST_CASE_METHOD(Fixture, "a partial write of a 32-bit register is merged with its current value",
+                 "[handler]") {
     // Current -2000 = 0xFFFF F830; writing the low word 0xFC18 gives 0xFFFF FC18 = -1000.
     auto out = run(246, {6, 0, 11, 0xFC, 0x18});
     REQUIRE(out.writes.size() == 1);

@@ -27,9 +27,9 @@ struct Walk {
 };
 
 struct PathSpec {
-    std::string path;  // with leading slash
-    char type = 'd';   // one D-Bus letter: y b n q i u x t d s
-    Value value;       // initial value
+    std::string path; // with leading slash
+    char type = 'd';  // one D-Bus letter: y b n q i u x t d s
+    Value value;      // initial value
     bool writable = false;
     SetMode set = SetMode::Accept;
     std::optional<Walk> walk;
@@ -49,7 +49,7 @@ struct Scenario {
 
 // Thrown for any scenario problem; what() is "FILE:LINE: message".
 class ScenarioError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -64,4 +64,4 @@ std::string toText(const Value& value);
 // One walk step from the current value, upward or downward, kept inside [min, max].
 Value walkStep(const Value& current, char type, const Walk& walk, bool up);
 
-}  // namespace vmd::sim
+} // namespace vmd::sim

@@ -8,25 +8,33 @@
 namespace vmd::sim {
 namespace {
 
-using ItemDict = std::map<std::string, sdbus::Variant>;  // {"Value": v, "Text": s}
+using ItemDict = std::map<std::string, sdbus::Variant>; // {"Value": v, "Text": s}
 using ItemsDict = std::map<std::string, ItemDict>;
 
-sdbus::Variant toVariant(char type, const Value& value)
-{
-    if (!value)
-        return sdbus::Variant(std::vector<std::int32_t>{});
+sdbus::Variant toVariant(char type, const Value& value) {
+    if (!value) return sdbus::Variant(std::vector<std::int32_t>{});
     const Scalar& v = *value;
     switch (type) {
-    case 'y': return sdbus::Variant(static_cast<std::uint8_t>(std::get<std::uint64_t>(v)));
-    case 'b': return sdbus::Variant(std::get<bool>(v));
-    case 'n': return sdbus::Variant(static_cast<std::int16_t>(std::get<std::int64_t>(v)));
-    case 'q': return sdbus::Variant(static_cast<std::uint16_t>(std::get<std::uint64_t>(v)));
-    case 'i': return sdbus::Variant(static_cast<std::int32_t>(std::get<std::int64_t>(v)));
-    case 'u': return sdbus::Variant(static_cast<std::uint32_t>(std::get<std::uint64_t>(v)));
-    case 'x': return sdbus::Variant(std::get<std::int64_t>(v));
-    case 't': return sdbus::Variant(std::get<std::uint64_t>(v));
-    case 'd': return sdbus::Variant(std::get<double>(v));
-    default: return sdbus::Variant(std::get<std::string>(v));
+    case 'y':
+        return sdbus::Variant(static_cast<std::uint8_t>(std::get<std::uint64_t>(v)));
+    case 'b':
+        return sdbus::Variant(std::get<bool>(v));
+    case 'n':
+        return sdbus::Variant(static_cast<std::int16_t>(std::get<std::int64_t>(v)));
+    case 'q':
+        return sdbus::Variant(static_cast<std::uint16_t>(std::get<std::uint64_t>(v)));
+    case 'i':
+        return sdbus::Variant(static_cast<std::int32_t>(std::get<std::int64_t>(v)));
+    case 'u':
+        return sdbus::Variant(static_cast<std::uint32_t>(std::get<std::uint64_t>(v)));
+    case 'x':
+        return sdbus::Variant(std::get<std::int64_t>(v));
+    case 't':
+        return sdbus::Variant(std::get<std::uint64_t>(v));
+    case 'd':
+        return sdbus::Variant(std::get<double>(v));
+    default:
+        return sdbus::Variant(std::get<std::string>(v));
     }
 }
 
@@ -36,8 +44,7 @@ struct Received {
     Value value;
 };
 
-Received fromVariant(const sdbus::Variant& v)
-{
+Received fromVariant(const sdbus::Variant& v) {
     const std::string sig = v.peekValueType();
     if (sig == "y") return {true, Scalar{std::uint64_t{v.get<std::uint8_t>()}}};
     if (sig == "b") return {true, Scalar{v.get<bool>()}};
@@ -54,31 +61,27 @@ Received fromVariant(const sdbus::Variant& v)
     return {};
 }
 
-ItemDict itemDict(char type, const Value& value)
-{
+ItemDict itemDict(char type, const Value& value) {
     return {{"Value", toVariant(type, value)}, {"Text", sdbus::Variant(toText(value))}};
 }
 
-std::uint32_t seedFor(const std::string& name)
-{
-    std::uint32_t h = 2166136261u;  // FNV-1a: a fixed, per-service seed
+std::uint32_t seedFor(const std::string& name) {
+    std::uint32_t h = 2166136261u; // FNV-1a: a fixed, per-service seed
     for (char c : name)
         h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
     return h;
 }
 
-}  // namespace
+} // namespace
 
 SimService::SimService(ServiceSpec spec, std::unique_ptr<sdbus::IConnection> connection)
-    : connection_(std::move(connection)), spec_(std::move(spec)), rng_(seedFor(spec_.name))
-{
-    items_.reserve(spec_.paths.size());  // never grows later: the objects keep references
+    : connection_(std::move(connection)), spec_(std::move(spec)), rng_(seedFor(spec_.name)) {
+    items_.reserve(spec_.paths.size()); // never grows later: the objects keep references
     for (const auto& p : spec_.paths)
         items_.push_back(Item{p, p.value, nullptr});
 }
 
-void SimService::publish()
-{
+void SimService::publish() {
     for (auto& item : items_)
         registerItem(item);
     registerRoot();
@@ -86,14 +89,17 @@ void SimService::publish()
     spdlog::info("{}: published {} paths", spec_.name, items_.size());
 }
 
-void SimService::registerItem(Item& item)
-{
+void SimService::registerItem(Item& item) {
     item.object = sdbus::createObject(*connection_, item.spec.path);
     auto& o = *item.object;
-    o.registerMethod("GetValue").onInterface(kBusItemInterface).withOutputParamNames("value").implementedAs(
-        [&item] { return toVariant(item.spec.type, item.value); });
-    o.registerMethod("GetText").onInterface(kBusItemInterface).withOutputParamNames("text").implementedAs(
-        [&item] { return toText(item.value); });
+    o.registerMethod("GetValue")
+        .onInterface(kBusItemInterface)
+        .withOutputParamNames("value")
+        .implementedAs([&item] { return toVariant(item.spec.type, item.value); });
+    o.registerMethod("GetText")
+        .onInterface(kBusItemInterface)
+        .withOutputParamNames("text")
+        .implementedAs([&item] { return toText(item.value); });
     o.registerMethod("SetValue")
         .onInterface(kBusItemInterface)
         .withInputParamNames("value")
@@ -105,39 +111,45 @@ void SimService::registerItem(Item& item)
     o.finishRegistration();
 }
 
-void SimService::registerRoot()
-{
+void SimService::registerRoot() {
     root_ = sdbus::createObject(*connection_, "/");
     if (spec_.rootGetValue)
-        root_->registerMethod("GetValue").onInterface(kBusItemInterface).withOutputParamNames("value").implementedAs(
-        [this] {
-            std::map<std::string, sdbus::Variant> all;
-            for (const auto& item : items_)
-                all.emplace(item.spec.path.substr(1), toVariant(item.spec.type, item.value));
-            return sdbus::Variant(all);
-        });
-    root_->registerMethod("GetText").onInterface(kBusItemInterface).withOutputParamNames("text").implementedAs(
-        [] { return std::string(); });
+        root_->registerMethod("GetValue")
+            .onInterface(kBusItemInterface)
+            .withOutputParamNames("value")
+            .implementedAs([this] {
+                std::map<std::string, sdbus::Variant> all;
+                for (const auto& item : items_)
+                    all.emplace(item.spec.path.substr(1), toVariant(item.spec.type, item.value));
+                return sdbus::Variant(all);
+            });
+    root_->registerMethod("GetText")
+        .onInterface(kBusItemInterface)
+        .withOutputParamNames("text")
+        .implementedAs([] { return std::string(); });
     if (spec_.getItems) {
-        root_->registerMethod("GetItems").onInterface(kBusItemInterface).withOutputParamNames("items").implementedAs(
-            [this] {
+        root_->registerMethod("GetItems")
+            .onInterface(kBusItemInterface)
+            .withOutputParamNames("items")
+            .implementedAs([this] {
                 ItemsDict all;
                 for (const auto& item : items_)
                     all.emplace(item.spec.path, itemDict(item.spec.type, item.value));
                 return all;
             });
-        root_->registerSignal("ItemsChanged").onInterface(kBusItemInterface).withParameters<ItemsDict>("changes");
+        root_->registerSignal("ItemsChanged")
+            .onInterface(kBusItemInterface)
+            .withParameters<ItemsDict>("changes");
     }
     root_->finishRegistration();
 }
 
-void SimService::setValue(Item& item, sdbus::Result<std::int32_t>&& result, const sdbus::Variant& in)
-{
+void SimService::setValue(Item& item, sdbus::Result<std::int32_t>&& result, const sdbus::Variant& in) {
     const Received received = fromVariant(in);
     const std::string shown = !received.usable ? "?" : received.value ? toText(received.value) : "[]";
     auto report = [&](const std::string& outcome) {
-        const std::string line =
-            "SET " + spec_.name + " " + item.spec.path + " " + in.peekValueType() + " " + shown + " -> " + outcome + "\n";
+        const std::string line = "SET " + spec_.name + " " + item.spec.path + " " + in.peekValueType() + " " +
+                                 shown + " -> " + outcome + "\n";
         std::fputs(line.c_str(), stdout);
         std::fflush(stdout);
         spdlog::debug("{}", line.substr(0, line.size() - 1));
@@ -150,7 +162,7 @@ void SimService::setValue(Item& item, sdbus::Result<std::int32_t>&& result, cons
         rc = 2;
     else if (item.spec.set == SetMode::Hang) {
         report("hang");
-        hung_.push_back(std::move(result));  // kept, never answered: the caller times out
+        hung_.push_back(std::move(result)); // kept, never answered: the caller times out
         return;
     } else if (!received.usable)
         rc = 1;
@@ -162,17 +174,14 @@ void SimService::setValue(Item& item, sdbus::Result<std::int32_t>&& result, cons
         rc = 1;
 
     report(std::to_string(rc));
-    if (rc == 0)
-        emitChanges({&item});  // like Venus services: the change signals precede the reply
+    if (rc == 0) emitChanges({&item}); // like Venus services: the change signals precede the reply
     result.returnResults(rc);
 }
 
-void SimService::tick()
-{
+void SimService::tick() {
     std::vector<const Item*> changed;
     for (auto& item : items_) {
-        if (!item.spec.walk)
-            continue;
+        if (!item.spec.walk) continue;
         const bool up = (rng_() & 1u) != 0;
         Value next = walkStep(item.value, item.spec.type, *item.spec.walk, up);
         if (next != item.value) {
@@ -180,20 +189,17 @@ void SimService::tick()
             changed.push_back(&item);
         }
     }
-    if (!changed.empty())
-        emitChanges(changed);
+    if (!changed.empty()) emitChanges(changed);
 }
 
-void SimService::emitChanges(const std::vector<const Item*>& changed)
-{
+void SimService::emitChanges(const std::vector<const Item*>& changed) {
     ItemsDict all;
     for (const Item* item : changed) {
         ItemDict dict = itemDict(item->spec.type, item->value);
         item->object->emitSignal("PropertiesChanged").onInterface(kBusItemInterface).withArguments(dict);
         all.emplace(item->spec.path, std::move(dict));
     }
-    if (spec_.getItems)
-        root_->emitSignal("ItemsChanged").onInterface(kBusItemInterface).withArguments(all);
+    if (spec_.getItems) root_->emitSignal("ItemsChanged").onInterface(kBusItemInterface).withArguments(all);
 }
 
-}  // namespace vmd::sim
+} // namespace vmd::sim

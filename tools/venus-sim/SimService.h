@@ -16,7 +16,7 @@ namespace vmd::sim {
 inline constexpr const char* kBusItemInterface = "com.victronenergy.BusItem";
 
 class SimService {
-public:
+  public:
     SimService(ServiceSpec spec, std::unique_ptr<sdbus::IConnection> connection);
     SimService(const SimService&) = delete;
     SimService& operator=(const SimService&) = delete;
@@ -29,7 +29,7 @@ public:
     sdbus::IConnection& connection() { return *connection_; }
     const std::string& name() const { return spec_.name; }
 
-private:
+  private:
     struct Item {
         PathSpec spec;
         Value value;
@@ -46,8 +46,8 @@ private:
     ServiceSpec spec_;
     std::vector<Item> items_;
     std::unique_ptr<sdbus::IObject> root_;
-    std::vector<sdbus::Result<std::int32_t>> hung_;  // SetValue calls that never get a reply
+    std::vector<sdbus::Result<std::int32_t>> hung_; // SetValue calls that never get a reply
     std::mt19937 rng_;
 };
 
-}  // namespace vmd::sim
+} // namespace vmd::sim

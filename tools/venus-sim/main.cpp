@@ -52,8 +52,7 @@ struct Options {
     bool help = false;
 };
 
-Options parseArgs(int argc, char** argv)
-{
+Options parseArgs(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
@@ -63,10 +62,8 @@ Options parseArgs(int argc, char** argv)
             arg.resize(eq);
         }
         auto value = [&]() -> std::string {
-            if (inlineValue)
-                return *inlineValue;
-            if (i + 1 >= argc)
-                throw UsageError(arg + " needs a value");
+            if (inlineValue) return *inlineValue;
+            if (i + 1 >= argc) throw UsageError(arg + " needs a value");
             return argv[++i];
         };
         if (arg == "--help" || arg == "-h")
@@ -87,52 +84,45 @@ Options parseArgs(int argc, char** argv)
         } else
             throw UsageError("unknown argument '" + arg + "'");
     }
-    if (o.bus.empty())
-        throw UsageError("--bus needs a value");
+    if (o.bus.empty()) throw UsageError("--bus needs a value");
     return o;
 }
 
 class Fd {
-public:
+  public:
     explicit Fd(int fd) : fd_(fd) {}
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
     ~Fd() { reset(); }
     int get() const { return fd_; }
-    void reset()
-    {
-        if (fd_ >= 0)
-            ::close(std::exchange(fd_, -1));
+    void reset() {
+        if (fd_ >= 0) ::close(std::exchange(fd_, -1));
     }
 
-private:
+  private:
     int fd_;
 };
 
 // A dbus-daemon child process, killed when this object goes away. The child also gets
 // SIGTERM from the kernel if venus-sim dies without cleaning up.
 class PrivateBus {
-public:
-    PrivateBus()
-    {
+  public:
+    PrivateBus() {
         int fds[2];
-        if (::pipe2(fds, O_CLOEXEC) != 0)
-            throw RuntimeError("pipe2 failed");
+        if (::pipe2(fds, O_CLOEXEC) != 0) throw RuntimeError("pipe2 failed");
         Fd readEnd(fds[0]);
         Fd writeEnd(fds[1]);
         const std::string printArg = "--print-address=" + std::to_string(fds[1]);
         const pid_t parent = ::getpid();
         pid_ = ::fork();
-        if (pid_ < 0)
-            throw RuntimeError("fork failed");
+        if (pid_ < 0) throw RuntimeError("fork failed");
         if (pid_ == 0) {
             sigset_t none;
             sigemptyset(&none);
             ::sigprocmask(SIG_SETMASK, &none, nullptr);
             std::signal(SIGPIPE, SIG_DFL);
             ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-            if (::getppid() != parent)
-                ::_exit(127);
+            if (::getppid() != parent) ::_exit(127);
             ::fcntl(fds[1], F_SETFD, 0);
             ::execlp("dbus-daemon", "dbus-daemon", "--session", "--nofork", printArg.c_str(), nullptr);
             ::_exit(127);
@@ -141,13 +131,12 @@ public:
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
         char buf[512];
         while (address_.find('\n') == std::string::npos) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
             pollfd p{readEnd.get(), POLLIN, 0};
-            if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
-                break;
+            if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
             const ssize_t n = ::read(readEnd.get(), buf, sizeof buf);
-            if (n <= 0)
-                break;
+            if (n <= 0) break;
             address_.append(buf, static_cast<std::size_t>(n));
         }
         if (auto nl = address_.find('\n'); nl != std::string::npos)
@@ -158,8 +147,7 @@ public:
     }
     PrivateBus(const PrivateBus&) = delete;
     PrivateBus& operator=(const PrivateBus&) = delete;
-    ~PrivateBus()
-    {
+    ~PrivateBus() {
         if (pid_ > 0) {
             ::kill(pid_, SIGTERM);
             ::waitpid(pid_, nullptr, 0);
@@ -167,29 +155,24 @@ public:
     }
     const std::string& address() const { return address_; }
 
-private:
+  private:
     pid_t pid_ = -1;
     std::string address_;
 };
 
-std::unique_ptr<sdbus::IConnection> connect(const std::string& bus)
-{
-    if (bus == "session")
-        return sdbus::createSessionBusConnection();
-    if (bus == "system")
-        return sdbus::createSystemBusConnection();
+std::unique_ptr<sdbus::IConnection> connect(const std::string& bus) {
+    if (bus == "session") return sdbus::createSessionBusConnection();
+    if (bus == "system") return sdbus::createSystemBusConnection();
     return sdbus::createSessionBusConnectionWithAddress(bus);
 }
 
-void printLine(const std::string& line)
-{
+void printLine(const std::string& line) {
     std::fputs((line + "\n").c_str(), stdout);
     std::fflush(stdout);
 }
 
-int serve(const Scenario& scenario, const Options& options, int signalFd)
-{
-    std::optional<PrivateBus> privateBus;  // declared first: the daemon outlives the services
+int serve(const Scenario& scenario, const Options& options, int signalFd) {
+    std::optional<PrivateBus> privateBus; // declared first: the daemon outlives the services
     std::string bus = options.bus;
     if (options.privateBus) {
         privateBus.emplace();
@@ -200,7 +183,8 @@ int serve(const Scenario& scenario, const Options& options, int signalFd)
     std::vector<std::unique_ptr<SimService>> services;
     bool walking = false;
     for (const auto& spec : scenario.services) {
-        walking = walking || std::any_of(spec.paths.begin(), spec.paths.end(), [](auto& p) { return p.walk.has_value(); });
+        walking = walking || std::any_of(spec.paths.begin(), spec.paths.end(),
+                                         [](auto& p) { return p.walk.has_value(); });
         services.push_back(std::make_unique<SimService>(spec, connect(bus)));
         services.back()->publish();
     }
@@ -219,10 +203,10 @@ int serve(const Scenario& scenario, const Options& options, int signalFd)
             for (auto& s : services)
                 s->tick();
             nextTick += tick;
-            if (nextTick <= now)
-                nextTick = now + tick;  // fell behind: skip, do not burst
+            if (nextTick <= now) nextTick = now + tick; // fell behind: skip, do not burst
         }
-        auto timeout = walking ? std::chrono::ceil<std::chrono::milliseconds>(nextTick - now) : std::chrono::milliseconds(-1);
+        auto timeout = walking ? std::chrono::ceil<std::chrono::milliseconds>(nextTick - now)
+                               : std::chrono::milliseconds(-1);
         for (std::size_t i = 0; i < services.size(); ++i) {
             const auto poll = services[i]->connection().getEventLoopPollData();
             fds[i] = pollfd{poll.fd, poll.events, 0};
@@ -232,7 +216,8 @@ int serve(const Scenario& scenario, const Options& options, int signalFd)
             }
         }
         fds.back() = pollfd{signalFd, POLLIN, 0};
-        const int timeoutMs = static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(timeout.count(), -1, 60000));
+        const int timeoutMs =
+            static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(timeout.count(), -1, 60000));
         if (::poll(fds.data(), fds.size(), timeoutMs) < 0 && errno != EINTR)
             throw RuntimeError("poll failed");
         if (fds.back().revents & POLLIN) {
@@ -244,8 +229,7 @@ int serve(const Scenario& scenario, const Options& options, int signalFd)
     }
 }
 
-int run(int argc, char** argv)
-{
+int run(int argc, char** argv) {
     spdlog::set_default_logger(spdlog::stderr_logger_st("venus-sim"));
     spdlog::set_pattern("[%H:%M:%S.%e] [%l] %v");
 
@@ -260,8 +244,10 @@ int run(int argc, char** argv)
         spdlog::set_level(options.logLevel);
         scenario = loadScenarioFile(options.scenario);
         for (const auto& name : options.only)
-            if (std::none_of(scenario.services.begin(), scenario.services.end(), [&](auto& s) { return s.name == name; }))
-                throw ScenarioError(options.scenario + ":1: --only " + name + ": no such service in the scenario");
+            if (std::none_of(scenario.services.begin(), scenario.services.end(),
+                             [&](auto& s) { return s.name == name; }))
+                throw ScenarioError(options.scenario + ":1: --only " + name +
+                                    ": no such service in the scenario");
         if (!options.only.empty())
             std::erase_if(scenario.services, [&](const ServiceSpec& s) {
                 return std::find(options.only.begin(), options.only.end(), s.name) == options.only.end();
@@ -285,8 +271,7 @@ int run(int argc, char** argv)
     std::signal(SIGPIPE, SIG_IGN);
     Fd signalFd(::signalfd(-1, &stopSignals, SFD_CLOEXEC | SFD_NONBLOCK));
     try {
-        if (signalFd.get() < 0)
-            throw RuntimeError("signalfd failed");
+        if (signalFd.get() < 0) throw RuntimeError("signalfd failed");
         return serve(scenario, options, signalFd.get());
     } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
@@ -294,7 +279,9 @@ int run(int argc, char** argv)
     }
 }
 
-}  // namespace
-}  // namespace vmd::sim
+} // namespace
+} // namespace vmd::sim
 
-int main(int argc, char** argv) { return vmd::sim::run(argc, argv); }
+int main(int argc, char** argv) {
+    return vmd::sim::run(argc, argv);
+}
