@@ -69,7 +69,7 @@ std::optional<Compute> parseCompute(const std::string& text) {
 
 const std::set<std::string> kRegisterKeys = {"address", "service", "path",      "type",        "scale",
                                              "unit",    "access",  "dbus-type", "description", "enum",
-                                             "range",   "compute", "inputs",    "value",       "remarks"};
+                                             "range",   "compute", "inputs",    "value",       "remarks", "failsafe"};
 const std::string kDbusTypes = "ybnqiuxtds";
 
 } // namespace
@@ -269,6 +269,16 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
         }
         if (auto unit = scalar("unit", false)) p.reg.unit = *unit;
         if (auto d = scalar("description", false)) p.reg.description = *d;
+        if (auto r = scalar("remarks", false)) p.reg.remarks = *r;
+        if (auto f = node["failsafe"]) {
+            try {
+                if (!f.IsMap() || !f["after"] || !f["value"] || f.size() != 2) throw YAML::Exception(f.Mark(), "");
+                p.reg.failsafe = Failsafe{f["after"].as<double>(), f["value"].as<double>()};
+                if (!(p.reg.failsafe->afterSeconds > 0)) fail(f, "failsafe 'after' must be more than 0 seconds");
+            } catch (const YAML::Exception&) {
+                fail(f, "'failsafe' must be {after: SECONDS, value: V} with two numbers");
+            }
+        }
         if (auto e = node["enum"]) {
             if (!e.IsMap())
                 fail(e, "'enum' must map values to texts");

@@ -36,6 +36,12 @@ struct EnumText {
     std::string text;
 };
 
+/// Written by the server itself when no client wrote the register for `after` seconds.
+struct Failsafe {
+    double afterSeconds;
+    double value; ///< in D-Bus units (register / scale)
+};
+
 struct Range {
     double min;
     double max;
@@ -58,6 +64,8 @@ struct Register {
     std::string description;
     std::vector<EnumText> enumTexts;
     std::optional<Range> range;
+    std::optional<Failsafe> failsafe;
+    std::string remarks;
     unsigned line = 0; ///< source line, for messages
     std::string source;
 

@@ -190,3 +190,21 @@ TEST_CASE("the shipped map loads and holds the published registers", "[map]") {
     CHECK(map.at(830)->type == ModbusType::Uint64);
     CHECK(map.instanceForUnit(225) == 512u);
 }
+
+TEST_CASE("a fail-safe is read from the map and checked", "[map]") {
+    MapLoader loader;
+    loader.add("registers:\n  - {address: 37, service: vebus, path: /Hub4/L1/AcPowerSetpoint, type: int16, dbus-type: d, "
+               "access: W, failsafe: {after: 60, value: 0}}\n",
+               "f.yaml");
+    auto map = loader.build();
+    REQUIRE(map.at(37)->failsafe);
+    CHECK(map.at(37)->failsafe->afterSeconds == 60);
+    CHECK(problems("registers:\n  - {address: 1, service: x, path: /A, type: uint16, access: R, failsafe: {after: 5, "
+                   "value: 0}}\n") == std::vector<std::string>{"test.yaml:2: a failsafe needs a writable number register"});
+    CHECK(problems("registers:\n  - {address: 1, service: x, path: /A, type: uint16, dbus-type: d, access: W, "
+                   "failsafe: {after: 0, value: 0}}\n") ==
+          std::vector<std::string>{"test.yaml:2: failsafe 'after' must be more than 0 seconds"});
+    CHECK(problems("registers:\n  - {address: 1, service: x, path: /A, type: uint16, dbus-type: d, access: W, "
+                   "failsafe: 60}\n") ==
+          std::vector<std::string>{"test.yaml:2: 'failsafe' must be {after: SECONDS, value: V} with two numbers"});
+}
