@@ -325,6 +325,9 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
             if (p.reg.writable() && p.reg.type != ModbusType::Reserved && p.reg.compute == Compute::None &&
                 !node["dbus-type"] && p.reg.type != ModbusType::String)
                 fail(node, "a writable register needs 'dbus-type'");
+            if (p.reg.failsafe &&
+                (!p.reg.writable() || p.reg.type == ModbusType::Reserved || p.reg.type == ModbusType::String))
+                fail(node["failsafe"], "a failsafe needs a writable number register");
             if (p.reg.address + std::uint32_t{p.reg.words} > 65536u)
                 fail(node, "register runs past address 65535");
         }
