@@ -17,7 +17,8 @@ struct WriteOp {
     std::string service; ///< bus name
     std::string path;
     codec::TypedValue value;
-    regmap::RegisterAddress address = 0; ///< the register, for logs
+    const regmap::Register* reg = nullptr;     ///< the register written
+    std::vector<std::uint16_t> words;          ///< the register's words as written (after merging), for the audit
 };
 
 /// A response PDU (function code first), built without heap allocation.

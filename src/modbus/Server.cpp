@@ -27,6 +27,15 @@ std::shared_ptr<spdlog::logger> log() {
     return logger ? logger : spdlog::default_logger();
 }
 
+std::string describe(WriteResult result, int code) {
+    switch (result) {
+    case WriteResult::Accepted: return "accepted";
+    case WriteResult::TimedOut: return "timed out";
+    case WriteResult::Refused: break;
+    }
+    return code < 0 ? "refused (D-Bus error)" : "refused (SetValue returned " + std::to_string(code) + ")";
+}
+
 std::int64_t unixNow() {
     return static_cast<std::int64_t>(std::time(nullptr));
 }
@@ -220,6 +229,8 @@ void Server::serve(Connection& c, const Frame& frame) {
         outcome.writes.clear();
         RequestHandler::exception(frame.pdu[0], ExceptionCode::ServerDeviceFailure, outcome.reply);
     }
+    ++stats_.requests;
+    if (outcome.reply.isException()) stats_.countException(outcome.reply.exception());
     if (outcome.reply.isException())
         log()->debug("{}: unit {} function {}: exception {}", c.peer, frame.unit, frame.pdu[0],
                      static_cast<int>(outcome.reply.exception()));
@@ -252,14 +263,21 @@ void Server::runWrites(std::uint64_t id, std::shared_ptr<WriteJob> job) {
     auto peer = c.peer;
     writer_.write(op, [this, id, job, peer](WriteResult result, int code) {
         const auto& op = job->outcome.writes[job->next];
-        log()->info("write from {} unit {} register {}: {} {} = {} ({}): {}", peer, job->request.unit,
-                    op.address, op.service, op.path, codec::toText(op.value.value), op.value.dbusType,
-                    result == WriteResult::Accepted   ? "accepted"
-                    : result == WriteResult::TimedOut ? "timed out"
-                                                      : "refused (" + std::to_string(code) + ")");
+        std::string words;
+        for (auto w : op.words) words += fmt::format("{}0x{:04X}", words.empty() ? "" : " ", w);
+        log()->info("write from {} unit {} register {} words [{}] -> {} {} = {} ({}): {}", peer, job->request.unit,
+                    op.reg ? op.reg->address : 0, words, op.service, op.path, codec::toText(op.value.value),
+                    op.value.dbusType, describe(result, code));
+        if (result == WriteResult::Accepted) {
+            ++stats_.writes;
+            armFailsafe(op);
+        } else {
+            ++stats_.failedWrites;
+        }
         if (result != WriteResult::Accepted) {
             job->outcome.readAfterWrite = false;
             job->next = job->outcome.writes.size();
+            stats_.countException(exceptionFor(result));
             RequestHandler::exception(job->request.pdu[0], exceptionFor(result), job->outcome.reply);
         } else {
             ++job->next;
@@ -302,6 +320,26 @@ void Server::updateInterest(Connection& c) {
     if (interest != c.interest) {
         c.interest = interest;
         loop_.modify(c.fd.get(), interest);
+    }
+}
+
+void Server::armFailsafe(const WriteOp& op) {
+    if (!op.reg || !op.reg->failsafe) return;
+    failsafe_.clientWrote(op, Failsafe::Clock::now());
+    if (auto deadline = failsafe_.nextDeadline()) loop_.at(*deadline, [this] { runFailsafe(); });
+}
+
+void Server::runFailsafe() {
+    for (auto& op : failsafe_.due(Failsafe::Clock::now())) {
+        ++stats_.failsafeActivations;
+        log()->warn("fail-safe: no client wrote register {} ({} {}) for {} s: writing {}", op.reg->address, op.service,
+                    op.path, op.reg->failsafe->afterSeconds, codec::toText(op.value.value));
+        auto service = op.service;
+        auto path = op.path;
+        writer_.write(op, [service, path](WriteResult result, int code) {
+            auto level = result == WriteResult::Accepted ? spdlog::level::info : spdlog::level::err;
+            log()->log(level, "fail-safe write {} {}: {}", service, path, describe(result, code));
+        });
     }
 }
 

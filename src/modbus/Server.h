@@ -2,8 +2,10 @@
 
 #include "core/Cidr.h"
 #include "core/EventLoop.h"
+#include "modbus/Failsafe.h"
 #include "modbus/Mbap.h"
 #include "modbus/RequestHandler.h"
+#include "modbus/Stats.h"
 #include "modbus/WriteSink.h"
 
 #include <sys/socket.h>
@@ -38,6 +40,7 @@ class Server {
     /// The "HOST:PORT" actually bound, in order (port 0 resolved).
     [[nodiscard]] const std::vector<std::string>& boundAddresses() const { return bound_; }
     [[nodiscard]] std::size_t clientCount() const { return connections_.size(); }
+    [[nodiscard]] const Stats& stats() const { return stats_; }
 
   private:
     struct Connection;
@@ -51,6 +54,8 @@ class Server {
     void flush(Connection& c);
     void updateInterest(Connection& c);
     void close(std::uint64_t id, const char* why);
+    void armFailsafe(const WriteOp& op);
+    void runFailsafe();
 
     core::EventLoop& loop_;
     RequestHandler& handler_;
@@ -60,6 +65,8 @@ class Server {
     std::vector<std::string> bound_;
     std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
     std::uint64_t nextId_ = 1;
+    Failsafe failsafe_;
+    Stats stats_;
 };
 
 /// "HOST:PORT" or "[V6HOST]:PORT" of a socket address.

@@ -72,6 +72,30 @@ const std::set<std::string> kRegisterKeys = {"address", "service", "path",      
                                              "range",   "compute", "inputs",    "value",       "remarks", "failsafe"};
 const std::string kDbusTypes = "ybnqiuxtds";
 
+std::optional<Range> readRange(const YAML::Node& r, std::string& problem) {
+    try {
+        if (!r.IsSequence() || r.size() != 2) throw YAML::Exception(r.Mark(), "");
+        Range range{r[0].as<double>(), r[1].as<double>()};
+        if (range.min > range.max) problem = "range minimum is above its maximum";
+        return range;
+    } catch (const YAML::Exception&) {
+        problem = "'range' must be [min, max] with two numbers";
+        return std::nullopt;
+    }
+}
+
+std::optional<Failsafe> readFailsafe(const YAML::Node& f, std::string& problem) {
+    try {
+        if (!f.IsMap() || !f["after"] || !f["value"] || f.size() != 2) throw YAML::Exception(f.Mark(), "");
+        Failsafe failsafe{f["after"].as<double>(), f["value"].as<double>()};
+        if (!(failsafe.afterSeconds > 0)) problem = "failsafe 'after' must be more than 0 seconds";
+        return failsafe;
+    } catch (const YAML::Exception&) {
+        problem = "'failsafe' must be {after: SECONDS, value: V} with two numbers";
+        return std::nullopt;
+    }
+}
+
 } // namespace
 
 MapError::MapError(std::vector<Diagnostic> diagnostics)
@@ -124,8 +148,8 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
     for (const auto& item : root) {
         auto key = item.first.as<std::string>();
         if (!topKeys.insert(key).second) error(src, lineOf(item.first), "duplicate key '" + key + "'");
-        if (key != "registers" && key != "unit-ids")
-            error(src, lineOf(item.first), "unknown key '" + key + "' (expected 'registers' or 'unit-ids')");
+        if (key != "registers" && key != "unit-ids" && key != "amend")
+            error(src, lineOf(item.first), "unknown key '" + key + "' (expected 'registers', 'unit-ids' or 'amend')");
     }
 
     if (auto units = root["unit-ids"]) {
@@ -152,9 +176,14 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
             }
     }
 
+    if (auto amend = root["amend"]) {
+        if (!amend.IsSequence()) error(src, lineOf(amend), "'amend' must be a list");
+        else
+            for (const auto& node : amend) addAmendment(node, src);
+    }
     auto registers = root["registers"];
     if (!registers) {
-        if (!root["unit-ids"]) error(src, 1, "missing key 'registers'");
+        if (!root["unit-ids"] && !root["amend"]) error(src, 1, "missing key 'registers'");
         return;
     }
     if (!registers.IsSequence()) {
@@ -271,13 +300,9 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
         if (auto d = scalar("description", false)) p.reg.description = *d;
         if (auto r = scalar("remarks", false)) p.reg.remarks = *r;
         if (auto f = node["failsafe"]) {
-            try {
-                if (!f.IsMap() || !f["after"] || !f["value"] || f.size() != 2) throw YAML::Exception(f.Mark(), "");
-                p.reg.failsafe = Failsafe{f["after"].as<double>(), f["value"].as<double>()};
-                if (!(p.reg.failsafe->afterSeconds > 0)) fail(f, "failsafe 'after' must be more than 0 seconds");
-            } catch (const YAML::Exception&) {
-                fail(f, "'failsafe' must be {after: SECONDS, value: V} with two numbers");
-            }
+            std::string problem;
+            p.reg.failsafe = readFailsafe(f, problem);
+            if (!problem.empty()) fail(f, problem);
         }
         if (auto e = node["enum"]) {
             if (!e.IsMap())
@@ -293,13 +318,9 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
                 }
         }
         if (auto r = node["range"]) {
-            try {
-                if (!r.IsSequence() || r.size() != 2) throw YAML::Exception(r.Mark(), "");
-                p.reg.range = Range{r[0].as<double>(), r[1].as<double>()};
-                if (p.reg.range->min > p.reg.range->max) fail(r, "range minimum is above its maximum");
-            } catch (const YAML::Exception&) {
-                fail(r, "'range' must be [min, max] with two numbers");
-            }
+            std::string problem;
+            p.reg.range = readRange(r, problem);
+            if (!problem.empty()) fail(r, problem);
         }
         if (ok) {
             auto needInputs = [&](std::size_t n) {
@@ -335,7 +356,50 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
     }
 }
 
+void MapLoader::addAmendment(const YAML::Node& node, const std::string& src) {
+    const unsigned line = lineOf(node);
+    if (!node.IsMap() || !node["address"]) {
+        error(src, line, "an amendment needs 'address' and the fields it changes (failsafe, range)");
+        return;
+    }
+    Amendment a{0, {}, {}, src, line};
+    try {
+        auto address = node["address"].as<long>();
+        if (address < 0 || address > 65535) throw YAML::Exception(node.Mark(), "");
+        a.address = static_cast<RegisterAddress>(address);
+    } catch (const YAML::Exception&) {
+        error(src, line, "amendment address '" + node["address"].Scalar() + "' is not an integer 0..65535");
+        return;
+    }
+    for (const auto& item : node) {
+        auto key = item.first.as<std::string>();
+        std::string problem;
+        if (key == "address") continue;
+        if (key == "failsafe") a.failsafe = readFailsafe(item.second, problem);
+        else if (key == "range") a.range = readRange(item.second, problem);
+        else problem = "an amendment may change 'failsafe' and 'range' only, not '" + key + "'";
+        if (!problem.empty()) error(src, lineOf(item.first), problem);
+    }
+    amendments_.push_back(std::move(a));
+}
+
 RegisterMap MapLoader::build() {
+    for (const auto& a : amendments_) {
+        auto it = std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return p.reg.address == a.address; });
+        if (it == pending_.end()) {
+            error(a.source, a.line, "amendment: no register starts at address " + std::to_string(a.address));
+            continue;
+        }
+        auto& reg = it->reg;
+        if (a.range) reg.range = a.range;
+        if (a.failsafe) {
+            if (!reg.writable() || reg.type == ModbusType::Reserved || reg.type == ModbusType::String)
+                error(a.source, a.line, "register " + std::to_string(a.address) + " (" + reg.source + ":" +
+                                            std::to_string(reg.line) + ") is not a writable number register: no failsafe");
+            reg.failsafe = a.failsafe;
+        }
+    }
+
     // Overlaps: sort by address, compare each with its predecessor.
     std::vector<const Pending*> order;
     for (const auto& p : pending_)

@@ -3,6 +3,10 @@
 #include "regmap/RegisterMap.h"
 
 #include <stdexcept>
+
+namespace YAML {
+class Node;
+}
 #include <string>
 #include <vector>
 
@@ -27,7 +31,8 @@ class MapError : public std::runtime_error {
     std::vector<Diagnostic> diagnostics_;
 };
 
-/// Builds a RegisterMap from one shipped map and any number of overlays (same schema).
+/// Builds a RegisterMap from one shipped map and any number of overlays (same schema). Overlays add
+/// registers (never overlapping) and may `amend` existing ones: `amend: [{address: 37, failsafe: ...}]`.
 /// Sources are YAML text plus a name used in messages, so tests can inline maps.
 class MapLoader {
   public:
@@ -46,9 +51,18 @@ class MapLoader {
         std::vector<std::string> inputs;
         std::string service;
     };
+    struct Amendment {
+        RegisterAddress address;
+        std::optional<Failsafe> failsafe;
+        std::optional<Range> range;
+        std::string source;
+        unsigned line;
+    };
     void error(const std::string& source, unsigned line, std::string message);
+    void addAmendment(const YAML::Node& node, const std::string& source);
 
     std::vector<Pending> pending_;
+    std::vector<Amendment> amendments_;
     std::vector<UnitMapping> units_;
     std::vector<std::pair<UnitMapping, Diagnostic>> unitOrigins_;
     std::vector<Diagnostic> diagnostics_;
