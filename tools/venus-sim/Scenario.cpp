@@ -241,8 +241,20 @@ class Parser {
 
     Scenario scenario(const YAML::Node& root) const {
         if (!root.IsMap()) fail(root, "a scenario must be a map with 'services'");
-        allowOnly(root, {"tick-ms", "services"}, "scenario");
+        allowOnly(root, {"tick-ms", "model", "services"}, "scenario");
         Scenario result;
+        if (auto m = root["model"]) {
+            if (!m.IsMap()) fail(m, "'model' must be a map such as {type: ess, capacity-wh: 10000}");
+            allowOnly(m, {"type", "capacity-wh", "response-s"}, "model");
+            if (!m["type"] || !m["type"].IsScalar() || m["type"].Scalar() != "ess")
+                fail(m, "model type must be 'ess'");
+            EssModelSpec spec;
+            if (auto c = m["capacity-wh"]) spec.capacityWh = number(c, "capacity-wh");
+            if (auto r = m["response-s"]) spec.responseSeconds = number(r, "response-s");
+            if (spec.capacityWh <= 0 || spec.responseSeconds <= 0)
+                fail(m, "model capacity-wh and response-s must be positive");
+            result.essModel = spec;
+        }
         if (auto t = root["tick-ms"]) {
             const auto v = plainValue(t, "tick-ms");
             const auto ms = v && std::holds_alternative<std::int64_t>(*v) ? toInteger(*v, 'i') : std::nullopt;

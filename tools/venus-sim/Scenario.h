@@ -42,8 +42,15 @@ struct ServiceSpec {
     std::vector<PathSpec> paths;
 };
 
+/// An optional plant model that drives some paths from others (see EssModel.h).
+struct EssModelSpec {
+    double capacityWh = 10000;    ///< battery energy between 0 and 100 % SoC
+    double responseSeconds = 2.0; ///< time constant of the Multi following its target
+};
+
 struct Scenario {
     int tickMs = 1000;
+    std::optional<EssModelSpec> essModel;
     std::vector<ServiceSpec> services;
 };
 

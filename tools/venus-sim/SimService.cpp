@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <cstdio>
 #include <map>
 
@@ -190,6 +191,47 @@ void SimService::tick() {
         }
     }
     if (!changed.empty()) emitChanges(changed);
+}
+
+std::optional<double> SimService::number(const std::string& path) const {
+    for (const auto& item : items_) {
+        if (item.spec.path != path || !item.value) continue;
+        auto d = convertScalar(*item.value, 'd');
+        if (d) return std::get<double>(*d);
+    }
+    return std::nullopt;
+}
+
+void SimService::setNumbers(const std::vector<std::pair<std::string, double>>& values) {
+    std::vector<const Item*> changed;
+    for (const auto& [path, number] : values)
+        for (auto& item : items_) {
+            if (item.spec.path != path) continue;
+            auto converted = convertScalar(Scalar{number}, item.spec.type);
+            if (!converted) {
+                // Out of the type's range (or a rounding of an integer type): keep the old value.
+                auto rounded = convertScalar(Scalar{std::round(number)}, item.spec.type);
+                if (!rounded) continue;
+                converted = rounded;
+            }
+            if (item.value != converted) {
+                item.value = converted;
+                changed.push_back(&item);
+            }
+        }
+    if (!changed.empty()) emitChanges(changed);
+}
+
+void SimService::drive(const std::string& path) {
+    for (auto& item : items_)
+        if (item.spec.path == path) item.spec.walk.reset();
+}
+
+std::string SimService::type() const {
+    auto first = spec_.name.find('.');
+    auto second = spec_.name.find('.', first + 1);
+    auto third = spec_.name.find('.', second + 1);
+    return spec_.name.substr(second + 1, third == std::string::npos ? third : third - second - 1);
 }
 
 void SimService::emitChanges(const std::vector<const Item*>& changed) {

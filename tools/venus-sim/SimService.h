@@ -26,6 +26,15 @@ class SimService {
     // Moves every walking path one step and publishes the changes.
     void tick();
 
+    /// The current value of a path as a number, if it exists and holds one.
+    [[nodiscard]] std::optional<double> number(const std::string& path) const;
+    /// Sets the paths that exist (converted to their D-Bus type) and publishes the changes.
+    void setNumbers(const std::vector<std::pair<std::string, double>>& values);
+    /// The path is driven by a model from now on: its walk stops.
+    void drive(const std::string& path);
+    /// The service type: the third part of the bus name.
+    [[nodiscard]] std::string type() const;
+
     sdbus::IConnection& connection() { return *connection_; }
     const std::string& name() const { return spec_.name; }
 

@@ -1,6 +1,7 @@
 // venus-sim: simulates the D-Bus services of a Venus OS GX device from a YAML scenario.
 
 #include "Scenario.h"
+#include "EssModel.h"
 #include "SimService.h"
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -188,6 +189,13 @@ int serve(const Scenario& scenario, const Options& options, int signalFd) {
         services.push_back(std::make_unique<SimService>(spec, connect(bus)));
         services.back()->publish();
     }
+    std::optional<EssModel> model;
+    if (scenario.essModel) {
+        std::vector<SimService*> raw;
+        for (auto& s : services) raw.push_back(s.get());
+        model.emplace(*scenario.essModel, raw);
+        walking = true;
+    }
     printLine("venus-sim: " + std::to_string(services.size()) + " services ready");
 
     using Clock = std::chrono::steady_clock;
@@ -202,6 +210,7 @@ int serve(const Scenario& scenario, const Options& options, int signalFd) {
         if (walking && now >= nextTick) {
             for (auto& s : services)
                 s->tick();
+            if (model) model->tick(static_cast<double>(scenario.tickMs) / 1000.0);
             nextTick += tick;
             if (nextTick <= now) nextTick = now + tick; // fell behind: skip, do not burst
         }
