@@ -60,6 +60,7 @@ class SimProcess {
     void stop();
     /// The SET lines the simulator printed so far.
     std::vector<std::string> setLines();
+    [[nodiscard]] const std::string& logFile() const { return log_; }
 
   private:
     pid_t pid_ = -1;
