@@ -109,9 +109,26 @@ int serve(const Options& options, const regmap::RegisterMap& map) {
                                         options.writeAllow};
     modbus::Server server(loop, handler, writer, serverOptions);
 
+    // The GX device's global write switch: honoured live; read-only while it is not known yet.
+    const std::string kSettings = "com.victronenergy.settings";
+    const std::string kReadWrite = "/Settings/ModbusServer/ReadWrite";
+    mirror.watch(kReadWrite);
+    bool listening = false;
+    std::optional<bool> gxWritable;
+    auto updateWriteSwitch = [&] {
+        bool writable = true; // no such setting on this bus: not a GX device
+        const auto* value = mirror.watched(kSettings, kReadWrite);
+        if (value && codec::isValid(*value)) writable = codec::toText(*value) != "0";
+        else if (!listening || (index.find(kSettings) && !mirror.loaded(kSettings))) writable = false;
+        if (gxWritable != writable)
+            log->info("writes {} by {} {}", writable ? "enabled" : "disabled", kSettings, kReadWrite);
+        gxWritable = writable;
+        handler.setReadOnly(options.readOnly || !writable);
+    };
+    mirror.onWatchedChange = updateWriteSwitch;
+    updateWriteSwitch();
     mirror.start();
     // Serve once the services present at start are loaded (or after a bounded wait).
-    bool listening = false;
     auto deadline = core::EventLoop::Clock::now() + kInitialLoadTimeout;
     auto startListening = [&] {
         if (listening) return;
@@ -120,6 +137,7 @@ int serve(const Options& options, const regmap::RegisterMap& map) {
             log->warn("serving before every service answered GetItems ({} still loading)",
                       mirror.serviceCount());
         server.listen();
+        updateWriteSwitch();
         for (const auto& address : server.boundAddresses())
             log->info("listening on {} ({} services on the bus)", address, index.services().size());
         for (const auto& [chosen, other] : index.conflicts())

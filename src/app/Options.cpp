@@ -24,6 +24,9 @@ Serve the D-Bus data of a Victron Venus OS system as Modbus TCP registers.
   --max-clients N               connections served at once (default: 32)
   --not-available zero|max      what a missing value reads as (default: zero)
   --write-timeout MS            how long a D-Bus write may take (default: 1000)
+  --idle-timeout SECONDS        disconnect a client silent this long (default: 300)
+  --frame-timeout MS            disconnect a client whose request stays incomplete this long
+                                (default: 5000)
   --log-level LEVEL             trace, debug, info, warn, error, off (default: info)
   --check                       validate the map and overlays, print a summary, exit 0 or 2
   --version                     print the version and exit
@@ -74,7 +77,9 @@ Options parseOptions(int argc, char** argv) {
         LogLevel,
         Check,
         Version,
-        Help
+        Help,
+        IdleTimeout,
+        FrameTimeout
     };
     static const option longOptions[] = {
         {"bus", required_argument, nullptr, Bus},
@@ -88,6 +93,8 @@ Options parseOptions(int argc, char** argv) {
         {"not-available", required_argument, nullptr, NotAvail},
         {"write-timeout", required_argument, nullptr, WriteTimeout},
         {"log-level", required_argument, nullptr, LogLevel},
+        {"idle-timeout", required_argument, nullptr, IdleTimeout},
+        {"frame-timeout", required_argument, nullptr, FrameTimeout},
         {"check", no_argument, nullptr, Check},
         {"version", no_argument, nullptr, Version},
         {"help", no_argument, nullptr, Help},

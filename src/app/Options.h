@@ -28,6 +28,8 @@ struct Options {
     std::size_t maxClients = 32;
     codec::NotAvailable notAvailable = codec::NotAvailable::Zero;
     std::chrono::milliseconds writeTimeout{1000};
+    std::chrono::seconds idleTimeout{300};
+    std::chrono::milliseconds frameTimeout{5000};
     std::string logLevel = "info";
     bool check = false;
     bool version = false;

@@ -102,7 +102,16 @@ void BusMirror::vanished(const std::string& name) {
     graveyard_.push_back(std::move(it->second)); // may be inside one of its own callbacks
     tracked_.erase(it);
     index_.remove(name);
+    bool hadWatched = false;
+    for (auto w = watchedValues_.begin(); w != watchedValues_.end();)
+        if (w->first.first == name) {
+            w = watchedValues_.erase(w);
+            hadWatched = true;
+        } else {
+            ++w;
+        }
     log()->info("service left: {}", name);
+    if (hadWatched && onWatchedChange) onWatchedChange();
     if (onServiceChange) onServiceChange(name, false);
 }
 
@@ -148,6 +157,7 @@ void BusMirror::loadPerPath(Tracked& tracked) {
     auto state = index_.find(tracked.name);
     if (!state) return;
     std::vector<std::string> paths{kDeviceInstance};
+    paths.insert(paths.end(), watchedPaths_.begin(), watchedPaths_.end());
     if (auto it = pathsByType_.find(state->typeId); it != pathsByType_.end())
         for (auto id : it->second)
             paths.push_back(index_.map().paths()[id]);
@@ -178,10 +188,25 @@ void BusMirror::finishLoad(Tracked& tracked) {
                     state->hasInstance ? std::to_string(state->instance) : "none, counts as 0");
     }
     if (onServiceChange) onServiceChange(tracked.name, true);
+    if (onWatchedChange) onWatchedChange();
+}
+
+const codec::Value* BusMirror::watched(const std::string& service, const std::string& path) const {
+    auto it = watchedValues_.find({service, path});
+    return it == watchedValues_.end() ? nullptr : &it->second;
+}
+
+bool BusMirror::loaded(const std::string& service) const {
+    auto it = tracked_.find(service);
+    return it != tracked_.end() && it->second->loaded;
 }
 
 void BusMirror::applyValue(core::ServiceState& state, const std::string& path,
                            const sdbus::Variant& variant) {
+    if (watchedPaths_.count(path)) {
+        watchedValues_[{state.name, path}] = fromVariant(variant);
+        if (onWatchedChange) onWatchedChange();
+    }
     if (path == kDeviceInstance) {
         auto value = fromVariant(variant);
         std::optional<regmap::DeviceInstance> instance;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,16 @@ class BusMirror {
     /// True once every service found by start() has been loaded (or failed to load).
     [[nodiscard]] bool initialLoadDone() const { return initialPending_ == 0; }
     [[nodiscard]] std::size_t serviceCount() const { return tracked_.size(); }
+
+    /// Also keeps `path` (of any service), though no register uses it; see watched().
+    void watch(const std::string& path) { watchedPaths_.insert(path); }
+    /// The value of a watched path on a service: nullptr while unknown (not published, service
+    /// absent or still loading).
+    [[nodiscard]] const codec::Value* watched(const std::string& service, const std::string& path) const;
+    /// Whether the service is on the bus and loaded.
+    [[nodiscard]] bool loaded(const std::string& service) const;
+    /// Called after a watched path changed, appeared or went away.
+    std::function<void()> onWatchedChange;
 
     /// Called after a service appeared (loaded) or disappeared.
     std::function<void(const std::string& name, bool present)> onServiceChange;
@@ -55,6 +66,8 @@ class BusMirror {
     std::vector<std::unique_ptr<Tracked>> graveyard_;         ///< freed outside of their callbacks
     std::size_t initialPending_ = 0;
     std::map<regmap::ServiceTypeId, std::vector<regmap::PathId>> pathsByType_;
+    std::set<std::string> watchedPaths_;
+    std::map<std::pair<std::string, std::string>, codec::Value> watchedValues_; ///< (service, path)
 };
 
 } // namespace vmd::dbus

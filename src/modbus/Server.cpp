@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <stdexcept>
 
 namespace vmd::modbus {
@@ -71,6 +72,12 @@ struct Server::Connection {
     std::deque<std::vector<std::uint8_t>> queue; ///< whole frames waiting behind a pending write
     bool busy = false;                           ///< a write is in flight
     std::uint32_t interest = 0;
+    core::EventLoop::Clock::time_point lastActivity;
+    std::optional<core::EventLoop::Clock::time_point> partialSince; ///< when the unfinished frame began
+    // Rate-limited error log: the first exception of an interval is logged, the rest counted.
+    core::EventLoop::Clock::time_point errorWindowStart;
+    std::uint64_t suppressedErrors = 0;
+    std::string lastError;
 };
 
 struct WriteJob {
@@ -121,6 +128,46 @@ void Server::listen() {
         loop_.add(raw, EPOLLIN, [this, raw](std::uint32_t) { accept(raw); });
         listeners_.push_back(std::move(fd));
     }
+    loop_.at(core::EventLoop::Clock::now() + std::chrono::seconds(1), [this] { sweep(); });
+}
+
+void Server::sweep() {
+    const auto now = core::EventLoop::Clock::now();
+    std::vector<std::pair<std::uint64_t, const char*>> expired;
+    for (auto& [id, c] : connections_) {
+        if (c->partialSince && now - *c->partialSince > options_.frameTimeout)
+            expired.emplace_back(id, "frame timeout: a request stayed incomplete");
+        else if (!c->busy && now - c->lastActivity > options_.idleTimeout)
+            expired.emplace_back(id, "idle timeout");
+        if (c->suppressedErrors > 0 && now - c->errorWindowStart >= options_.errorLogInterval) {
+            log()->warn("{}: {} more exceptions in the last {} s (last: {})", c->peer, c->suppressedErrors,
+                        std::chrono::duration_cast<std::chrono::seconds>(now - c->errorWindowStart).count(),
+                        c->lastError);
+            c->suppressedErrors = 0;
+            c->errorWindowStart = now;
+        }
+    }
+    for (auto [id, why] : expired) {
+        if (auto it = connections_.find(id); it != connections_.end())
+            log()->info("{}: closing: {}", it->second->peer, why);
+        close(id, why);
+    }
+    loop_.at(now + std::chrono::seconds(1), [this] { sweep(); });
+}
+
+void Server::noteException(Connection& c, const Frame& frame, ExceptionCode code) {
+    const auto& pdu = frame.pdu;
+    auto field = [&](std::size_t at) { return pdu.size() >= at + 2 ? (pdu[at] << 8) | pdu[at + 1] : -1; };
+    auto text = fmt::format("unit {} function {} address {} quantity {}: exception {}", frame.unit, pdu[0], field(1),
+                            pdu[0] == 6 ? 1 : field(3), static_cast<int>(code));
+    const auto now = core::EventLoop::Clock::now();
+    if (c.suppressedErrors == 0 && now - c.errorWindowStart >= options_.errorLogInterval) {
+        log()->info("{}: {}", c.peer, text); // the first of an interval
+        c.errorWindowStart = now;
+    } else {
+        ++c.suppressedErrors;
+        c.lastError = std::move(text);
+    }
 }
 
 void Server::accept(int listenFd) {
@@ -153,6 +200,7 @@ void Server::accept(int listenFd) {
         c->peer = peer;
         c->mayWrite = allowed(options_.writeAllow);
         c->interest = EPOLLIN;
+        c->lastActivity = core::EventLoop::Clock::now();
         std::uint64_t id = c->id;
         loop_.add(fd.get(), EPOLLIN, [this, id](std::uint32_t events) { onEvents(id, events); });
         c->fd = std::move(fd);
@@ -180,6 +228,7 @@ void Server::readFrom(Connection& c) {
         return close(id, std::strerror(errno));
     }
     c.inSize += static_cast<std::size_t>(n);
+    c.lastActivity = core::EventLoop::Clock::now();
     std::size_t offset = 0;
     for (;;) {
         Frame frame;
@@ -199,6 +248,8 @@ void Server::readFrom(Connection& c) {
     }
     std::memmove(c.in.data(), c.in.data() + offset, c.inSize - offset);
     c.inSize -= offset;
+    if (c.inSize == 0) c.partialSince.reset();
+    else if (offset > 0 || !c.partialSince) c.partialSince = c.lastActivity;
     updateInterest(c);
 }
 
@@ -231,9 +282,7 @@ void Server::serve(Connection& c, const Frame& frame) {
     }
     ++stats_.requests;
     if (outcome.reply.isException()) stats_.countException(outcome.reply.exception());
-    if (outcome.reply.isException())
-        log()->debug("{}: unit {} function {}: exception {}", c.peer, frame.unit, frame.pdu[0],
-                     static_cast<int>(outcome.reply.exception()));
+    if (outcome.reply.isException()) noteException(c, frame, outcome.reply.exception());
     if (outcome.writes.empty()) return send(c, frame, outcome.reply);
 
     auto job = std::make_shared<WriteJob>();

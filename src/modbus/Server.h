@@ -10,6 +10,7 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
@@ -23,6 +24,9 @@ struct ServerOptions {
     std::size_t maxClients = 32;
     std::vector<core::Cidr> allow;      ///< empty: everyone may connect
     std::vector<core::Cidr> writeAllow; ///< empty: everyone who may connect may write
+    std::chrono::seconds idleTimeout{300};       ///< a client silent this long is disconnected
+    std::chrono::milliseconds frameTimeout{5000}; ///< a frame must be complete this soon after it began
+    std::chrono::seconds errorLogInterval{10};   ///< a client's repeated errors are logged once per interval
 };
 
 /// Modbus TCP on non-blocking sockets in the shared event loop. Frames are assembled here (a
@@ -55,6 +59,8 @@ class Server {
     void updateInterest(Connection& c);
     void close(std::uint64_t id, const char* why);
     void armFailsafe(const WriteOp& op);
+    void sweep();
+    void noteException(Connection& c, const Frame& frame, ExceptionCode code);
     void runFailsafe();
 
     core::EventLoop& loop_;

@@ -192,3 +192,12 @@ TEST_CASE("the fail-safe writes its value after a second without client writes, 
     CHECK(std::chrono::steady_clock::now() - lastWrite >= std::chrono::milliseconds(950));
     CHECK(!linesOf(env("VMD_SERVER_LOG"), "fail-safe: no client wrote register 22").empty());
 }
+
+TEST_CASE("the GX setting /Settings/ModbusServer/ReadWrite switches writes off and on, live", "[site]") {
+    Client client;
+    Peer peer;
+    REQUIRE(peer.set("com.victronenergy.settings", "/Settings/ModbusServer/ReadWrite", sdbus::Variant(0)) == 0);
+    CHECK(eventually([&] { return client.writeSingle(246, 22, 160).exceptionCode() == 2; }));
+    REQUIRE(peer.set("com.victronenergy.settings", "/Settings/ModbusServer/ReadWrite", sdbus::Variant(1)) == 0);
+    CHECK(eventually([&] { return client.writeSingle(246, 22, 160).error == 0; }));
+}
