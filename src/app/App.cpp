@@ -105,8 +105,13 @@ int serve(const Options& options, const regmap::RegisterMap& map) {
     dbus::BusMirror mirror(*bus, index);
     dbus::Writer writer(*bus, options.writeTimeout);
     modbus::RequestHandler handler(index, {options.notAvailable, options.readOnly});
-    modbus::ServerOptions serverOptions{options.listen, options.maxClients, options.allow,
-                                        options.writeAllow};
+    modbus::ServerOptions serverOptions;
+    serverOptions.listen = options.listen;
+    serverOptions.maxClients = options.maxClients;
+    serverOptions.allow = options.allow;
+    serverOptions.writeAllow = options.writeAllow;
+    serverOptions.idleTimeout = options.idleTimeout;
+    serverOptions.frameTimeout = options.frameTimeout;
     modbus::Server server(loop, handler, writer, serverOptions);
 
     // The GX device's global write switch: honoured live; read-only while it is not known yet.

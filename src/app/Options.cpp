@@ -154,6 +154,8 @@ Options parseOptions(int argc, char** argv) {
             o.logLevel = optarg;
             break;
         }
+        case IdleTimeout: o.idleTimeout = std::chrono::seconds(number(name, optarg, 1, 86400)); break;
+        case FrameTimeout: o.frameTimeout = std::chrono::milliseconds(number(name, optarg, 10, 600000)); break;
         case Check:
             o.check = true;
             break;
@@ -163,8 +165,7 @@ Options parseOptions(int argc, char** argv) {
         case Help:
             o.help = true;
             break;
-        default:
-            break;
+        default: throw UsageError("option '" + name + "' is not handled"); // a table entry without a case
         }
     }
     if (optind < argc) throw UsageError(std::string("unexpected argument '") + argv[optind] + "'");

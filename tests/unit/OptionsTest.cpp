@@ -87,3 +87,12 @@ TEST_CASE("CIDR networks match IPv4, IPv4-mapped and IPv6 peers", "[options]") {
     CHECK(!core::Cidr::parse("10.0.0.0/33"));
     CHECK(!core::Cidr::parse("host.example"));
 }
+
+TEST_CASE("the client timeouts are options", "[options]") {
+    auto o = parse({"--idle-timeout", "30", "--frame-timeout", "250"});
+    CHECK(o.idleTimeout.count() == 30);
+    CHECK(o.frameTimeout.count() == 250);
+    CHECK(parse({}).idleTimeout.count() == 300);
+    CHECK(parse({}).frameTimeout.count() == 5000);
+    CHECK_THROWS_WITH(parse({"--idle-timeout", "0"}), "--idle-timeout: '0' is not a number in 1..86400");
+}
