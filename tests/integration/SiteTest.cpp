@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 using namespace vmd;
@@ -200,4 +201,58 @@ TEST_CASE("the GX setting /Settings/ModbusServer/ReadWrite switches writes off a
     CHECK(eventually([&] { return client.writeSingle(246, 22, 160).exceptionCode() == 2; }));
     REQUIRE(peer.set("com.victronenergy.settings", "/Settings/ModbusServer/ReadWrite", sdbus::Variant(1)) == 0);
     CHECK(eventually([&] { return client.writeSingle(246, 22, 160).error == 0; }));
+}
+
+TEST_CASE("a service that leaves in the middle of a write gives exception 10, not a timeout", "[site][faults]") {
+    SimProcess extra(scenario("extra-meter.yaml"));
+    Client client;
+    ModbusResult result;
+    auto start = std::chrono::steady_clock::now();
+    std::thread writer([&] { result = client.writeSingle(41, 37, 5); }); // /Hub4/L1/AcPowerSetpoint hangs
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    extra.stop();
+    writer.join();
+    CHECK(result.exceptionCode() == 10);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(900));
+}
+
+TEST_CASE("reads stay correct while a service floods the bus with changes", "[site][faults]") {
+    SimProcess flood(scenario("flood.yaml"));
+    Client client;
+    REQUIRE(eventually([&] { return client.read(46, 3004, 1).error == 0; }));
+    std::set<std::uint16_t> levels;
+    int failures = 0;
+    for (int i = 0; i < 300; ++i) {
+        auto level = client.read(46, 3004, 1);
+        auto system = client.read(100, 2902, 1);
+        if (level.error || system.error) ++failures;
+        else levels.insert(level.words[0]);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    CHECK(failures == 0);
+    CHECK(levels.size() > 5); // the flood's changes are seen
+    for (auto level : levels) CHECK((level >= 100 && level <= 900)); // 10..90 % at scale 10
+}
+
+TEST_CASE("values of an unexpected D-Bus type read as not available", "[site][faults]") {
+    // A peer publishing an array and a struct where numbers are expected.
+    auto connection = sdbus::createSessionBusConnectionWithAddress(env("VMD_BUS"));
+    using Items = std::map<std::string, std::map<std::string, sdbus::Variant>>;
+    auto root = sdbus::createObject(*connection, "/");
+    root->registerMethod("GetItems").onInterface("com.victronenergy.BusItem").implementedAs([] {
+        Items items;
+        items["/DeviceInstance"]["Value"] = sdbus::Variant(std::int32_t{44});
+        items["/Level"]["Value"] = sdbus::Variant(std::vector<double>{1.0, 2.0});
+        items["/Capacity"]["Value"] = sdbus::Variant(sdbus::Struct<std::int32_t, std::string>(7, "x"));
+        items["/FluidType"]["Value"] = sdbus::Variant(std::uint32_t{2});
+        return items;
+    });
+    root->finishRegistration();
+    connection->requestName("com.victronenergy.tank.weird");
+    connection->enterEventLoopAsync();
+    Client client;
+    REQUIRE(eventually([&] { return client.read(44, 3003, 1).words == std::vector<std::uint16_t>{2}; }));
+    CHECK(client.read(44, 3004, 1).words == std::vector<std::uint16_t>{0});
+    CHECK(client.read(44, 3001, 2).words == std::vector<std::uint16_t>{0, 0});
+    connection->leaveEventLoop();
 }
