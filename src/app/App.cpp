@@ -1,5 +1,6 @@
 #include "app/App.h"
 
+#include "app/Diagnostics.h"
 #include "app/Options.h"
 #include "core/EventLoop.h"
 #include "core/ServiceIndex.h"
@@ -20,6 +21,8 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <functional>
+#include <optional>
 #include <iostream>
 #include <set>
 
@@ -133,6 +136,18 @@ int serve(const Options& options, const regmap::RegisterMap& map) {
     mirror.onWatchedChange = updateWriteSwitch;
     updateWriteSwitch();
     mirror.start();
+    // The diagnostics service, refreshed once a second. On a GX device running the stock server the
+    // name is taken: then there are no diagnostics, and serving goes on.
+    std::optional<dbus::ItemExporter> exporter;
+    std::optional<Diagnostics> diagnostics;
+    try {
+        exporter.emplace(*bus);
+        bus->requestName(dbus::kOwnServiceName);
+        diagnostics.emplace(*exporter, map);
+    } catch (const sdbus::Error& e) {
+        log->warn("no diagnostics service: cannot own {}: {}", dbus::kOwnServiceName, e.getMessage());
+        exporter.reset();
+    }
     // Serve once the services present at start are loaded (or after a bounded wait).
     auto deadline = core::EventLoop::Clock::now() + kInitialLoadTimeout;
     auto startListening = [&] {
@@ -143,6 +158,7 @@ int serve(const Options& options, const regmap::RegisterMap& map) {
                       mirror.serviceCount());
         server.listen();
         updateWriteSwitch();
+        if (diagnostics) diagnostics->update(index, server);
         for (const auto& address : server.boundAddresses())
             log->info("listening on {} ({} services on the bus)", address, index.services().size());
         for (const auto& [chosen, other] : index.conflicts())
@@ -153,6 +169,12 @@ int serve(const Options& options, const regmap::RegisterMap& map) {
         if (!listening && mirror.initialLoadDone()) startListening();
     });
     loop.at(deadline, startListening);
+
+    std::function<void()> refresh = [&] {
+        if (diagnostics && listening) diagnostics->update(index, server);
+        loop.at(core::EventLoop::Clock::now() + std::chrono::seconds(1), refresh);
+    };
+    refresh();
     if (mirror.initialLoadDone()) startListening();
     try {
         loop.run();

@@ -77,7 +77,7 @@ struct Server::Connection {
     // Rate-limited error log: the first exception of an interval is logged, the rest counted.
     core::EventLoop::Clock::time_point errorWindowStart;
     std::uint64_t suppressedErrors = 0;
-    std::string lastError;
+    ClientError lastError;
 };
 
 struct WriteJob {
@@ -142,7 +142,7 @@ void Server::sweep() {
         if (c->suppressedErrors > 0 && now - c->errorWindowStart >= options_.errorLogInterval) {
             log()->warn("{}: {} more exceptions in the last {} s (last: {})", c->peer, c->suppressedErrors,
                         std::chrono::duration_cast<std::chrono::seconds>(now - c->errorWindowStart).count(),
-                        c->lastError);
+                        c->lastError.describe());
             c->suppressedErrors = 0;
             c->errorWindowStart = now;
         }
@@ -155,18 +155,30 @@ void Server::sweep() {
     loop_.at(now + std::chrono::seconds(1), [this] { sweep(); });
 }
 
+std::string ClientError::describe() const {
+    return fmt::format("{}: unit {} function {} address {} quantity {}: exception {}", peer, unit, function, address,
+                       quantity, static_cast<int>(code));
+}
+
 void Server::noteException(Connection& c, const Frame& frame, ExceptionCode code) {
+    // Only numbers are kept here: text is made when a line is logged or the diagnostics ask.
     const auto& pdu = frame.pdu;
     auto field = [&](std::size_t at) { return pdu.size() >= at + 2 ? (pdu[at] << 8) | pdu[at + 1] : -1; };
-    auto text = fmt::format("unit {} function {} address {} quantity {}: exception {}", frame.unit, pdu[0], field(1),
-                            pdu[0] == 6 ? 1 : field(3), static_cast<int>(code));
+    auto& e = c.lastError;
+    e.unit = frame.unit;
+    e.function = pdu[0];
+    e.address = field(1);
+    e.quantity = pdu[0] == 6 ? 1 : field(3);
+    e.code = code;
+    lastError_ = e;
+    lastError_.time = std::time(nullptr);
+    ++lastErrorSequence_;
     const auto now = core::EventLoop::Clock::now();
     if (c.suppressedErrors == 0 && now - c.errorWindowStart >= options_.errorLogInterval) {
-        log()->info("{}: {}", c.peer, text); // the first of an interval
+        log()->info("{}", e.describe()); // the first of an interval; the rest are counted
         c.errorWindowStart = now;
     } else {
         ++c.suppressedErrors;
-        c.lastError = std::move(text);
     }
 }
 
@@ -185,10 +197,12 @@ void Server::accept(int listenFd) {
             return false;
         };
         if (!allowed(options_.allow)) {
+            ++stats_.connectionsRefused;
             log()->warn("{}: connection refused: not in --allow", peer);
             continue;
         }
         if (connections_.size() >= options_.maxClients) {
+            ++stats_.connectionsRefused;
             log()->warn("{}: connection refused: already {} clients (--max-clients)", peer,
                         connections_.size());
             continue;
@@ -198,6 +212,7 @@ void Server::accept(int listenFd) {
         auto c = std::make_unique<Connection>();
         c->id = nextId_++;
         c->peer = peer;
+        c->lastError.peer = peer;
         c->mayWrite = allowed(options_.writeAllow);
         c->interest = EPOLLIN;
         c->lastActivity = core::EventLoop::Clock::now();

@@ -29,6 +29,19 @@ struct ServerOptions {
     std::chrono::seconds errorLogInterval{10};   ///< a client's repeated errors are logged once per interval
 };
 
+/// The last exception a client got, kept as numbers (formatting is off the hot path).
+struct ClientError {
+    std::string peer;
+    int unit = 0;
+    int function = 0;
+    int address = -1;
+    int quantity = -1;
+    ExceptionCode code = ExceptionCode::None;
+    std::int64_t time = 0; ///< Unix seconds
+
+    [[nodiscard]] std::string describe() const;
+};
+
 /// Modbus TCP on non-blocking sockets in the shared event loop. Frames are assembled here (a
 /// client that sends a byte at a time costs nothing and delays nobody); each connection's replies
 /// leave in request order: while a write waits for D-Bus, that connection's later requests wait.
@@ -45,6 +58,9 @@ class Server {
     [[nodiscard]] const std::vector<std::string>& boundAddresses() const { return bound_; }
     [[nodiscard]] std::size_t clientCount() const { return connections_.size(); }
     [[nodiscard]] const Stats& stats() const { return stats_; }
+    /// The most recent client exception; the sequence number grows with every one.
+    [[nodiscard]] const ClientError& lastError() const { return lastError_; }
+    [[nodiscard]] std::uint64_t lastErrorSequence() const { return lastErrorSequence_; }
 
   private:
     struct Connection;
@@ -73,6 +89,8 @@ class Server {
     std::uint64_t nextId_ = 1;
     Failsafe failsafe_;
     Stats stats_;
+    ClientError lastError_;
+    std::uint64_t lastErrorSequence_ = 0;
 };
 
 /// "HOST:PORT" or "[V6HOST]:PORT" of a socket address.

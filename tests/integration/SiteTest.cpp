@@ -192,6 +192,9 @@ TEST_CASE("the fail-safe writes its value after a second without client writes, 
     CHECK(eventually([&] { return limit() == 10.0; }, std::chrono::seconds(5)));
     CHECK(std::chrono::steady_clock::now() - lastWrite >= std::chrono::milliseconds(950));
     CHECK(!linesOf(env("VMD_SERVER_LOG"), "fail-safe: no client wrote register 22").empty());
+    CHECK(eventually([&] {
+        return std::get<std::int64_t>(peer.get("com.victronenergy.modbustcp", "/Failsafe/Activations")) >= 1;
+    }));
 }
 
 TEST_CASE("the GX setting /Settings/ModbusServer/ReadWrite switches writes off and on, live", "[site]") {
@@ -255,4 +258,56 @@ TEST_CASE("values of an unexpected D-Bus type read as not available", "[site][fa
     CHECK(client.read(44, 3004, 1).words == std::vector<std::uint16_t>{0});
     CHECK(client.read(44, 3001, 2).words == std::vector<std::uint16_t>{0, 0});
     connection->leaveEventLoop();
+}
+
+namespace {
+/// The diagnostics entry index of a service, or -1.
+int diagnosticsEntry(Peer& peer, const std::string& name) try {
+    auto count = std::get<std::int64_t>(peer.get("com.victronenergy.modbustcp", "/Services/Count"));
+    for (int i = 0; i < count; ++i)
+        if (std::get<std::string>(
+                peer.get("com.victronenergy.modbustcp", "/Services/" + std::to_string(i) + "/ServiceName")) == name)
+            return i;
+    return -1;
+} catch (const sdbus::Error&) { // not published yet
+    return -1;
+}
+std::int64_t diagnostic(Peer& peer, const std::string& path) {
+    return std::get<std::int64_t>(peer.get("com.victronenergy.modbustcp", path));
+}
+} // namespace
+
+TEST_CASE("the diagnostics service lists every service with its unit and counts requests and errors", "[site][diag]") {
+    Client client;
+    Peer peer;
+    REQUIRE(eventually([&] { return diagnosticsEntry(peer, "com.victronenergy.vebus.ttyO1") >= 0; }));
+    auto vebus = "/Services/" + std::to_string(diagnosticsEntry(peer, "com.victronenergy.vebus.ttyO1")) + "/";
+    CHECK(diagnostic(peer, vebus + "UnitId") == 246);
+    CHECK(diagnostic(peer, vebus + "VrmInstanceId") == 257);
+    CHECK(diagnostic(peer, vebus + "IsActive") == 1);
+    CHECK(diagnostic(peer, vebus + "Reachable") == 1);
+    auto settings = diagnosticsEntry(peer, "com.victronenergy.settings"); // no /DeviceInstance: listed anyway
+    REQUIRE(settings >= 0);
+    CHECK(diagnostic(peer, "/Services/" + std::to_string(settings) + "/UnitId") == 100);
+
+    auto requests = diagnostic(peer, "/Requests/Count");
+    auto gateway = diagnostic(peer, "/Exceptions/10");
+    CHECK(client.read(9, 800, 1).exceptionCode() == 10);
+    CHECK(eventually([&] {
+        return diagnostic(peer, "/Requests/Count") > requests && diagnostic(peer, "/Exceptions/10") > gateway;
+    }));
+    auto message = std::get<std::string>(peer.get("com.victronenergy.modbustcp", "/LastError/Message"));
+    CHECK(message.find("unit 9 function 3 address 800 quantity 1: exception 10") != std::string::npos);
+    CHECK(diagnostic(peer, "/Clients/Count") >= 1);
+}
+
+TEST_CASE("a service that left stays in the diagnostics as inactive", "[site][diag]") {
+    Peer peer;
+    {
+        SimProcess extra(scenario("extra-meter.yaml"));
+        REQUIRE(eventually([&] { return diagnosticsEntry(peer, "com.victronenergy.grid.test_meter") >= 0; }));
+    }
+    auto entry = "/Services/" + std::to_string(diagnosticsEntry(peer, "com.victronenergy.grid.test_meter")) + "/";
+    CHECK(eventually([&] { return diagnostic(peer, entry + "IsActive") == 0; }));
+    CHECK(diagnostic(peer, entry + "UnitId") == 40);
 }

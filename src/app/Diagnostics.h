@@ -1,0 +1,39 @@
+#pragma once
+
+#include "core/ServiceIndex.h"
+#include "dbus/ItemExporter.h"
+#include "modbus/Server.h"
+
+#include <string>
+#include <vector>
+
+namespace vmd::app {
+
+/// The diagnostics service com.victronenergy.modbustcp, compatible with the GX device's:
+/// /LastError/Message, /LastError/Timestamp, /Services/Count, /Services/N/{ServiceName, UnitId,
+/// IsActive, VrmInstanceId}; plus /Services/N/Reachable (0: no Modbus unit reaches it: its
+/// instance has no unit, or another service of its type has the same instance) and our counters
+/// (/Clients/Count, /Requests/Count, /Exceptions/<code>, /Writes/Count, /Writes/Failed,
+/// /Failsafe/Activations, /Connections/Refused). Unlike the GX device it lists services without
+/// /DeviceInstance too (instance 0, unit 100). Entries are never removed; a service of the same
+/// type and instance as an inactive entry takes that entry over.
+class Diagnostics {
+public:
+    Diagnostics(dbus::ItemExporter& exporter, const regmap::RegisterMap& map) : exporter_(exporter), map_(map) {}
+    /// Refreshes every path from the current state and publishes the changes.
+    void update(const core::ServiceIndex& index, const modbus::Server& server);
+
+private:
+    struct Entry {
+        std::string name;
+        std::string type;
+        regmap::DeviceInstance instance = 0;
+        bool active = false;
+    };
+    dbus::ItemExporter& exporter_;
+    const regmap::RegisterMap& map_;
+    std::vector<Entry> entries_;
+    std::uint64_t lastErrorSequence_ = 0;
+};
+
+} // namespace vmd::app
