@@ -1,0 +1,279 @@
+// venus-regmap: builds, checks and documents the register map (register-maps/victron.yaml).
+#include "Export.h"
+#include "Generate.h"
+#include "Sources.h"
+#include "Text.h"
+#include "Validate.h"
+
+#include "regmap/MapLoader.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vmd::regmaptool {
+namespace {
+
+constexpr int kOk = 0;
+constexpr int kFailure = 1;
+constexpr int kBadInput = 2;
+
+const std::string kSourceDir = VMD_SOURCE_DIR;
+const std::string kDefaultSources = kSourceDir + "/register-maps/src";
+const std::string kDefaultMap = kSourceDir + "/register-maps/victron.yaml";
+const std::string kDefaultDocs = kSourceDir + "/docs";
+
+const char* kUsage = R"(usage: venus-regmap COMMAND [OPTIONS]
+
+Builds, checks and documents the venus-modbusd register map.
+
+commands:
+  generate   write register-maps/victron.yaml from the sources in register-maps/src/
+  validate   check map files (overlaps, types, enums, ranges, unit table); problems as FILE:LINE: message
+  export     write docs/registers.xlsx, docs/registers.csv and docs/registers.md from the map
+  coverage   write docs/coverage.md: every path of the path list and its registers, or why it has none
+
+Run 'venus-regmap COMMAND --help' for the options of a command.
+Exit status: 0 ok, 1 a file could not be written, 2 bad arguments or bad input.
+)";
+
+const std::map<std::string, std::string> kHelp = {
+    {"generate", R"(usage: venus-regmap generate [--sources DIR] [--output FILE]
+
+Writes the register map from its sources: addresses, types, scales and access from published.yaml and
+extensions.yaml, descriptions, units and enum texts from paths.yaml, the unit table from unit-ids.yaml.
+Checks that the sources agree (every path known and not excluded, writable where written, registers
+inside their service's block) and that the result loads. The output is deterministic.
+
+  --sources DIR   the sources (default: register-maps/src of the source tree)
+  --output FILE   the map to write, '-' for standard output (default: register-maps/victron.yaml)
+)"},
+    {"validate", R"(usage: venus-regmap validate [FILE...]
+
+Loads the files together (a map and its overlays, as the server does) and checks them: overlaps, types
+and sizes, D-Bus types ('s' only on strings, writable registers need one), enum keys and ranges that fit
+the type, computed registers, the unit table. Problems go to standard error as FILE:LINE: message and
+make the exit status 2; holes inside a service's block are printed as notes.
+
+  FILE...   map files (default: register-maps/victron.yaml of the source tree)
+)"},
+    {"export", R"(usage: venus-regmap export [--map FILE] [--sources DIR] [--out-dir DIR]
+
+Writes registers.xlsx (sheets "Field list" and "Unit ID mapping"), registers.csv and registers.md.
+
+  --map FILE      the map (default: register-maps/victron.yaml of the source tree)
+  --sources DIR   the sources, for service titles and the block plan (default: register-maps/src)
+  --out-dir DIR   where to write (default: docs of the source tree)
+)"},
+    {"coverage", R"(usage: venus-regmap coverage [--sources DIR] [--map FILE] [--output FILE]
+
+Writes coverage.md: every (service, path) of the path list with its register addresses, or the reason it
+has none, and totals per service. A path with neither a register nor a reason (or with both) is a problem
+reported as FILE:LINE: message (exit status 2; the file is written all the same).
+
+  --sources DIR   the sources (default: register-maps/src of the source tree)
+  --map FILE      the map (default: register-maps/victron.yaml of the source tree)
+  --output FILE   the file to write (default: docs/coverage.md of the source tree)
+)"},
+};
+
+struct Arguments {
+    std::map<std::string, std::string> options;
+    std::vector<std::string> files;
+    bool help = false;
+};
+
+/// Parses `--name VALUE` options (only those in `known`) and plain arguments.
+std::optional<Arguments> parse(const std::vector<std::string>& args, const std::vector<std::string>& known,
+                               bool allowFiles) {
+    Arguments out;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const auto& a = args[i];
+        if (a == "--help" || a == "-h") {
+            out.help = true;
+        } else if (a.rfind("--", 0) == 0) {
+            auto name = a.substr(2);
+            std::string value;
+            if (auto eq = name.find('='); eq != std::string::npos) {
+                value = name.substr(eq + 1);
+                name = name.substr(0, eq);
+            } else if (i + 1 < args.size()) {
+                value = args[++i];
+            } else {
+                std::cerr << "venus-regmap: option --" << name << " needs a value\n";
+                return std::nullopt;
+            }
+            if (std::find(known.begin(), known.end(), name) == known.end()) {
+                std::cerr << "venus-regmap: unknown option --" << name << "\n";
+                return std::nullopt;
+            }
+            out.options[name] = value;
+        } else if (allowFiles) {
+            out.files.push_back(a);
+        } else {
+            std::cerr << "venus-regmap: unexpected argument '" << a << "'\n";
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
+std::string option(const Arguments& args, const std::string& name, const std::string& fallback) {
+    auto it = args.options.find(name);
+    return it == args.options.end() ? fallback : it->second;
+}
+
+void print(const Diagnostics& problems) {
+    for (const auto& d : problems)
+        std::cerr << d.format() << "\n";
+}
+
+bool write(const std::string& file, const std::string& text) {
+    if (file == "-") {
+        std::cout << text;
+        return static_cast<bool>(std::cout);
+    }
+    if (!writeFile(file, text)) {
+        std::cerr << "venus-regmap: cannot write " << file << ": " << std::strerror(errno) << "\n";
+        return false;
+    }
+    return true;
+}
+
+/// Loads one map, printing its problems.
+std::optional<regmap::RegisterMap> loadMap(const std::string& file) {
+    try {
+        return regmap::loadMapFile(file);
+    } catch (const regmap::MapError& e) {
+        print(e.diagnostics());
+        return std::nullopt;
+    }
+}
+
+int generate(const Arguments& args) {
+    auto dir = option(args, "sources", kDefaultSources);
+    auto output = option(args, "output", kDefaultMap);
+    Diagnostics problems;
+    auto sources = readSources(dir, problems);
+    std::string text;
+    if (problems.empty()) text = generateMap(sources, problems);
+    if (!problems.empty()) {
+        print(problems);
+        std::cerr << "venus-regmap: " << problems.size() << " problem(s); " << output << " not written\n";
+        return kBadInput;
+    }
+    if (!write(output, text)) return kFailure;
+    if (output != "-")
+        std::cout << "venus-regmap: wrote " << output << " (" << sources.published.size() << " published and "
+                  << sources.extensions.size() << " own registers)\n";
+    return kOk;
+}
+
+int validate(const Arguments& args) {
+    auto files = args.files.empty() ? std::vector<std::string>{kDefaultMap} : args.files;
+    auto report = validateMaps(files);
+    for (const auto& note : report.notes)
+        std::cout << note.format() << "\n";
+    print(report.problems);
+    if (!report.problems.empty()) {
+        std::cerr << "venus-regmap: " << report.problems.size() << " problem(s)\n";
+        return kBadInput;
+    }
+    std::cout << "venus-regmap: " << report.summary << ": no problems\n";
+    return kOk;
+}
+
+int exportDocs(const Arguments& args) {
+    auto mapFile = option(args, "map", kDefaultMap);
+    auto dir = option(args, "sources", kDefaultSources);
+    auto outDir = option(args, "out-dir", kDefaultDocs);
+    auto map = loadMap(mapFile);
+    Diagnostics problems;
+    auto sources = readSources(dir, problems);
+    if (!map || !problems.empty()) {
+        print(problems);
+        return kBadInput;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(outDir, ec);
+    if (!write(outDir + "/registers.csv", registersCsv(*map)) ||
+        !write(outDir + "/registers.md", registersMarkdown(*map, sources)))
+        return kFailure;
+    if (auto error = writeRegistersXlsx(*map, outDir + "/registers.xlsx"); !error.empty()) {
+        std::cerr << "venus-regmap: " << error << "\n";
+        return kFailure;
+    }
+    std::cout << "venus-regmap: wrote " << outDir << "/registers.{xlsx,csv,md} (" << map->registers().size()
+              << " registers)\n";
+    return kOk;
+}
+
+int coverage(const Arguments& args) {
+    auto dir = option(args, "sources", kDefaultSources);
+    auto mapFile = option(args, "map", kDefaultMap);
+    auto output = option(args, "output", kDefaultDocs + "/coverage.md");
+    auto map = loadMap(mapFile);
+    Diagnostics problems;
+    auto sources = readSources(dir, problems);
+    if (!map || !problems.empty()) {
+        print(problems);
+        return kBadInput;
+    }
+    auto text = coverageMarkdown(*map, sources, problems);
+    if (!write(output, text)) return kFailure;
+    if (!problems.empty()) {
+        print(problems);
+        std::cerr << "venus-regmap: " << problems.size() << " path(s) without a register or a reason\n";
+        return kBadInput;
+    }
+    if (output != "-") std::cout << "venus-regmap: wrote " << output << "\n";
+    return kOk;
+}
+
+int run(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) {
+        std::cerr << kUsage;
+        return kBadInput;
+    }
+    if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::cout << kUsage;
+        return kOk;
+    }
+    const std::map<std::string, std::pair<std::vector<std::string>, bool>> commands = {
+        {"generate", {{"sources", "output"}, false}},
+        {"validate", {{}, true}},
+        {"export", {{"map", "sources", "out-dir"}, false}},
+        {"coverage", {{"sources", "map", "output"}, false}},
+    };
+    auto command = commands.find(args[0]);
+    if (command == commands.end()) {
+        std::cerr << "venus-regmap: unknown command '" << args[0] << "'\n" << kUsage;
+        return kBadInput;
+    }
+    auto parsed = parse({args.begin() + 1, args.end()}, command->second.first, command->second.second);
+    if (!parsed) {
+        std::cerr << kHelp.at(command->first);
+        return kBadInput;
+    }
+    if (parsed->help) {
+        std::cout << kHelp.at(command->first);
+        return kOk;
+    }
+    if (command->first == "generate") return generate(*parsed);
+    if (command->first == "validate") return validate(*parsed);
+    if (command->first == "export") return exportDocs(*parsed);
+    return coverage(*parsed);
+}
+
+} // namespace
+} // namespace vmd::regmaptool
+
+int main(int argc, char** argv) {
+    return vmd::regmaptool::run(argc, argv);
+}
