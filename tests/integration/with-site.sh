@@ -22,8 +22,22 @@ done
 
 work=$(mktemp -d /tmp/vmd-site.XXXXXX)
 pids=()
+declare -A named_pids=()
 cleanup() {
   local rc=$?
+  # Stop the server and the simulator first and check that they end cleanly (exit 0 on SIGTERM):
+  # under the sanitizers a leak or an error shows up here.
+  local name pid status
+  for name in server sim; do
+    pid=${named_pids[$name]:-}
+    [ -n "$pid" ] || continue
+    kill "$pid" 2>/dev/null || true
+    status=0; wait "$pid" 2>/dev/null || status=$?
+    if [ $status -ne 0 ] && [ $rc -eq 0 ]; then
+      echo "with-site.sh: the $name exited with status $status when stopped" >&2
+      rc=1
+    fi
+  done
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ $rc -ne 0 ]; then
@@ -53,12 +67,12 @@ wait_for_line "$work/bus.address" '^unix:' "${pids[-1]}"
 bus=$(head -n 1 "$work/bus.address")
 
 "$build/venus-sim" --bus "$bus" --scenario "$scenario" > "$work/sim.log" 2>&1 &
-pids+=($!)
-wait_for_line "$work/sim.log" 'services ready' "${pids[-1]}"
+named_pids[sim]=$!
+wait_for_line "$work/sim.log" 'services ready' "${named_pids[sim]}"
 
 "$build/venus-modbusd" --bus "$bus" --listen 127.0.0.1:0 --log-level debug "${server_args[@]}" 2> "$work/server.log" &
 server_pid=$!
-pids+=($server_pid)
+named_pids[server]=$server_pid
 wait_for_line "$work/server.log" 'listening on 127\.0\.0\.1:[0-9]+' "$server_pid"
 port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$work/server.log" | head -n 1 | sed 's/.*://')
 
