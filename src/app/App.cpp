@@ -1,11 +1,13 @@
 #include "app/App.h"
 
+#include "app/Config.h"
 #include "app/Diagnostics.h"
 #include "app/Options.h"
 #include "core/EventLoop.h"
 #include "core/ServiceIndex.h"
 #include "dbus/BusItem.h"
 #include "dbus/BusMirror.h"
+#include "dbus/ItemExporter.h"
 #include "dbus/Writer.h"
 #include "modbus/RequestHandler.h"
 #include "modbus/Server.h"
@@ -15,15 +17,15 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
 #include <functional>
-#include <optional>
 #include <iostream>
+#include <optional>
 #include <set>
 
 namespace vmd::app {
@@ -31,30 +33,53 @@ namespace vmd::app {
 namespace {
 
 constexpr auto kInitialLoadTimeout = std::chrono::seconds(3);
+constexpr const char* kSettingsService = "com.victronenergy.settings";
+constexpr const char* kReadWriteSetting = "/Settings/ModbusServer/ReadWrite";
 
 void setUpLogging(const std::string& level) {
     auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
     for (const char* name : {"app", "modbus", "dbus", "map"}) {
-        auto logger = std::make_shared<spdlog::logger>(name, sink);
-        logger->set_pattern("%^%-5l%$ [%n] %v");
+        auto logger = spdlog::get(name);
+        if (!logger) {
+            logger = std::make_shared<spdlog::logger>(name, sink);
+            logger->set_pattern("%^%-5l%$ [%n] %v");
+            spdlog::register_logger(logger);
+        }
         logger->set_level(spdlog::level::from_str(level));
-        spdlog::register_logger(logger);
     }
     spdlog::set_default_logger(spdlog::get("app"));
 }
 
+/// Options from the command line, then the config file, then the defaults.
+Options loadOptions(int argc, char** argv) {
+    auto options = parseOptions(argc, argv);
+    if (!options.help && !options.version)
+        if (auto file = configFileFor(options); !file.empty()) applyConfigFile(options, file);
+    applyDefaults(options);
+    return options;
+}
+
+std::shared_ptr<const regmap::RegisterMap> loadMap(const Options& options) {
+    return std::make_shared<const regmap::RegisterMap>(regmap::loadMapFile(options.map, options.overlays));
+}
+
 void printSummary(const regmap::RegisterMap& map, const Options& options) {
-    std::size_t words = 0, writable = 0;
+    std::size_t words = 0, writable = 0, failsafes = 0;
     for (const auto& reg : map.registers()) {
         words += reg.words;
         writable += reg.writable() ? 1u : 0u;
+        failsafes += reg.failsafe ? 1u : 0u;
     }
+    if (auto config = configFileFor(options); !config.empty()) std::cout << config << ": OK (config)\n";
     std::cout << options.map << ": OK\n";
-    for (const auto& overlay : options.overlays)
-        std::cout << overlay << ": OK (overlay)\n";
-    std::cout << map.registers().size() << " registers (" << writable << " writable), " << words << " words, "
-              << map.serviceTypes().size() << " service types, " << map.unitMappings().size()
-              << " unit-ID mappings\n";
+    for (const auto& overlay : options.overlays) {
+        auto added = std::count_if(map.registers().begin(), map.registers().end(),
+                                   [&](const auto& reg) { return reg.source == overlay; });
+        std::cout << overlay << ": OK (overlay, " << added << " registers added)\n";
+    }
+    std::cout << map.registers().size() << " registers (" << writable << " writable, " << failsafes
+              << " with a fail-safe), " << words << " words, " << map.serviceTypes().size() << " service types, "
+              << map.unitMappings().size() << " unit-ID mappings\n";
 }
 
 std::uint32_t toEpoll(short pollEvents) {
@@ -64,136 +89,259 @@ std::uint32_t toEpoll(short pollEvents) {
     return events;
 }
 
-int serve(const Options& options, const regmap::RegisterMap& map) {
-    auto log = spdlog::get("app");
-    std::unique_ptr<sdbus::IConnection> bus;
-    try {
-        bus = dbus::openBus(options.bus);
-    } catch (const sdbus::Error& e) {
-        log->error("cannot connect to the D-Bus '{}': {}", options.bus, e.getMessage());
-        return 1;
-    }
-
-    core::EventLoop loop;
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGPIPE);
-    ::sigprocmask(SIG_BLOCK, &signals, nullptr);
-    core::Fd signalFd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
-    loop.add(signalFd.get(), EPOLLIN, [&](std::uint32_t) {
-        signalfd_siginfo info{};
-        while (::read(signalFd.get(), &info, sizeof info) == sizeof info)
-            if (info.ssi_signo != SIGPIPE) {
-                log->info("stopping on signal {}", info.ssi_signo);
-                loop.stop();
-            }
-    });
-
-    // The D-Bus connection shares the loop: its fd, its timeouts, and processing after every wake-up.
-    const int busFd = bus->getEventLoopPollData().fd;
-    loop.add(busFd, EPOLLIN, [](std::uint32_t) {});
-    loop.addPrepare([&] {
-        auto poll = bus->getEventLoopPollData();
-        loop.modify(busFd, toEpoll(poll.events));
-        return poll.getPollTimeout();
-    });
-    loop.addIdle([&] {
-        for (int i = 0; i < 512 && bus->processPendingRequest(); ++i) {
-        }
-    });
-
-    core::ServiceIndex index(map);
-    dbus::BusMirror mirror(*bus, index);
-    dbus::Writer writer(*bus, options.writeTimeout);
-    modbus::RequestHandler handler(index, {options.notAvailable, options.readOnly});
-    modbus::ServerOptions serverOptions;
-    serverOptions.listen = options.listen;
-    serverOptions.maxClients = options.maxClients;
-    serverOptions.allow = options.allow;
-    serverOptions.writeAllow = options.writeAllow;
-    serverOptions.idleTimeout = options.idleTimeout;
-    serverOptions.frameTimeout = options.frameTimeout;
-    modbus::Server server(loop, handler, writer, serverOptions);
-
-    // The GX device's global write switch: honoured live; read-only while it is not known yet.
-    const std::string kSettings = "com.victronenergy.settings";
-    const std::string kReadWrite = "/Settings/ModbusServer/ReadWrite";
-    mirror.watch(kReadWrite);
-    bool listening = false;
-    std::optional<bool> gxWritable;
-    auto updateWriteSwitch = [&] {
-        bool writable = true; // no such setting on this bus: not a GX device
-        const auto* value = mirror.watched(kSettings, kReadWrite);
-        if (value && codec::isValid(*value)) writable = codec::toText(*value) != "0";
-        else if (!listening || (index.find(kSettings) && !mirror.loaded(kSettings))) writable = false;
-        if (gxWritable != writable)
-            log->info("writes {} by {} {}", writable ? "enabled" : "disabled", kSettings, kReadWrite);
-        gxWritable = writable;
-        handler.setReadOnly(options.readOnly || !writable);
-    };
-    mirror.onWatchedChange = updateWriteSwitch;
-    updateWriteSwitch();
-    mirror.start();
-    // The diagnostics service, refreshed once a second. On a GX device running the stock server the
-    // name is taken: then there are no diagnostics, and serving goes on.
-    std::optional<dbus::ItemExporter> exporter;
-    std::optional<Diagnostics> diagnostics;
-    try {
-        exporter.emplace(*bus);
-        bus->requestName(dbus::kOwnServiceName);
-        diagnostics.emplace(*exporter, map);
-    } catch (const sdbus::Error& e) {
-        log->warn("no diagnostics service: cannot own {}: {}", dbus::kOwnServiceName, e.getMessage());
-        exporter.reset();
-    }
-    // Serve once the services present at start are loaded (or after a bounded wait).
-    auto deadline = core::EventLoop::Clock::now() + kInitialLoadTimeout;
-    auto startListening = [&] {
-        if (listening) return;
-        listening = true;
-        if (!mirror.initialLoadDone())
-            log->warn("serving before every service answered GetItems ({} still loading)",
-                      mirror.serviceCount());
-        server.listen();
-        updateWriteSwitch();
-        if (diagnostics) diagnostics->update(index, server);
-        for (const auto& address : server.boundAddresses())
-            log->info("listening on {} ({} services on the bus)", address, index.services().size());
-        for (const auto& [chosen, other] : index.conflicts())
-            log->warn("two services share a type and instance: {} answers, {} is not reachable", chosen,
-                      other);
-    };
-    loop.addIdle([&] {
-        if (!listening && mirror.initialLoadDone()) startListening();
-    });
-    loop.at(deadline, startListening);
-
-    std::function<void()> refresh = [&] {
-        if (diagnostics && listening) diagnostics->update(index, server);
-        loop.at(core::EventLoop::Clock::now() + std::chrono::seconds(1), refresh);
-    };
-    refresh();
-    if (mirror.initialLoadDone()) startListening();
-    try {
-        loop.run();
-    } catch (const sdbus::Error& e) {
-        log->error("D-Bus failure: {}", e.getMessage());
-        return 1;
-    } catch (const std::exception& e) {
-        log->error("{}", e.what());
-        return 1;
-    }
-    return 0;
+modbus::ServerOptions serverOptions(const Options& options) {
+    modbus::ServerOptions s;
+    s.listen = options.listen;
+    s.maxClients = options.maxClients;
+    s.allow = options.allow;
+    s.writeAllow = options.writeAllow;
+    s.idleTimeout = options.idleTimeout;
+    s.frameTimeout = options.frameTimeout;
+    return s;
 }
+
+std::string cidrs(const std::vector<core::Cidr>& list) {
+    std::string text;
+    for (const auto& c : list) text += (text.empty() ? "" : " ") + c.text();
+    return text.empty() ? "everyone" : text;
+}
+
+/// Everything the running daemon is made of, and what it does on its signals.
+class Daemon {
+public:
+    Daemon(int argc, char** argv, Options options, std::shared_ptr<const regmap::RegisterMap> map,
+           std::unique_ptr<sdbus::IConnection> bus)
+        : argc_(argc), argv_(argv), options_(std::move(options)), map_(std::move(map)), bus_(std::move(bus)),
+          index_(std::make_unique<core::ServiceIndex>(*map_)), mirror_(*bus_, *index_),
+          writer_(*bus_, options_.writeTimeout), handler_(*index_, {options_.notAvailable, options_.readOnly}),
+          server_(loop_, handler_, writer_, serverOptions(options_)) {
+        server_.setMapOwner(map_);
+    }
+
+    int run() {
+        watchSignals();
+        attachBus();
+        startDiagnostics();
+        mirror_.watch(kReadWriteSetting);
+        mirror_.onWatchedChange = [this] { updateWriteSwitch(); };
+        updateWriteSwitch();
+        mirror_.start();
+        // Serve once the services present at start are loaded (or after a bounded wait).
+        loop_.addIdle([this] {
+            if (!listening_ && mirror_.initialLoadDone()) startListening();
+        });
+        loop_.at(core::EventLoop::Clock::now() + kInitialLoadTimeout, [this] { startListening(); });
+        everySecond();
+        startWatchdog();
+        try {
+            loop_.run();
+        } catch (const sdbus::Error& e) {
+            log_->error("D-Bus failure: {}", e.getMessage());
+            return 1;
+        } catch (const std::exception& e) {
+            log_->error("{}", e.what());
+            return 1;
+        }
+        sd_notify(0, "STOPPING=1");
+        return 0;
+    }
+
+private:
+    void watchSignals() {
+        sigset_t signals;
+        sigemptyset(&signals);
+        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) sigaddset(&signals, s);
+        ::sigprocmask(SIG_BLOCK, &signals, nullptr);
+        signalFd_ = core::Fd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+        loop_.add(signalFd_.get(), EPOLLIN, [this](std::uint32_t) {
+            signalfd_siginfo info{};
+            while (::read(signalFd_.get(), &info, sizeof info) == sizeof info) {
+                if (info.ssi_signo == SIGHUP) reload();
+                else if (info.ssi_signo != SIGPIPE) {
+                    log_->info("stopping on signal {}", info.ssi_signo);
+                    sd_notify(0, "STOPPING=1");
+                    loop_.stop();
+                }
+            }
+        });
+    }
+
+    /// The D-Bus connection shares the loop: its fd, its timeouts, and processing after every wake-up.
+    void attachBus() {
+        busFd_ = bus_->getEventLoopPollData().fd;
+        loop_.add(busFd_, EPOLLIN, [](std::uint32_t) {});
+        loop_.addPrepare([this] {
+            auto poll = bus_->getEventLoopPollData();
+            loop_.modify(busFd_, toEpoll(poll.events));
+            return poll.getPollTimeout();
+        });
+        loop_.addIdle([this] {
+            for (int i = 0; i < 512 && bus_->processPendingRequest(); ++i) {
+            }
+        });
+    }
+
+    /// On a GX device running the stock server the name is taken: no diagnostics then; serving goes on.
+    void startDiagnostics() {
+        try {
+            exporter_.emplace(*bus_);
+            bus_->requestName(dbus::kOwnServiceName);
+            diagnostics_.emplace(*exporter_, *map_);
+        } catch (const sdbus::Error& e) {
+            log_->warn("no diagnostics service: cannot own {}: {}", dbus::kOwnServiceName, e.getMessage());
+            diagnostics_.reset();
+            exporter_.reset();
+        }
+    }
+
+    void startListening() {
+        if (listening_) return;
+        listening_ = true;
+        if (!mirror_.initialLoadDone())
+            log_->warn("serving before every service answered GetItems ({} still loading)", mirror_.serviceCount());
+        server_.listen();
+        updateWriteSwitch();
+        if (diagnostics_) diagnostics_->update(*index_, server_);
+        for (const auto& address : server_.boundAddresses())
+            log_->info("listening on {} ({} services on the bus)", address, index_->services().size());
+        for (const auto& [chosen, other] : index_->conflicts())
+            log_->warn("two services share a type and instance: {} answers, {} is not reachable", chosen, other);
+        sd_notify(0, "READY=1");
+        notifyStatus();
+    }
+
+    /// The GX device's global write switch, honoured live; read-only while it is not known yet.
+    void updateWriteSwitch() {
+        bool writable = true; // no such setting on this bus: not a GX device
+        const auto* value = mirror_.watched(kSettingsService, kReadWriteSetting);
+        if (value && codec::isValid(*value)) writable = codec::toText(*value) != "0";
+        else if (!listening_ || (index_->find(kSettingsService) && !mirror_.loaded(kSettingsService)))
+            writable = false;
+        if (gxWritable_ != writable)
+            log_->info("writes {} by {} {}", writable ? "enabled" : "disabled", kSettingsService, kReadWriteSetting);
+        gxWritable_ = writable;
+        handler_.setReadOnly(options_.readOnly || !writable);
+    }
+
+    void everySecond() {
+        if (listening_) {
+            if (diagnostics_) diagnostics_->update(*index_, server_);
+            notifyStatus();
+        }
+        loop_.at(core::EventLoop::Clock::now() + std::chrono::seconds(1), [this] { everySecond(); });
+    }
+
+    void notifyStatus() {
+        auto status = fmt::format("STATUS={} clients, {} services, {} requests", server_.clientCount(),
+                                  index_->services().size(), server_.stats().requests);
+        sd_notify(0, status.c_str());
+    }
+
+    /// systemd's watchdog (WatchdogSec=): fed from this loop, so a hung loop gets the daemon restarted.
+    void startWatchdog() {
+        std::uint64_t usec = 0;
+        if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
+        watchdogInterval_ = std::chrono::microseconds(usec / 2);
+        log_->info("systemd watchdog: feeding every {} ms",
+                   std::chrono::duration_cast<std::chrono::milliseconds>(watchdogInterval_).count());
+        feedWatchdog();
+    }
+    void feedWatchdog() {
+        sd_notify(0, "WATCHDOG=1");
+        loop_.at(core::EventLoop::Clock::now() + watchdogInterval_, [this] { feedWatchdog(); });
+    }
+
+    /// SIGHUP: read the config, map and overlays again; swap them in only when all of them validate.
+    void reload() {
+        sd_notify(0, "RELOADING=1");
+        log_->info("reloading on SIGHUP");
+        try {
+            auto options = loadOptions(argc_, argv_);
+            auto map = loadMap(options);
+            apply(std::move(options), std::move(map));
+        } catch (const UsageError& e) {
+            log_->error("reload: {}; keeping the running configuration", e.what());
+        } catch (const regmap::MapError& e) {
+            for (const auto& d : e.diagnostics()) log_->error("reload: {}", d.format());
+            log_->error("reload: {} problem(s) in the register map; keeping the running map", e.diagnostics().size());
+        }
+        sd_notify(0, "READY=1");
+        notifyStatus();
+    }
+
+    void apply(Options options, std::shared_ptr<const regmap::RegisterMap> map) {
+        if (options.bus != options_.bus) log_->warn("reload: bus changed to '{}': needs a restart", options.bus);
+        if (options.listen != options_.listen) log_->warn("reload: listen addresses changed: need a restart");
+        if (options.readOnly != options_.readOnly)
+            log_->info("reload: read-only {}", options.readOnly ? "on" : "off");
+        if (cidrs(options.allow) != cidrs(options_.allow))
+            log_->info("reload: connections allowed from {}", cidrs(options.allow));
+        if (cidrs(options.writeAllow) != cidrs(options_.writeAllow))
+            log_->info("reload: writes allowed from {}", cidrs(options.writeAllow));
+        options.bus = options_.bus;
+        options.listen = options_.listen;
+        setUpLogging(options.logLevel);
+        writer_.setTimeout(options.writeTimeout);
+        handler_.setNotAvailable(options.notAvailable);
+        server_.setOptions(serverOptions(options));
+        logMapChanges(*map_, *map);
+
+        // The new map takes over: an index that already holds every value both maps know, so that
+        // no request sees a gap; the mirror reads the services again for what is new.
+        auto index = index_->rebuiltFor(*map);
+        mirror_.rebind(*index);
+        handler_.rebind(*index);
+        if (diagnostics_) diagnostics_->rebind(*map);
+        server_.setMapOwner(map); // in-flight writes and armed fail-safes keep the old map alive
+        index_ = std::move(index);
+        map_ = std::move(map);
+        options_ = std::move(options);
+        updateWriteSwitch();
+    }
+
+    void logMapChanges(const regmap::RegisterMap& before, const regmap::RegisterMap& after) {
+        std::set<std::uint16_t> old, now;
+        for (const auto& r : before.registers()) old.insert(r.address);
+        for (const auto& r : after.registers()) now.insert(r.address);
+        std::vector<std::uint16_t> added, removed;
+        std::set_difference(now.begin(), now.end(), old.begin(), old.end(), std::back_inserter(added));
+        std::set_difference(old.begin(), old.end(), now.begin(), now.end(), std::back_inserter(removed));
+        auto list = [](const std::vector<std::uint16_t>& v) {
+            std::string text;
+            for (std::size_t i = 0; i < v.size() && i < 20; ++i) text += (i ? ", " : "") + std::to_string(v[i]);
+            return v.size() > 20 ? text + ", ..." : text;
+        };
+        log_->info("reload: map {} registers: {} added{}{}, {} removed{}{}", after.registers().size(), added.size(),
+                   added.empty() ? "" : " ", list(added), removed.size(), removed.empty() ? "" : " ", list(removed));
+    }
+
+    int argc_;
+    char** argv_;
+    Options options_;
+    std::shared_ptr<spdlog::logger> log_ = spdlog::get("app");
+    std::shared_ptr<const regmap::RegisterMap> map_;
+    std::unique_ptr<sdbus::IConnection> bus_;
+    core::EventLoop loop_;
+    std::unique_ptr<core::ServiceIndex> index_;
+    dbus::BusMirror mirror_;
+    dbus::Writer writer_;
+    modbus::RequestHandler handler_;
+    modbus::Server server_;
+    std::optional<dbus::ItemExporter> exporter_;
+    std::optional<Diagnostics> diagnostics_;
+    core::Fd signalFd_;
+    int busFd_ = -1;
+    bool listening_ = false;
+    std::optional<bool> gxWritable_;
+    std::chrono::microseconds watchdogInterval_{0};
+};
 
 } // namespace
 
 int run(int argc, char** argv) {
     Options options;
     try {
-        options = parseOptions(argc, argv);
+        options = loadOptions(argc, argv);
     } catch (const UsageError& e) {
         std::cerr << "venus-modbusd: " << e.what() << "\n";
         return 2;
@@ -207,12 +355,11 @@ int run(int argc, char** argv) {
         return 0;
     }
     setUpLogging(options.logLevel);
-    std::unique_ptr<regmap::RegisterMap> map;
+    std::shared_ptr<const regmap::RegisterMap> map;
     try {
-        map = std::make_unique<regmap::RegisterMap>(regmap::loadMapFile(options.map, options.overlays));
+        map = loadMap(options);
     } catch (const regmap::MapError& e) {
-        for (const auto& d : e.diagnostics())
-            std::cerr << d.format() << "\n";
+        for (const auto& d : e.diagnostics()) std::cerr << d.format() << "\n";
         std::cerr << "venus-modbusd: " << e.diagnostics().size() << " problem(s) in the register map\n";
         return 2;
     }
@@ -221,7 +368,20 @@ int run(int argc, char** argv) {
         return 0;
     }
     spdlog::get("map")->info("{}: {} registers", options.map, map->registers().size());
-    return serve(options, *map);
+    std::unique_ptr<sdbus::IConnection> bus;
+    try {
+        bus = dbus::openBus(options.bus);
+    } catch (const sdbus::Error& e) {
+        spdlog::get("app")->error("cannot connect to the D-Bus '{}': {}", options.bus, e.getMessage());
+        return 1;
+    }
+    try {
+        Daemon daemon(argc, argv, std::move(options), std::move(map), std::move(bus));
+        return daemon.run();
+    } catch (const std::exception& e) {
+        spdlog::get("app")->error("{}", e.what());
+        return 1;
+    }
 }
 
 } // namespace vmd::app

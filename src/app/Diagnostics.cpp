@@ -25,10 +25,10 @@ void Diagnostics::update(const core::ServiceIndex& index, const modbus::Server& 
     for (std::size_t i = 0; i < entries_.size(); ++i) {
         const auto& e = entries_[i];
         const std::string base = "/Services/" + std::to_string(i) + "/";
-        auto unit = map_.unitForInstance(e.instance);
+        auto unit = map_->unitForInstance(e.instance);
         bool reachable = unit || e.instance <= 255;
         if (reachable && e.active) { // shadowed by another service of its type and instance?
-            auto typeId = map_.serviceTypeId(e.type);
+            auto typeId = map_->serviceTypeId(e.type);
             auto chosen = typeId ? index.resolve(*typeId, static_cast<regmap::UnitId>(unit.value_or(
                                                                static_cast<regmap::UnitId>(e.instance))))
                                  : nullptr;

@@ -19,7 +19,8 @@ namespace vmd::app {
 /// type and instance as an inactive entry takes that entry over.
 class Diagnostics {
 public:
-    Diagnostics(dbus::ItemExporter& exporter, const regmap::RegisterMap& map) : exporter_(exporter), map_(map) {}
+    Diagnostics(dbus::ItemExporter& exporter, const regmap::RegisterMap& map) : exporter_(exporter), map_(&map) {}
+    void rebind(const regmap::RegisterMap& map) { map_ = &map; }
     /// Refreshes every path from the current state and publishes the changes.
     void update(const core::ServiceIndex& index, const modbus::Server& server);
 
@@ -31,7 +32,7 @@ private:
         bool active = false;
     };
     dbus::ItemExporter& exporter_;
-    const regmap::RegisterMap& map_;
+    const regmap::RegisterMap* map_;
     std::vector<Entry> entries_;
     std::uint64_t lastErrorSequence_ = 0;
 };

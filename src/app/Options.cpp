@@ -12,6 +12,9 @@ std::string usage() {
     return R"(Usage: venus-modbusd [OPTIONS]
 Serve the D-Bus data of a Victron Venus OS system as Modbus TCP registers.
 
+  --config FILE                 options from a YAML file whose keys are the long options
+                                (default: /etc/venus-modbusd/venus-modbusd.yaml if it exists);
+                                the command line overrides it
   --bus system|session|ADDRESS  D-Bus to mirror (default: system)
   --listen HOST:PORT            address to serve on, repeatable; [::]:502 for IPv6
                                 (default: 0.0.0.0:502)
@@ -28,7 +31,7 @@ Serve the D-Bus data of a Victron Venus OS system as Modbus TCP registers.
   --frame-timeout MS            disconnect a client whose request stays incomplete this long
                                 (default: 5000)
   --log-level LEVEL             trace, debug, info, warn, error, off (default: info)
-  --check                       validate the map and overlays, print a summary, exit 0 or 2
+  --check                       validate the config, map and overlays, print a summary, exit 0 or 2
   --version                     print the version and exit
   --help                        print this help and exit
 
@@ -62,43 +65,49 @@ core::Cidr cidr(const std::string& option, const char* text) {
 
 } // namespace
 
+void applyOption(Options& o, const std::string& name, const std::string& value) {
+    const char* text = value.c_str();
+    if (name == "bus") o.bus = value;
+    else if (name == "listen") o.listen.push_back(value);
+    else if (name == "map") o.map = value;
+    else if (name == "overlay") o.overlays.push_back(value);
+    else if (name == "config") o.config = value;
+    else if (name == "allow") o.allow.push_back(cidr(name, text));
+    else if (name == "write-allow") o.writeAllow.push_back(cidr(name, text));
+    else if (name == "max-clients") o.maxClients = static_cast<std::size_t>(number(name, text, 1, 100000));
+    else if (name == "write-timeout") o.writeTimeout = std::chrono::milliseconds(number(name, text, 1, 600000));
+    else if (name == "idle-timeout") o.idleTimeout = std::chrono::seconds(number(name, text, 1, 86400));
+    else if (name == "frame-timeout") o.frameTimeout = std::chrono::milliseconds(number(name, text, 10, 600000));
+    else if (name == "not-available") {
+        if (value == "zero") o.notAvailable = codec::NotAvailable::Zero;
+        else if (value == "max") o.notAvailable = codec::NotAvailable::Max;
+        else throw UsageError("--not-available: '" + value + "' is not zero or max");
+    } else if (name == "log-level") {
+        static const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
+        if (std::find(levels.begin(), levels.end(), value) == levels.end())
+            throw UsageError("--log-level: '" + value + "' is not trace, debug, info, warn, error or off");
+        o.logLevel = value;
+    } else if (name == "read-only") {
+        if (value == "true") o.readOnly = true;
+        else if (value == "false") o.readOnly = false;
+        else throw UsageError("--read-only: '" + value + "' is not true or false");
+    } else if (name == "check") o.check = true;
+    else if (name == "version") o.version = true;
+    else if (name == "help") o.help = true;
+    else throw UsageError("unknown option '--" + name + "' (see --help)");
+}
+
 Options parseOptions(int argc, char** argv) {
-    enum {
-        Bus = 1000,
-        Listen,
-        Map,
-        Overlay,
-        ReadOnly,
-        Allow,
-        WriteAllow,
-        MaxClients,
-        NotAvail,
-        WriteTimeout,
-        LogLevel,
-        Check,
-        Version,
-        Help,
-        IdleTimeout,
-        FrameTimeout
-    };
     static const option longOptions[] = {
-        {"bus", required_argument, nullptr, Bus},
-        {"listen", required_argument, nullptr, Listen},
-        {"map", required_argument, nullptr, Map},
-        {"overlay", required_argument, nullptr, Overlay},
-        {"read-only", no_argument, nullptr, ReadOnly},
-        {"allow", required_argument, nullptr, Allow},
-        {"write-allow", required_argument, nullptr, WriteAllow},
-        {"max-clients", required_argument, nullptr, MaxClients},
-        {"not-available", required_argument, nullptr, NotAvail},
-        {"write-timeout", required_argument, nullptr, WriteTimeout},
-        {"log-level", required_argument, nullptr, LogLevel},
-        {"idle-timeout", required_argument, nullptr, IdleTimeout},
-        {"frame-timeout", required_argument, nullptr, FrameTimeout},
-        {"check", no_argument, nullptr, Check},
-        {"version", no_argument, nullptr, Version},
-        {"help", no_argument, nullptr, Help},
-        {nullptr, 0, nullptr, 0},
+        {"bus", required_argument, nullptr, 0},           {"listen", required_argument, nullptr, 0},
+        {"map", required_argument, nullptr, 0},           {"overlay", required_argument, nullptr, 0},
+        {"config", required_argument, nullptr, 0},        {"read-only", no_argument, nullptr, 0},
+        {"allow", required_argument, nullptr, 0},         {"write-allow", required_argument, nullptr, 0},
+        {"max-clients", required_argument, nullptr, 0},   {"not-available", required_argument, nullptr, 0},
+        {"write-timeout", required_argument, nullptr, 0}, {"idle-timeout", required_argument, nullptr, 0},
+        {"frame-timeout", required_argument, nullptr, 0}, {"log-level", required_argument, nullptr, 0},
+        {"check", no_argument, nullptr, 0},               {"version", no_argument, nullptr, 0},
+        {"help", no_argument, nullptr, 0},                {nullptr, 0, nullptr, 0},
     };
     Options o;
     optind = 1;
@@ -109,69 +118,17 @@ Options parseOptions(int argc, char** argv) {
         if (c == -1) break;
         if (c == '?') throw UsageError(std::string("unknown option '") + argv[optind - 1] + "' (see --help)");
         if (c == ':') throw UsageError(std::string("option '") + argv[optind - 1] + "' needs a value");
-        std::string name = longOptions[index].name;
-        switch (c) {
-        case Bus:
-            o.bus = optarg;
-            break;
-        case Listen:
-            o.listen.emplace_back(optarg);
-            break;
-        case Map:
-            o.map = optarg;
-            break;
-        case Overlay:
-            o.overlays.emplace_back(optarg);
-            break;
-        case ReadOnly:
-            o.readOnly = true;
-            break;
-        case Allow:
-            o.allow.push_back(cidr(name, optarg));
-            break;
-        case WriteAllow:
-            o.writeAllow.push_back(cidr(name, optarg));
-            break;
-        case MaxClients:
-            o.maxClients = static_cast<std::size_t>(number(name, optarg, 1, 100000));
-            break;
-        case NotAvail:
-            if (std::string(optarg) == "zero")
-                o.notAvailable = codec::NotAvailable::Zero;
-            else if (std::string(optarg) == "max")
-                o.notAvailable = codec::NotAvailable::Max;
-            else
-                throw UsageError(std::string("--not-available: '") + optarg + "' is not zero or max");
-            break;
-        case WriteTimeout:
-            o.writeTimeout = std::chrono::milliseconds(number(name, optarg, 1, 600000));
-            break;
-        case LogLevel: {
-            static const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
-            if (std::find(levels.begin(), levels.end(), std::string(optarg)) == levels.end())
-                throw UsageError(std::string("--log-level: '") + optarg +
-                                 "' is not trace, debug, info, warn, error or off");
-            o.logLevel = optarg;
-            break;
-        }
-        case IdleTimeout: o.idleTimeout = std::chrono::seconds(number(name, optarg, 1, 86400)); break;
-        case FrameTimeout: o.frameTimeout = std::chrono::milliseconds(number(name, optarg, 10, 600000)); break;
-        case Check:
-            o.check = true;
-            break;
-        case Version:
-            o.version = true;
-            break;
-        case Help:
-            o.help = true;
-            break;
-        default: throw UsageError("option '" + name + "' is not handled"); // a table entry without a case
-        }
+        const std::string name = longOptions[index].name;
+        applyOption(o, name, optarg ? optarg : name == "read-only" ? "true" : "");
+        o.given.insert(name);
     }
     if (optind < argc) throw UsageError(std::string("unexpected argument '") + argv[optind] + "'");
+    return o;
+}
+
+void applyDefaults(Options& o) {
     if (o.listen.empty()) o.listen.emplace_back("0.0.0.0:502");
     if (o.map.empty()) o.map = defaultMapPath();
-    return o;
 }
 
 } // namespace vmd::app

@@ -4,6 +4,7 @@
 #include "core/Cidr.h"
 
 #include <chrono>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -31,13 +32,19 @@ struct Options {
     std::chrono::seconds idleTimeout{300};
     std::chrono::milliseconds frameTimeout{5000};
     std::string logLevel = "info";
+    std::string config; ///< --config FILE
     bool check = false;
     bool version = false;
     bool help = false;
+    std::set<std::string> given; ///< the long options given on the command line (they beat the config file)
 };
 
-/// Parses argv; throws UsageError naming the bad option.
+/// Parses argv (without applying defaults); throws UsageError naming the bad option.
 [[nodiscard]] Options parseOptions(int argc, char** argv);
+/// Sets one option from its long name and text value, validated; the config file uses it too.
+void applyOption(Options& options, const std::string& name, const std::string& value);
+/// Fills in what neither the command line nor the config file set (listen address, map).
+void applyDefaults(Options& options);
 [[nodiscard]] std::string usage();
 /// The map used when --map is not given: the installed one, else the one in the source tree.
 [[nodiscard]] std::string defaultMapPath();

@@ -53,6 +53,20 @@ const ServiceState* ServiceIndex::resolve(regmap::ServiceTypeId type, regmap::Un
     return nullptr;
 }
 
+std::unique_ptr<ServiceIndex> ServiceIndex::rebuiltFor(const regmap::RegisterMap& map) const {
+    auto index = std::make_unique<ServiceIndex>(map);
+    for (const auto& old : services_) {
+        auto& s = index->add(old->name);
+        s.instance = old->instance;
+        s.hasInstance = old->hasInstance;
+        s.ready = old->ready;
+        for (regmap::PathId id = 0; id < old->values.size(); ++id)
+            if (auto newId = map.pathId(map_->paths()[id])) s.values[*newId] = old->values[id];
+    }
+    index->reindex();
+    return index;
+}
+
 std::vector<std::pair<std::string, std::string>> ServiceIndex::conflicts() const {
     std::vector<std::pair<std::string, std::string>> result;
     for (const auto& s : services_) {

@@ -47,6 +47,10 @@ class ServiceIndex {
 
     [[nodiscard]] const std::vector<std::unique_ptr<ServiceState>>& services() const { return services_; }
     [[nodiscard]] const regmap::RegisterMap& map() const { return *map_; }
+    /// A copy of this index for another map (a reload): the same services, each keeping the values of
+    /// the paths both maps know.
+    [[nodiscard]] std::unique_ptr<ServiceIndex> rebuiltFor(const regmap::RegisterMap& map) const;
+
     /// Pairs of services that share a (type, instance): the one chosen is listed first.
     [[nodiscard]] std::vector<std::pair<std::string, std::string>> conflicts() const;
 

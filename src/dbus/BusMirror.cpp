@@ -29,8 +29,13 @@ struct BusMirror::Tracked {
 };
 
 BusMirror::BusMirror(sdbus::IConnection& connection, core::ServiceIndex& index)
-    : connection_(connection), index_(index) {
-    const auto& map = index.map();
+    : connection_(connection), index_(&index) {
+    indexPaths();
+}
+
+void BusMirror::indexPaths() {
+    pathsByType_.clear();
+    const auto& map = index_->map();
     std::map<regmap::ServiceTypeId, std::set<regmap::PathId>> paths;
     for (const auto& reg : map.registers()) {
         paths[reg.service].insert(reg.paths.begin(), reg.paths.end());
@@ -41,6 +46,13 @@ BusMirror::BusMirror(sdbus::IConnection& connection, core::ServiceIndex& index)
 }
 
 BusMirror::~BusMirror() = default;
+
+void BusMirror::rebind(core::ServiceIndex& index) {
+    index_ = &index;
+    indexPaths();
+    for (auto& [name, tracked] : tracked_)
+        if (tracked->loaded) load(*tracked);
+}
 
 void BusMirror::start() {
     // Match rules before the scan, so that nothing changes unseen in between.
@@ -84,7 +96,7 @@ void BusMirror::discovered(const std::string& name, const std::string& owner, bo
     byOwner_.emplace(owner, name);
     auto& ref = *tracked;
     tracked_[name] = std::move(tracked);
-    auto& state = index_.add(name);
+    auto& state = index_->add(name);
     state.ready = false;
     load(ref);
 }
@@ -101,7 +113,7 @@ void BusMirror::vanished(const std::string& name) {
     if (it->second->initial && !it->second->loaded) --initialPending_;
     graveyard_.push_back(std::move(it->second)); // may be inside one of its own callbacks
     tracked_.erase(it);
-    index_.remove(name);
+    index_->remove(name);
     bool hadWatched = false;
     for (auto w = watchedValues_.begin(); w != watchedValues_.end();)
         if (w->first.first == name) {
@@ -127,7 +139,7 @@ void BusMirror::load(Tracked& tracked) {
                 log()->debug("{}: GetItems failed ({}), trying GetValue on /", name, error->getName());
                 return loadByRootGetValue(*it->second);
             }
-            if (auto state = index_.find(name))
+            if (auto state = index_->find(name))
                 for (const auto& [path, properties] : items)
                     if (auto value = properties.find("Value"); value != properties.end())
                         applyValue(*state, path, value->second);
@@ -146,7 +158,7 @@ void BusMirror::loadByRootGetValue(Tracked& tracked) {
                 log()->debug("{}: no dict GetValue on /, reading path by path", name);
                 return loadPerPath(*it->second);
             }
-            if (auto state = index_.find(name))
+            if (auto state = index_->find(name))
                 for (const auto& [key, value] : all.get<std::map<std::string, sdbus::Variant>>())
                     applyValue(*state, "/" + key, value);
             finishLoad(*it->second);
@@ -154,13 +166,13 @@ void BusMirror::loadByRootGetValue(Tracked& tracked) {
 }
 
 void BusMirror::loadPerPath(Tracked& tracked) {
-    auto state = index_.find(tracked.name);
+    auto state = index_->find(tracked.name);
     if (!state) return;
     std::vector<std::string> paths{kDeviceInstance};
     paths.insert(paths.end(), watchedPaths_.begin(), watchedPaths_.end());
     if (auto it = pathsByType_.find(state->typeId); it != pathsByType_.end())
         for (auto id : it->second)
-            paths.push_back(index_.map().paths()[id]);
+            paths.push_back(index_->map().paths()[id]);
     tracked.pendingPathCalls = paths.size();
     const std::string name = tracked.name;
     for (const auto& path : paths) {
@@ -171,7 +183,7 @@ void BusMirror::loadPerPath(Tracked& tracked) {
                 auto it = tracked_.find(name);
                 if (it == tracked_.end()) return;
                 if (!error)
-                    if (auto s = index_.find(name)) applyValue(*s, path, value);
+                    if (auto s = index_->find(name)) applyValue(*s, path, value);
                 if (--it->second->pendingPathCalls == 0) finishLoad(*it->second);
             });
     }
@@ -181,9 +193,9 @@ void BusMirror::finishLoad(Tracked& tracked) {
     if (tracked.loaded) return;
     tracked.loaded = true;
     if (tracked.initial) --initialPending_;
-    if (auto state = index_.find(tracked.name)) {
+    if (auto state = index_->find(tracked.name)) {
         state->ready = true;
-        index_.reindex();
+        index_->reindex();
         log()->info("service online: {} (instance {})", tracked.name,
                     state->hasInstance ? std::to_string(state->instance) : "none, counts as 0");
     }
@@ -216,10 +228,10 @@ void BusMirror::applyValue(core::ServiceState& state, const std::string& path,
         if (instance.value_or(0) != state.instance || instance.has_value() != state.hasInstance) {
             state.instance = instance.value_or(0);
             state.hasInstance = instance.has_value();
-            if (state.ready) index_.reindex();
+            if (state.ready) index_->reindex();
         }
     }
-    if (auto id = index_.map().pathId(path)) state.values[*id] = fromVariant(variant);
+    if (auto id = index_->map().pathId(path)) state.values[*id] = fromVariant(variant);
 }
 
 void BusMirror::onItemsChanged(sdbus::Message& message) {
@@ -233,7 +245,7 @@ void BusMirror::onItemsChanged(sdbus::Message& message) {
         return;
     }
     for (auto o = owners.first; o != owners.second; ++o)
-        if (auto state = index_.find(o->second))
+        if (auto state = index_->find(o->second))
             for (const auto& [path, properties] : items)
                 if (auto value = properties.find("Value"); value != properties.end())
                     applyValue(*state, path, value->second);
@@ -253,7 +265,7 @@ void BusMirror::onPropertiesChanged(sdbus::Message& message) {
     if (value == properties.end()) return;
     const auto path = message.getPath();
     for (auto o = owners.first; o != owners.second; ++o)
-        if (auto state = index_.find(o->second)) applyValue(*state, path, value->second);
+        if (auto state = index_->find(o->second)) applyValue(*state, path, value->second);
 }
 
 void BusMirror::onNameOwnerChanged(sdbus::Message& message) {

@@ -30,6 +30,10 @@ class BusMirror {
     [[nodiscard]] bool initialLoadDone() const { return initialPending_ == 0; }
     [[nodiscard]] std::size_t serviceCount() const { return tracked_.size(); }
 
+    /// Fills `index` from now on (a reload: it was made with ServiceIndex::rebuiltFor), and reads every
+    /// service again in the background for the paths the new map adds.
+    void rebind(core::ServiceIndex& index);
+
     /// Also keeps `path` (of any service), though no register uses it; see watched().
     void watch(const std::string& path) { watchedPaths_.insert(path); }
     /// The value of a watched path on a service: nullptr while unknown (not published, service
@@ -56,9 +60,10 @@ class BusMirror {
     void onPropertiesChanged(sdbus::Message& message);
     void onNameOwnerChanged(sdbus::Message& message);
     void collectGarbage();
+    void indexPaths();
 
     sdbus::IConnection& connection_;
-    core::ServiceIndex& index_;
+    core::ServiceIndex* index_;
     std::unique_ptr<sdbus::IProxy> busProxy_;
     std::vector<sdbus::Slot> matches_;
     std::map<std::string, std::unique_ptr<Tracked>> tracked_; ///< by well-known name

@@ -17,6 +17,7 @@ class Writer : public modbus::WriteSink {
         : connection_(connection), timeout_(timeout) {}
 
     void write(const modbus::WriteOp& op, std::function<void(modbus::WriteResult, int)> done) override;
+    void setTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
 
   private:
     sdbus::IConnection& connection_;

@@ -18,7 +18,7 @@ codec::TypedValue typedValue(const regmap::Register& reg, double value) {
 void Failsafe::clientWrote(const WriteOp& op, Clock::time_point now) {
     if (!op.reg || !op.reg->failsafe) return;
     const auto& rule = *op.reg->failsafe;
-    WriteOp safe{op.service, op.path, typedValue(*op.reg, rule.value), op.reg, {}};
+    WriteOp safe{op.service, op.path, typedValue(*op.reg, rule.value), op.reg, {}, op.keepAlive};
     auto after = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(rule.afterSeconds));
     armed_[{op.service, op.path}] = Armed{std::move(safe), now + after};
 }
@@ -34,6 +34,21 @@ std::vector<WriteOp> Failsafe::due(Clock::time_point now) {
         }
     }
     return result;
+}
+
+void Failsafe::rebind(const regmap::RegisterMap& map, std::shared_ptr<const void> keepAlive) {
+    for (auto it = armed_.begin(); it != armed_.end();) {
+        auto& op = it->second.op;
+        const auto* reg = map.at(op.reg->address);
+        if (!reg || reg->address != op.reg->address || !reg->failsafe) {
+            it = armed_.erase(it);
+            continue;
+        }
+        op.reg = reg;
+        op.value = typedValue(*reg, reg->failsafe->value);
+        op.keepAlive = keepAlive;
+        ++it;
+    }
 }
 
 std::optional<Failsafe::Clock::time_point> Failsafe::nextDeadline() const {

@@ -20,6 +20,9 @@ public:
     void clientWrote(const WriteOp& op, Clock::time_point now);
     /// The fail-safe writes that are due; they are disarmed until the next client write.
     [[nodiscard]] std::vector<WriteOp> due(Clock::time_point now);
+    /// After a reload: armed fail-safes follow their register into the new map, or are dropped
+    /// when it no longer has one.
+    void rebind(const regmap::RegisterMap& map, std::shared_ptr<const void> keepAlive);
     /// When the next fail-safe is due, if any is armed.
     [[nodiscard]] std::optional<Clock::time_point> nextDeadline() const;
 

@@ -155,7 +155,7 @@ ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t a
                 target = path;
                 break;
             }
-        writes.push_back({service->name, map_->paths()[target], std::move(decoded.value), &reg, {regWords.begin(), regWords.end()}});
+        writes.push_back({service->name, map_->paths()[target], std::move(decoded.value), &reg, {regWords.begin(), regWords.end()}, {}});
         word = to;
     }
     return ExceptionCode::None;

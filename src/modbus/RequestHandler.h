@@ -5,6 +5,7 @@
 #include "modbus/Protocol.h"
 
 #include <array>
+#include <memory>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -19,6 +20,7 @@ struct WriteOp {
     codec::TypedValue value;
     const regmap::Register* reg = nullptr;     ///< the register written
     std::vector<std::uint16_t> words;          ///< the register's words as written (after merging), for the audit
+    std::shared_ptr<const void> keepAlive;     ///< keeps `reg`'s map alive across a reload
 };
 
 /// A response PDU (function code first), built without heap allocation.
@@ -65,6 +67,12 @@ class RequestHandler {
     static void exception(std::uint8_t fc, ExceptionCode code, Reply& reply);
 
     void setReadOnly(bool readOnly) { options_.readOnly = readOnly; }
+    void setNotAvailable(codec::NotAvailable notAvailable) { options_.notAvailable = notAvailable; }
+    /// Serves from another index (and its map) from now on: a reload.
+    void rebind(const core::ServiceIndex& services) {
+        services_ = &services;
+        map_ = &services.map();
+    }
     [[nodiscard]] const HandlerOptions& options() const { return options_; }
 
   private:

@@ -305,6 +305,7 @@ void Server::serve(Connection& c, const Frame& frame) {
     job->request = frame;
     job->request.pdu = {job->frameBytes.data(), frame.pdu.size()};
     job->outcome = std::move(outcome);
+    for (auto& op : job->outcome.writes) op.keepAlive = mapOwner_;
     c.busy = true;
     runWrites(c.id, std::move(job));
 }
@@ -385,6 +386,16 @@ void Server::updateInterest(Connection& c) {
         c.interest = interest;
         loop_.modify(c.fd.get(), interest);
     }
+}
+
+void Server::setOptions(ServerOptions options) {
+    options.listen = options_.listen;
+    options_ = std::move(options);
+}
+
+void Server::setMapOwner(std::shared_ptr<const void> owner) {
+    mapOwner_ = std::move(owner);
+    if (auto map = std::static_pointer_cast<const regmap::RegisterMap>(mapOwner_)) failsafe_.rebind(*map, mapOwner_);
 }
 
 void Server::armFailsafe(const WriteOp& op) {

@@ -58,6 +58,11 @@ class Server {
     [[nodiscard]] const std::vector<std::string>& boundAddresses() const { return bound_; }
     [[nodiscard]] std::size_t clientCount() const { return connections_.size(); }
     [[nodiscard]] const Stats& stats() const { return stats_; }
+    /// Applies new options to new and current connections (the listen addresses are fixed at start).
+    void setOptions(ServerOptions options);
+    [[nodiscard]] const ServerOptions& options() const { return options_; }
+    /// What keeps the current map alive while a write or a fail-safe still refers to it.
+    void setMapOwner(std::shared_ptr<const void> owner);
     /// The most recent client exception; the sequence number grows with every one.
     [[nodiscard]] const ClientError& lastError() const { return lastError_; }
     [[nodiscard]] std::uint64_t lastErrorSequence() const { return lastErrorSequence_; }
@@ -90,6 +95,7 @@ class Server {
     Failsafe failsafe_;
     Stats stats_;
     ClientError lastError_;
+    std::shared_ptr<const void> mapOwner_;
     std::uint64_t lastErrorSequence_ = 0;
 };
 

@@ -14,7 +14,9 @@ app::Options parse(std::vector<std::string> args) {
     std::vector<char*> argv;
     for (auto& a : args)
         argv.push_back(a.data());
-    return app::parseOptions(static_cast<int>(argv.size()), argv.data());
+    auto options = app::parseOptions(static_cast<int>(argv.size()), argv.data());
+    app::applyDefaults(options);
+    return options;
 }
 
 sockaddr_in v4(const char* text) {

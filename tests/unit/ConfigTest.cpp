@@ -1,0 +1,81 @@
+#include "app/Config.h"
+
+#include <catch2/catch.hpp>
+
+using namespace vmd;
+
+namespace {
+app::Options fromCommandLine(std::vector<std::string> args) {
+    args.insert(args.begin(), "venus-modbusd");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    return app::parseOptions(static_cast<int>(argv.size()), argv.data());
+}
+} // namespace
+
+TEST_CASE("every config key sets its option", "[config]") {
+    app::Options o;
+    app::applyConfigText(o, R"(# a comment
+bus: unix:path=/run/dbus/test
+listen: ["127.0.0.1:1502", "[::1]:1502"]
+map: /usr/share/venus-modbusd/victron.yaml
+overlays: [/etc/venus-modbusd/a.yaml, /etc/venus-modbusd/b.yaml]
+read-only: true
+allow: [192.168.1.0/24, "fd00::/8"]
+write-allow: 192.168.1.10
+max-clients: 8
+not-available: max
+write-timeout: 500
+idle-timeout: 60
+frame-timeout: 2000
+log-level: debug
+)",
+                         "c.yaml");
+    CHECK(o.bus == "unix:path=/run/dbus/test");
+    CHECK(o.listen == std::vector<std::string>{"127.0.0.1:1502", "[::1]:1502"});
+    CHECK(o.map == "/usr/share/venus-modbusd/victron.yaml");
+    CHECK(o.overlays.size() == 2);
+    CHECK(o.readOnly);
+    CHECK(o.allow.size() == 2);
+    CHECK(o.writeAllow.size() == 1);
+    CHECK(o.maxClients == 8);
+    CHECK(o.notAvailable == codec::NotAvailable::Max);
+    CHECK(o.writeTimeout.count() == 500);
+    CHECK(o.idleTimeout.count() == 60);
+    CHECK(o.frameTimeout.count() == 2000);
+    CHECK(o.logLevel == "debug");
+}
+
+TEST_CASE("command-line options override the config file", "[config]") {
+    auto o = fromCommandLine({"--max-clients", "4", "--listen", "127.0.0.1:5020"});
+    app::applyConfigText(o, "max-clients: 16\nlisten: [0.0.0.0:502]\nwrite-timeout: 300\n", "c.yaml");
+    CHECK(o.maxClients == 4);
+    CHECK(o.listen == std::vector<std::string>{"127.0.0.1:5020"});
+    CHECK(o.writeTimeout.count() == 300);
+}
+
+TEST_CASE("config errors name the file, the line and the key", "[config]") {
+    app::Options o;
+    CHECK_THROWS_WITH(app::applyConfigText(o, "bus: system\nmax-client: 4\n", "c.yaml"),
+                      Catch::StartsWith("c.yaml:2: unknown key 'max-client' (known: "));
+    CHECK_THROWS_WITH(app::applyConfigText(o, "\n\nmax-clients: many\n", "c.yaml"),
+                      "c.yaml:3: 'max-clients': 'many' is not a number in 1..100000");
+    CHECK_THROWS_WITH(app::applyConfigText(o, "read-only: yes please\n", "c.yaml"),
+                      "c.yaml:1: 'read-only' must be true or false");
+    CHECK_THROWS_WITH(app::applyConfigText(o, "listen:\n  - {a: b}\n", "c.yaml"),
+                      "c.yaml:2: 'listen' must be a single value here");
+    CHECK_THROWS_WITH(app::applyConfigText(o, "allow: [10.0.0.0/33]\n", "c.yaml"),
+                      "c.yaml:1: 'allow': '10.0.0.0/33' is not an address or CIDR network");
+    CHECK_THROWS_WITH(app::applyConfigText(o, "bus: system\nbus: session\n", "c.yaml"),
+                      "c.yaml:2: duplicate key 'bus'");
+    CHECK_THROWS_WITH(app::applyConfigText(o, "bus: [unclosed\n", "c.yaml"), Catch::StartsWith("c.yaml:"));
+    CHECK_THROWS_WITH(app::applyConfigText(o, "- a\n- b\n", "c.yaml"),
+                      "c.yaml:1: the config must be a mapping of option names to values");
+    CHECK_THROWS_WITH(app::applyConfigFile(o, "/nonexistent.yaml"), "/nonexistent.yaml:0: cannot open the config file");
+}
+
+TEST_CASE("an empty config file sets nothing", "[config]") {
+    app::Options o;
+    app::applyConfigText(o, "# nothing yet\n", "c.yaml");
+    CHECK(o.bus == "system");
+}
