@@ -1,8 +1,33 @@
 #include "core/ServiceIndex.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace vmd::core {
+
+namespace {
+const std::vector<std::string>& typeCodes() {
+    static const std::vector<std::string> codes = {
+        "",          "system",     "settings", "hub4",        "platform",     "vebus",     "multi",
+        "acsystem",  "inverter",   "battery",  "solarcharger", "dcdc",        "pvinverter", "charger",
+        "grid",      "genset",     "dcgenset", "acload",      "temperature",  "tank",      "gps",
+        "meteo",     "pulsemeter", "digitalinput", "generator", "vecan",      "alternator", "dcsource",
+        "fuelcell",  "motordrive", "dcsystem", "dcload",      "evcharger",    "heatpump",  "switch",
+        "rvc",       "pump",
+    };
+    return codes;
+}
+} // namespace
+
+std::string serviceTypeName(std::uint16_t code) {
+    return code > 0 && code < typeCodes().size() ? typeCodes()[code] : std::string();
+}
+
+std::uint16_t serviceTypeCode(const std::string& type) {
+    const auto& codes = typeCodes();
+    auto it = std::find(codes.begin() + 1, codes.end(), type);
+    return it == codes.end() ? std::uint16_t{0xFFFF} : static_cast<std::uint16_t>(it - codes.begin());
+}
 
 ServiceState& ServiceIndex::add(const std::string& name) {
     remove(name);
@@ -44,6 +69,22 @@ void ServiceIndex::reindex() {
         auto [it, inserted] = byKey_.emplace(key(s->typeId, s->instance), s.get());
         if (!inserted && s->name < it->second->name) it->second = s.get();
     }
+    discovery_.clear();
+    for (const auto& s : services_) {
+        if (!s->ready) continue;
+        DiscoveryEntry e;
+        e.typeCode = serviceTypeCode(s->type);
+        e.instance = static_cast<std::uint16_t>(std::min<regmap::DeviceInstance>(s->instance, 0xFFFF));
+        auto mapped = map_->unitForInstance(s->instance);
+        if (mapped) e.unit = *mapped;
+        else if (s->instance <= 247) e.unit = static_cast<std::uint16_t>(s->instance);
+        if (e.unit != 0xFFFF && s->typeId != kUnmappedServiceType)
+            e.flags = resolve(s->typeId, static_cast<regmap::UnitId>(e.unit)) == s.get() ? 1 : 0;
+        discovery_.push_back(e);
+    }
+    std::sort(discovery_.begin(), discovery_.end(), [](const DiscoveryEntry& a, const DiscoveryEntry& b) {
+        return std::tie(a.typeCode, a.instance) < std::tie(b.typeCode, b.instance);
+    });
 }
 
 const ServiceState* ServiceIndex::resolve(regmap::ServiceTypeId type, regmap::UnitId unit) const {

@@ -28,6 +28,20 @@ struct ServiceState {
     }
 };
 
+/// The stable code of a service type in the discovery block (docs/registers.md); 65535 when unknown.
+/// Codes are never reused or renumbered; new types are appended.
+[[nodiscard]] std::uint16_t serviceTypeCode(const std::string& type);
+/// The service type of a code, "" when the code is not assigned.
+[[nodiscard]] std::string serviceTypeName(std::uint16_t code);
+
+/// One line of the discovery block.
+struct DiscoveryEntry {
+    std::uint16_t unit = 0xFFFF; ///< the unit ID that reaches it, 65535 if none
+    std::uint16_t typeCode = 0xFFFF;
+    std::uint16_t instance = 0;
+    std::uint16_t flags = 0; ///< bit 0: the service answers at `unit`
+};
+
 /// The live services, indexed by (service type, device instance), and the unit-ID resolution rule of
 /// DESIGN section 3: a service whose instance equals the unit first, then the unit table.
 /// Pure data: filled by the BusMirror in the daemon and by hand in unit tests.
@@ -46,6 +60,8 @@ class ServiceIndex {
     [[nodiscard]] const ServiceState* resolve(regmap::ServiceTypeId type, regmap::UnitId unit) const;
 
     [[nodiscard]] const std::vector<std::unique_ptr<ServiceState>>& services() const { return services_; }
+    /// The services as the discovery block lists them: by type code, then instance (kept by reindex()).
+    [[nodiscard]] const std::vector<DiscoveryEntry>& discovery() const { return discovery_; }
     [[nodiscard]] const regmap::RegisterMap& map() const { return *map_; }
     /// A copy of this index for another map (a reload): the same services, each keeping the values of
     /// the paths both maps know.
@@ -61,6 +77,7 @@ class ServiceIndex {
     const regmap::RegisterMap* map_;
     std::vector<std::unique_ptr<ServiceState>> services_;
     std::unordered_map<std::uint64_t, const ServiceState*> byKey_;
+    std::vector<DiscoveryEntry> discovery_;
 };
 
 } // namespace vmd::core

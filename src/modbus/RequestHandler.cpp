@@ -72,6 +72,21 @@ void RequestHandler::encodeRegister(const Register& reg, const core::ServiceStat
         out[1] = static_cast<std::uint16_t>(version & 0xFF);
         return;
     }
+    case Compute::Discovery: {
+        const auto& entries = services_->discovery();
+        constexpr std::size_t kEntries = 100;
+        auto word = static_cast<std::size_t>(reg.computeValue);
+        std::uint16_t value = 0xFFFF;
+        if (word == 0) value = static_cast<std::uint16_t>(std::min(entries.size(), kEntries));
+        else if (word == 1) value = 1; // layout version
+        else if (auto k = (word - 2) / 4; k < entries.size() && k < kEntries) {
+            const auto& e = entries[k];
+            const std::uint16_t fields[] = {e.unit, e.typeCode, e.instance, e.flags};
+            value = fields[(word - 2) % 4];
+        }
+        out[0] = value;
+        return;
+    }
     case Compute::AnyText: {
         bool any = std::any_of(reg.inputs.begin(), reg.inputs.end(), [&](auto path) {
             auto text = std::get_if<std::string>(&service.value(path));

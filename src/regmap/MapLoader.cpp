@@ -62,7 +62,8 @@ std::optional<Compute> parseCompute(const std::string& text) {
     static const std::map<std::string, Compute> names = {{"quotient", Compute::Quotient},
                                                          {"utc-time", Compute::UtcTime},
                                                          {"firmware-version", Compute::FirmwareVersion},
-                                                         {"any-text", Compute::AnyText}};
+                                                         {"any-text", Compute::AnyText},
+                                                         {"discovery", Compute::Discovery}};
     auto it = names.find(text);
     return it == names.end() ? std::nullopt : std::optional(it->second);
 }
@@ -264,7 +265,7 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
                 p.reg.compute = *c;
             else
                 fail(node["compute"],
-                     "unknown compute '" + *compute + "' (quotient, utc-time, firmware-version, any-text)");
+                     "unknown compute '" + *compute + "' (quotient, utc-time, firmware-version, any-text, discovery)");
         }
         if (auto path = scalar("path", false)) {
             p.paths = expandAlternatives(*path);

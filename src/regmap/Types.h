@@ -29,6 +29,7 @@ enum class Compute : std::uint8_t {
     UtcTime,         ///< the server's clock, whole seconds since the epoch (system 830)
     FirmwareVersion, ///< Victron 24-bit version v: word0 = v >> 8, word1 = v & 0xFF (system 834)
     AnyText,         ///< `value` when any input holds a non-empty string, else 0 (genset 3214)
+    Discovery,       ///< word `value` of the discovery block: the services on the bus (39000...)
 };
 
 struct EnumText {

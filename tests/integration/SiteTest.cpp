@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <set>
 #include <thread>
@@ -310,4 +312,41 @@ TEST_CASE("a service that left stays in the diagnostics as inactive", "[site][di
     auto entry = "/Services/" + std::to_string(diagnosticsEntry(peer, "com.victronenergy.grid.test_meter")) + "/";
     CHECK(eventually([&] { return diagnostic(peer, entry + "IsActive") == 0; }));
     CHECK(diagnostic(peer, entry + "UnitId") == 40);
+}
+
+TEST_CASE("the discovery block at unit 100 lists every service with its unit, type code and instance", "[site]") {
+    SimProcess extra(scenario("extra-meter.yaml"));
+    Client client;
+    auto table = [&] {
+        std::vector<std::array<std::uint16_t, 4>> entries;
+        auto head = client.read(100, 39000, 2);
+        if (head.error || head.words[1] != 1) return entries;
+        auto count = head.words[0];
+        for (int first = 0; first < count; first += 30) {
+            int n = std::min<int>(30, count - first);
+            auto r = client.read(100, 39002 + 4 * first, 4 * n);
+            for (int k = 0; k < n; ++k)
+                entries.push_back({r.words[static_cast<std::size_t>(4 * k)], r.words[static_cast<std::size_t>(4 * k + 1)],
+                                   r.words[static_cast<std::size_t>(4 * k + 2)],
+                                   r.words[static_cast<std::size_t>(4 * k + 3)]});
+        }
+        return entries;
+    };
+    auto has = [&](const auto& entries, std::array<std::uint16_t, 4> e) {
+        return std::find(entries.begin(), entries.end(), e) != entries.end();
+    };
+    // 8 site services + the 4 of the extra process.
+    REQUIRE(eventually([&] { return table().size() >= 12; }));
+    auto entries = table();
+    CHECK(has(entries, {246, 5, 257, 1}));  // vebus at its port instance
+    CHECK(has(entries, {100, 2, 0, 1}));    // settings: no /DeviceInstance, instance 0, unit 100
+    CHECK(has(entries, {100, 1, 0, 1}));    // system
+    CHECK(has(entries, {245, 9, 258, 1}));  // battery
+    CHECK(has(entries, {239, 10, 288, 1})); // solar charger on ttyUSB0
+    CHECK(has(entries, {30, 14, 30, 1}));   // grid meter at its own instance
+    CHECK(has(entries, {40, 14, 40, 1}));   // the extra grid meter
+    for (std::size_t i = 1; i < entries.size(); ++i) // sorted by type code, then instance
+        CHECK(std::make_pair(entries[i - 1][1], entries[i - 1][2]) <= std::make_pair(entries[i][1], entries[i][2]));
+    CHECK(client.read(100, 39002 + 4 * static_cast<int>(entries.size()), 4).words ==
+          std::vector<std::uint16_t>{0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF});
 }

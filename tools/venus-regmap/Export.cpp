@@ -1,5 +1,7 @@
 #include "Export.h"
 
+#include "core/ServiceIndex.h"
+
 #include "Generate.h"
 #include "Text.h"
 
@@ -47,6 +49,8 @@ std::string computeRemark(const regmap::RegisterMap& map, const regmap::Register
     case regmap::Compute::AnyText:
         return "computed: " + formatNumber(reg.computeValue) + " when any of " + inputs() +
                " holds text, else 0";
+    case regmap::Compute::Discovery:
+        return "computed: the discovery block (see \"Discovery block\")";
     case regmap::Compute::None:
         break;
     }
@@ -168,7 +172,7 @@ std::string registersMarkdown(const regmap::RegisterMap& map, const Sources& sou
            "Do not edit. -->\n\n";
     unsigned published = 0, ours = 0;
     for (const auto& reg : map.registers())
-        (reg.address >= kExtensionStart ? ours : published)++;
+        (reg.address >= kDiscoveryFirst ? ours : published)++;
     out += "venus-modbusd serves " + std::to_string(map.registers().size()) + " registers (" +
            std::to_string(totalWords(map)) + " words) of " + std::to_string(map.serviceTypes().size()) +
            " service types: " + std::to_string(published) +
@@ -222,8 +226,7 @@ std::string registersMarkdown(const regmap::RegisterMap& map, const Sources& sou
         "| 0-5819 | the published Victron GX register list: address, type, scale, path and access exactly as "
         "published; its reserved words stay reserved |\n"
         "| 5820-38999 | free: future additions to the published list land here |\n"
-        "| 39000-39999 | kept free for venus-modbusd's discovery block (served by the server, not by the "
-        "map) |\n"
+        "| 39000-39999 | venus-modbusd's own server blocks: the discovery block 39000-39401 (below) |\n"
         "| 40000-65535 | venus-modbusd's own registers, one block per service type (below) |\n\n";
     out +=
         "Each block of our own registers holds, in this order: for device services an identity header "
@@ -256,6 +259,23 @@ std::string registersMarkdown(const regmap::RegisterMap& map, const Sources& sou
             for (const auto& r : list)
                 out += "| " + service + " | `" + r.prefix + "N/...` | " + std::to_string(r.count) + " | " +
                        std::to_string(r.stride) + " | " + std::to_string(r.first) + " |\n";
+    }
+    out += "\n## Discovery block\n\n";
+    out +=
+        "At unit 100 (with a `com.victronenergy.system` service on the bus), registers 39000-39401 list "
+        "the services on the bus, so a client can find its devices without scanning 247 unit IDs. 39000: "
+        "how many services are listed (at most 100); 39001: the layout version (1); then from 39002 one "
+        "entry of 4 registers per service, sorted by type code and then device instance: **unit ID** (the "
+        "unit that reaches it: 100 for instance 0, the unit table, else the instance itself up to 247; "
+        "65535 when no unit does), **service type code** (table below), **device instance** (65535 when "
+        "above), **flags** (bit 0: the service answers at that unit ID; 0 when another service of its type "
+        "has the same instance). Entries past the count read 65535. Read it with one request of 2 + 4 x N "
+        "registers, e.g. `mbpoll -a 100 -r 39000 -c 42 -0 -1 HOST` for the first ten services.\n\n"
+        "| code | service type |\n| --- | --- |\n";
+    for (std::uint16_t code = 1; code < 0xFFFF; ++code) {
+        auto name = core::serviceTypeName(code);
+        if (name.empty()) break;
+        out += "| " + std::to_string(code) + " | " + name + " |\n";
     }
     out += "\n## Registers by service\n\n";
     for (const auto& service : serviceOrder(map, sources)) {
@@ -393,7 +413,7 @@ std::string coverageMarkdown(const regmap::RegisterMap& map, const Sources& sour
                 registers += (registers.empty() ? "" : ", ") +
                              (service.type == PathList::kGeneric ? s + " " : std::string()) +
                              std::to_string(a);
-                published = published || a < kExtensionStart;
+                published = published || a < kDiscoveryFirst;
             }
             ++t.paths;
             std::string reason = p.exclude;

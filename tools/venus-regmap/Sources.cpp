@@ -1,5 +1,7 @@
 #include "Sources.h"
 
+#include <filesystem>
+
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -298,6 +300,8 @@ Sources readSources(const std::string& dir, Diagnostics& problems) {
     readPaths(file(kPathsFile), sources, problems);
     readRegisters(file(kPublishedFile), sources.published, nullptr, problems);
     readRegisters(file(kExtensionsFile), sources.extensions, &sources.blocks, problems);
+    if (std::filesystem::exists(file(kServerFile))) // optional: the server's own blocks
+        readRegisters(file(kServerFile), sources.server, nullptr, problems);
     readUnits(file(kUnitIdsFile), sources, problems);
     return sources;
 }

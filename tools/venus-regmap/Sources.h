@@ -98,6 +98,7 @@ struct Sources {
     PathList paths;
     std::vector<Assignment> published;
     std::vector<Assignment> extensions;
+    std::vector<Assignment> server; ///< the server's own blocks (discovery), 39000-39999
     std::vector<Block> blocks;
     std::vector<UnitRow> units;
 };
@@ -105,6 +106,7 @@ struct Sources {
 inline constexpr const char* kPathsFile = "paths.yaml";
 inline constexpr const char* kPublishedFile = "published.yaml";
 inline constexpr const char* kExtensionsFile = "extensions.yaml";
+inline constexpr const char* kServerFile = "server.yaml";
 inline constexpr const char* kUnitIdsFile = "unit-ids.yaml";
 
 /// Reads the four source files of `dir`; every problem found goes to `problems`.
