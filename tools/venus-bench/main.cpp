@@ -1,0 +1,155 @@
+// venus-bench: a closed-loop Modbus-TCP load generator for venus-modbusd, with an in-process
+// libmodbus "ceiling" server to compare against. See docs/benchmarks.md.
+
+#include "BenchOptions.h"
+#include "CeilingServer.h"
+#include "LoadRunner.h"
+#include "ProcessStats.h"
+#include "Report.h"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+namespace vmd::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Samples the watched server when the load starts and when it ends.
+class ServerWatch : public LoadHooks {
+  public:
+    explicit ServerWatch(std::optional<pid_t> pid) : pid_(pid) {}
+
+    void started() override {
+        if (!pid_) return;
+        before_ = sampleProcess(*pid_);
+        startedAt_ = Clock::now();
+    }
+    void finished() override {
+        if (!pid_ || !before_) return;
+        auto after = sampleProcess(*pid_);
+        if (!after) return;
+        usage_ = ServerUsage{*pid_, after->cpuSeconds - before_->cpuSeconds,
+                             std::chrono::duration<double>(Clock::now() - startedAt_).count(),
+                             after->peakRssKiB, after->currentRssKiB};
+    }
+    [[nodiscard]] const std::optional<ServerUsage>& usage() const { return usage_; }
+
+  private:
+    std::optional<pid_t> pid_;
+    std::optional<ProcessSample> before_;
+    Clock::time_point startedAt_{};
+    std::optional<ServerUsage> usage_;
+};
+
+/// Samples the CPU time of the in-process ceiling server's thread.
+class CeilingWatch : public LoadHooks {
+  public:
+    explicit CeilingWatch(const CeilingServer& server) : server_(server) {}
+
+    void started() override {
+        before_ = server_.cpuSeconds();
+        startedAt_ = Clock::now();
+    }
+    void finished() override {
+        usage_ = ServerUsage{::getpid(), server_.cpuSeconds() - before_,
+                             std::chrono::duration<double>(Clock::now() - startedAt_).count(), 0, 0};
+    }
+    [[nodiscard]] const std::optional<ServerUsage>& usage() const { return usage_; }
+
+  private:
+    const CeilingServer& server_;
+    double before_ = 0;
+    Clock::time_point startedAt_{};
+    std::optional<ServerUsage> usage_;
+};
+
+LoadSettings settingsFor(const BenchOptions& options) {
+    LoadSettings s;
+    s.host = options.host;
+    s.port = options.port;
+    s.connections = options.connections;
+    s.duration = std::chrono::duration<double>(options.durationSeconds);
+    s.maxRequests = options.maxRequests;
+    s.responseTimeout = std::chrono::duration<double>(options.timeoutSeconds);
+    return s;
+}
+
+std::string hostPort(const std::string& host, std::uint16_t port) {
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+int run(int argc, char** argv) {
+    BenchOptions options;
+    try {
+        options = parseOptions(argc, argv);
+        if (options.pid && !sampleProcess(*options.pid))
+            throw UsageError("--pid " + std::to_string(*options.pid) +
+                             ": no such process (or /proc unreadable)");
+    } catch (const UsageError& e) {
+        std::cerr << "venus-bench: " << e.what() << "\n" << usage();
+        return 2;
+    }
+    if (options.help) {
+        std::cout << usage();
+        return 0;
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+
+    const Mix mix = selectedMix(options);
+    Report report{mix.name, mix.description, options.connections, options.durationSeconds, {}, {}};
+    if (options.connections == 0) {
+        report.mix = "none";
+        report.description = "no Modbus client: the server's CPU and memory only";
+    }
+    const bool runTarget = options.portGiven || !options.ceiling;
+    try {
+        if (runTarget) {
+            ServerWatch watch(options.pid);
+            LoadResult result;
+            if (options.connections == 0) { // only watch the server
+                watch.started();
+                std::this_thread::sleep_for(std::chrono::duration<double>(options.durationSeconds));
+                watch.finished();
+                result.seconds = options.durationSeconds;
+            } else {
+                result = runLoad(settingsFor(options), mix, watch);
+            }
+            report.target =
+                RunReport{"target", hostPort(options.host, options.port), std::move(result), watch.usage()};
+        }
+        if (options.ceiling) {
+            CeilingServer server;
+            auto settings = settingsFor(options);
+            settings.host = "127.0.0.1";
+            settings.port = server.port();
+            CeilingWatch watch(server);
+            auto result = runLoad(settings, mix, watch);
+            report.ceiling =
+                RunReport{"ceiling (in-process libmodbus)", hostPort(settings.host, settings.port),
+                          std::move(result), watch.usage()};
+        }
+    } catch (const ConnectError& e) {
+        std::cerr << "venus-bench: " << e.what() << "\n";
+        return 1;
+    } catch (const CeilingError& e) {
+        std::cerr << "venus-bench: " << e.what() << "\n";
+        return 1;
+    }
+    if (options.json)
+        printJson(report, std::cout);
+    else
+        printText(report, std::cout);
+    return 0;
+}
+
+} // namespace
+} // namespace vmd::bench
+
+int main(int argc, char** argv) {
+    return vmd::bench::run(argc, argv);
+}
