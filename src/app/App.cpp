@@ -169,13 +169,23 @@ private:
     /// The D-Bus connection shares the loop: its fd, its timeouts, and processing after every wake-up.
     void attachBus() {
         busFd_ = bus_->getEventLoopPollData().fd;
-        loop_.add(busFd_, EPOLLIN, [](std::uint32_t) {});
+        loop_.add(busFd_, EPOLLIN, [this](std::uint32_t) { busWoke_ = true; });
+        busEvents_ = EPOLLIN;
         loop_.addPrepare([this] {
             auto poll = bus_->getEventLoopPollData();
-            loop_.modify(busFd_, toEpoll(poll.events));
-            return poll.getPollTimeout();
+            if (auto events = toEpoll(poll.events); events != busEvents_) { // no system call when unchanged
+                loop_.modify(busFd_, events);
+                busEvents_ = events;
+            }
+            int timeout = poll.getPollTimeout();
+            busDeadline_ = timeout < 0 ? core::EventLoop::Clock::time_point::max()
+                                       : core::EventLoop::Clock::now() + std::chrono::milliseconds(timeout);
+            return timeout;
         });
+        // D-Bus work only when its fd fired or sd-bus asked to be called (a timeout, queued messages).
         loop_.addIdle([this] {
+            if (!busWoke_ && core::EventLoop::Clock::now() < busDeadline_) return;
+            busWoke_ = false;
             for (int i = 0; i < 512 && bus_->processPendingRequest(); ++i) {
             }
         });
@@ -331,6 +341,9 @@ private:
     std::optional<Diagnostics> diagnostics_;
     core::Fd signalFd_;
     int busFd_ = -1;
+    std::uint32_t busEvents_ = 0;
+    bool busWoke_ = false;
+    core::EventLoop::Clock::time_point busDeadline_{};
     bool listening_ = false;
     std::optional<bool> gxWritable_;
     std::chrono::microseconds watchdogInterval_{0};

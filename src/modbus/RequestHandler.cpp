@@ -84,6 +84,7 @@ void RequestHandler::encodeRegister(const Register& reg, const core::ServiceStat
             const std::uint16_t fields[] = {e.unit, e.typeCode, e.instance, e.flags};
             value = fields[(word - 2) % 4];
         }
+        std::fill(out.begin(), out.end(), std::uint16_t{0xFFFF});
         out[0] = value;
         return;
     }
@@ -102,23 +103,35 @@ void RequestHandler::read(regmap::UnitId unit, std::uint8_t fc, std::uint16_t ad
     if (auto code = checkRange(address, quantity); code != ExceptionCode::None)
         return exception(fc, code, reply);
 
+    const std::uint32_t end = std::uint32_t{address} + quantity;
+    // No service of any of the block's types at this unit: answered before any encoding work (scans
+    // of absent units are most of what a Home Assistant discovery sends).
+    bool anyService = false;
+    regmap::ServiceTypeId lastType = core::kUnmappedServiceType;
+    for (std::uint32_t word = address; word < end && !anyService;) {
+        const Register& reg = *map_->at(static_cast<std::uint16_t>(word));
+        if (reg.service != lastType) {
+            lastType = reg.service;
+            anyService = services_->resolve(reg.service, unit) != nullptr;
+        }
+        word = reg.end();
+    }
+    if (!anyService) return exception(fc, ExceptionCode::GatewayPathUnavailable, reply);
+
     reply.size = 0;
     reply.bytes[reply.size++] = fc;
     reply.bytes[reply.size++] = static_cast<std::uint8_t>(2 * quantity);
-    std::array<std::uint16_t, kMaxReadRegisters> words{};
-    bool anyService = false;
-    const std::uint32_t end = std::uint32_t{address} + quantity;
+    std::array<std::uint16_t, kMaxReadRegisters> words;
     // Resolving the service once per run of registers of one type keeps this cheap.
-    regmap::ServiceTypeId lastType = core::kUnmappedServiceType;
+    lastType = core::kUnmappedServiceType;
     const core::ServiceState* service = nullptr;
     for (std::uint32_t word = address; word < end;) {
         const Register& reg = *map_->at(static_cast<std::uint16_t>(word));
         if (reg.service != lastType) {
             lastType = reg.service;
             service = services_->resolve(reg.service, unit);
-            anyService = anyService || service;
         }
-        std::array<std::uint16_t, kMaxReadRegisters> image{};
+        std::array<std::uint16_t, kMaxReadRegisters> image;
         std::span<std::uint16_t> regWords(image.data(), reg.words);
         if (service)
             encodeRegister(reg, *service, now, regWords);
@@ -129,7 +142,6 @@ void RequestHandler::read(regmap::UnitId unit, std::uint8_t fc, std::uint16_t ad
         std::copy(image.begin() + from, image.begin() + to, words.begin() + (word - address));
         word = reg.address + to;
     }
-    if (!anyService) return exception(fc, ExceptionCode::GatewayPathUnavailable, reply);
     for (std::size_t i = 0; i < quantity; ++i)
         put16(reply, words[i]);
 }

@@ -27,9 +27,7 @@ std::string joinMessages(const std::vector<Diagnostic>& diagnostics) {
     return text;
 }
 
-unsigned lineOf(const YAML::Node& node) {
-    return static_cast<unsigned>(node.Mark().line + 1);
-}
+
 
 struct TypeSpec {
     ModbusType type;
@@ -134,6 +132,66 @@ void MapLoader::addFile(const std::string& path) {
 }
 
 void MapLoader::add(const std::string& yamlText, const std::string& src) {
+    if (!addLineByLine(yamlText, src)) addDocument(yamlText, src);
+}
+
+unsigned MapLoader::lineOf(const YAML::Node& node) const {
+    return static_cast<unsigned>(node.Mark().line + 1) + lineOffset_;
+}
+
+bool MapLoader::addLineByLine(const std::string& text, const std::string& src) {
+    // The generated map holds one register per line. Parsing each line on its own keeps yaml-cpp's
+    // node tree small: the tree of the whole shipped map would take some 20 MB at start-up.
+    // Anything else (a hand-written overlay, say) goes through the whole-document parser.
+    struct Item {
+        std::string section;
+        unsigned line;
+        std::string text;
+    };
+    std::vector<Item> items;
+    std::set<std::string> sections;
+    std::string section;
+    unsigned number = 0;
+    for (std::size_t at = 0; at < text.size();) {
+        auto end = text.find('\n', at);
+        if (end == std::string::npos) end = text.size();
+        std::string_view line(text.data() + at, end - at);
+        at = end + 1;
+        ++number;
+        auto first = line.find_first_not_of(" \t\r");
+        if (first == std::string_view::npos || line[first] == '#') continue;
+        auto last = line.find_last_not_of(" \t\r");
+        if (first == 0) { // a top-level key: "registers:", "unit-ids:" or "amend:", nothing after it
+            if (line[last] != ':' || line.find_first_of(": #") != last) return false;
+            section = std::string(line.substr(0, last));
+            if (section != "registers" && section != "unit-ids" && section != "amend") return false;
+            if (!sections.insert(section).second) return false;
+        } else if (!section.empty() && line.substr(first, 3) == "- {" && line[last] == '}') {
+            items.push_back({section, number, std::string(line)});
+        } else {
+            return false;
+        }
+    }
+    if (!sections.count("registers")) return false;
+    for (const auto& item : items) {
+        YAML::Node node;
+        try {
+            node = YAML::Load(item.text);
+        } catch (const YAML::Exception& e) {
+            error(src, item.line, "YAML syntax: " + e.msg);
+            continue;
+        }
+        lineOffset_ = item.line - 1;
+        const auto& element = node[0];
+        if (item.section == "registers") addRegister(element, src);
+        else if (item.section == "unit-ids") addUnitRow(element, src);
+        else addAmendment(element, src);
+        lineOffset_ = 0;
+    }
+    return true;
+}
+
+void MapLoader::addDocument(const std::string& yamlText, const std::string& src) {
     YAML::Node root;
     try {
         root = YAML::Load(yamlText);
@@ -157,24 +215,7 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
         if (!units.IsSequence())
             error(src, lineOf(units), "'unit-ids' must be a list");
         else
-            for (const auto& row : units) {
-                unsigned line = lineOf(row);
-                try {
-                    auto unit = row["unit"].as<int>();
-                    auto instance = row["instance"].as<long long>();
-                    if (unit < 0 || unit > 255)
-                        error(src, line, "unit " + std::to_string(unit) + " is not 0..255");
-                    else if (instance < 0)
-                        error(src, line, "instance must not be negative");
-                    else {
-                        UnitMapping m{static_cast<UnitId>(unit), static_cast<DeviceInstance>(instance),
-                                      row["remark"] ? row["remark"].as<std::string>() : ""};
-                        unitOrigins_.push_back({m, Diagnostic{src, line, {}}});
-                    }
-                } catch (const YAML::Exception&) {
-                    error(src, line, "a unit-ids row needs integer 'unit' and 'instance'");
-                }
-            }
+            for (const auto& row : units) addUnitRow(row, src);
     }
 
     if (auto amend = root["amend"]) {
@@ -191,170 +232,191 @@ void MapLoader::add(const std::string& yamlText, const std::string& src) {
         error(src, lineOf(registers), "'registers' must be a list");
         return;
     }
-    for (const auto& node : registers) {
-        unsigned line = lineOf(node);
-        if (!node.IsMap()) {
-            error(src, line, "a register must be a mapping");
-            continue;
-        }
-        Pending p;
-        p.reg.line = line;
-        p.reg.source = src;
-        bool ok = true;
-        auto fail = [&](const YAML::Node& at, const std::string& message) {
-            error(src, at ? lineOf(at) : line, message);
-            ok = false;
-        };
-        std::set<std::string> seen;
-        for (const auto& item : node) {
-            auto key = item.first.as<std::string>();
-            if (!seen.insert(key).second) fail(item.first, "duplicate key '" + key + "'");
-            if (!kRegisterKeys.count(key)) fail(item.first, "unknown key '" + key + "'");
-        }
-        auto scalar = [&](const char* key, bool required) -> std::optional<std::string> {
-            auto v = node[key];
-            if (!v) {
-                if (required) fail(node, std::string("missing field '") + key + "'");
-                return std::nullopt;
-            }
-            if (!v.IsScalar()) {
-                fail(v, std::string("field '") + key + "' must be a scalar");
-                return std::nullopt;
-            }
-            return v.Scalar();
-        };
+    for (const auto& node : registers) addRegister(node, src);
+}
 
-        auto address = scalar("address", true);
-        if (address) {
-            long value = -1;
-            auto [ptr, ec] = std::from_chars(address->data(), address->data() + address->size(), value);
-            if (ec != std::errc() || ptr != address->data() + address->size() || value < 0 || value > 65535)
-                fail(node["address"], "address '" + *address + "' is not an integer 0..65535");
-            else
-                p.reg.address = static_cast<RegisterAddress>(value);
+void MapLoader::addUnitRow(const YAML::Node& row, const std::string& src) {
+    unsigned line = lineOf(row);
+    try {
+        auto unit = row["unit"].as<int>();
+        auto instance = row["instance"].as<long long>();
+        if (unit < 0 || unit > 255)
+            error(src, line, "unit " + std::to_string(unit) + " is not 0..255");
+        else if (instance < 0)
+            error(src, line, "instance must not be negative");
+        else {
+            UnitMapping m{static_cast<UnitId>(unit), static_cast<DeviceInstance>(instance),
+                          row["remark"] ? row["remark"].as<std::string>() : ""};
+            unitOrigins_.push_back({m, Diagnostic{src, line, {}}});
         }
-        if (auto service = scalar("service", true)) p.service = *service;
-        if (auto type = scalar("type", true)) {
-            if (auto spec = parseType(*type)) {
-                p.reg.type = spec->type;
-                p.reg.words = spec->words;
-            } else {
-                fail(node["type"], "unknown type '" + *type +
-                                       "' (int16, uint16, int32, uint32, uint64, string[N], reserved[N])");
-            }
-        }
-        if (auto access = scalar("access", true)) {
-            if (*access == "R")
-                p.reg.access = Access::Read;
-            else if (*access == "W" || *access == "RW")
-                p.reg.access = Access::ReadWrite;
-            else
-                fail(node["access"], "access '" + *access + "' is not R or W");
-        }
-        if (auto scale = scalar("scale", false)) {
-            try {
-                p.reg.scale = node["scale"].as<double>();
-                if (p.reg.scale == 0 || !std::isfinite(p.reg.scale))
-                    fail(node["scale"], "scale must not be zero");
-            } catch (const YAML::Exception&) {
-                fail(node["scale"], "scale '" + *scale + "' is not a number");
-            }
-        }
-        if (auto compute = scalar("compute", false)) {
-            if (auto c = parseCompute(*compute))
-                p.reg.compute = *c;
-            else
-                fail(node["compute"],
-                     "unknown compute '" + *compute + "' (quotient, utc-time, firmware-version, any-text, discovery)");
-        }
-        if (auto path = scalar("path", false)) {
-            p.paths = expandAlternatives(*path);
-            for (const auto& candidate : p.paths)
-                if (candidate.empty() || candidate[0] != '/')
-                    fail(node["path"], "path '" + candidate + "' does not start with '/'");
-        } else if (p.reg.type != ModbusType::Reserved && p.reg.compute == Compute::None && node["type"]) {
-            fail(node, "missing field 'path'");
-        }
-        if (auto inputs = node["inputs"]) {
-            if (!inputs.IsSequence())
-                fail(inputs, "'inputs' must be a list of paths");
-            else
-                for (const auto& in : inputs)
-                    p.inputs.push_back(in.as<std::string>());
-        }
-        if (auto value = scalar("value", false)) {
-            try {
-                p.reg.computeValue = node["value"].as<double>();
-            } catch (const YAML::Exception&) {
-                fail(node["value"], "value '" + *value + "' is not a number");
-            }
-        }
-        if (auto dbusType = scalar("dbus-type", false)) {
-            if (dbusType->size() != 1 || kDbusTypes.find((*dbusType)[0]) == std::string::npos)
-                fail(node["dbus-type"], "dbus-type '" + *dbusType + "' is not one of " + kDbusTypes);
-            else
-                p.reg.dbusType = (*dbusType)[0];
-        } else if (p.reg.type == ModbusType::String) {
-            p.reg.dbusType = 's';
-        }
-        if (auto unit = scalar("unit", false)) p.reg.unit = *unit;
-        if (auto d = scalar("description", false)) p.reg.description = *d;
-        if (auto r = scalar("remarks", false)) p.reg.remarks = *r;
-        if (auto f = node["failsafe"]) {
-            std::string problem;
-            p.reg.failsafe = readFailsafe(f, problem);
-            if (!problem.empty()) fail(f, problem);
-        }
-        if (auto e = node["enum"]) {
-            if (!e.IsMap())
-                fail(e, "'enum' must map values to texts");
-            else
-                for (const auto& item : e) {
-                    try {
-                        p.reg.enumTexts.push_back(
-                            {item.first.as<std::int64_t>(), item.second.as<std::string>()});
-                    } catch (const YAML::Exception&) {
-                        fail(item.first, "enum key '" + item.first.Scalar() + "' is not an integer");
-                    }
-                }
-        }
-        if (auto r = node["range"]) {
-            std::string problem;
-            p.reg.range = readRange(r, problem);
-            if (!problem.empty()) fail(r, problem);
-        }
-        if (ok) {
-            auto needInputs = [&](std::size_t n) {
-                if (p.inputs.size() != n)
-                    fail(node, "compute '" + std::string(node["compute"].Scalar()) + "' needs " +
-                                   std::to_string(n) + " inputs");
-            };
-            switch (p.reg.compute) {
-            case Compute::Quotient:
-                needInputs(2);
-                break;
-            case Compute::FirmwareVersion:
-                needInputs(1);
-                break;
-            case Compute::AnyText:
-                if (p.inputs.empty()) needInputs(1);
-                break;
-            default:
-                break;
-            }
-            if (p.reg.compute != Compute::None && p.reg.writable())
-                fail(node, "a computed register cannot be written");
-            if (p.reg.writable() && p.reg.type != ModbusType::Reserved && p.reg.compute == Compute::None &&
-                !node["dbus-type"] && p.reg.type != ModbusType::String)
-                fail(node, "a writable register needs 'dbus-type'");
-            if (p.reg.failsafe &&
-                (!p.reg.writable() || p.reg.type == ModbusType::Reserved || p.reg.type == ModbusType::String))
-                fail(node["failsafe"], "a failsafe needs a writable number register");
-            if (p.reg.address + std::uint32_t{p.reg.words} > 65536u)
-                fail(node, "register runs past address 65535");
-        }
-        if (ok) pending_.push_back(std::move(p));
+    } catch (const YAML::Exception&) {
+        error(src, line, "a unit-ids row needs integer 'unit' and 'instance'");
     }
+}
+
+void MapLoader::addRegister(const YAML::Node& node, const std::string& src) {
+    unsigned line = lineOf(node);
+    if (!node.IsMap()) {
+        error(src, line, "a register must be a mapping");
+        return;
+    }
+    Pending p;
+    p.reg.line = line;
+    p.reg.source = src;
+    bool ok = true;
+    auto fail = [&](const YAML::Node& at, const std::string& message) {
+        error(src, at ? lineOf(at) : line, message);
+        ok = false;
+    };
+    std::set<std::string> seen;
+    for (const auto& item : node) {
+        auto key = item.first.as<std::string>();
+        if (!seen.insert(key).second) fail(item.first, "duplicate key '" + key + "'");
+        if (!kRegisterKeys.count(key)) fail(item.first, "unknown key '" + key + "'");
+    }
+    auto scalar = [&](const char* key, bool required) -> std::optional<std::string> {
+        auto v = node[key];
+        if (!v) {
+            if (required) fail(node, std::string("missing field '") + key + "'");
+            return std::nullopt;
+        }
+        if (!v.IsScalar()) {
+            fail(v, std::string("field '") + key + "' must be a scalar");
+            return std::nullopt;
+        }
+        return v.Scalar();
+    };
+
+    auto address = scalar("address", true);
+    if (address) {
+        long value = -1;
+        auto [ptr, ec] = std::from_chars(address->data(), address->data() + address->size(), value);
+        if (ec != std::errc() || ptr != address->data() + address->size() || value < 0 || value > 65535)
+            fail(node["address"], "address '" + *address + "' is not an integer 0..65535");
+        else
+            p.reg.address = static_cast<RegisterAddress>(value);
+    }
+    if (auto service = scalar("service", true)) p.service = *service;
+    if (auto type = scalar("type", true)) {
+        if (auto spec = parseType(*type)) {
+            p.reg.type = spec->type;
+            p.reg.words = spec->words;
+        } else {
+            fail(node["type"], "unknown type '" + *type +
+                                   "' (int16, uint16, int32, uint32, uint64, string[N], reserved[N])");
+        }
+    }
+    if (auto access = scalar("access", true)) {
+        if (*access == "R")
+            p.reg.access = Access::Read;
+        else if (*access == "W" || *access == "RW")
+            p.reg.access = Access::ReadWrite;
+        else
+            fail(node["access"], "access '" + *access + "' is not R or W");
+    }
+    if (auto scale = scalar("scale", false)) {
+        try {
+            p.reg.scale = node["scale"].as<double>();
+            if (p.reg.scale == 0 || !std::isfinite(p.reg.scale))
+                fail(node["scale"], "scale must not be zero");
+        } catch (const YAML::Exception&) {
+            fail(node["scale"], "scale '" + *scale + "' is not a number");
+        }
+    }
+    if (auto compute = scalar("compute", false)) {
+        if (auto c = parseCompute(*compute))
+            p.reg.compute = *c;
+        else
+            fail(node["compute"],
+                 "unknown compute '" + *compute + "' (quotient, utc-time, firmware-version, any-text, discovery)");
+    }
+    if (auto path = scalar("path", false)) {
+        p.paths = expandAlternatives(*path);
+        for (const auto& candidate : p.paths)
+            if (candidate.empty() || candidate[0] != '/')
+                fail(node["path"], "path '" + candidate + "' does not start with '/'");
+    } else if (p.reg.type != ModbusType::Reserved && p.reg.compute == Compute::None && node["type"]) {
+        fail(node, "missing field 'path'");
+    }
+    if (auto inputs = node["inputs"]) {
+        if (!inputs.IsSequence())
+            fail(inputs, "'inputs' must be a list of paths");
+        else
+            for (const auto& in : inputs)
+                p.inputs.push_back(in.as<std::string>());
+    }
+    if (auto value = scalar("value", false)) {
+        try {
+            p.reg.computeValue = node["value"].as<double>();
+        } catch (const YAML::Exception&) {
+            fail(node["value"], "value '" + *value + "' is not a number");
+        }
+    }
+    if (auto dbusType = scalar("dbus-type", false)) {
+        if (dbusType->size() != 1 || kDbusTypes.find((*dbusType)[0]) == std::string::npos)
+            fail(node["dbus-type"], "dbus-type '" + *dbusType + "' is not one of " + kDbusTypes);
+        else
+            p.reg.dbusType = (*dbusType)[0];
+    } else if (p.reg.type == ModbusType::String) {
+        p.reg.dbusType = 's';
+    }
+    if (auto unit = scalar("unit", false)) p.reg.unit = *unit;
+    if (auto d = scalar("description", false)) p.reg.description = *d;
+    if (auto r = scalar("remarks", false)) p.reg.remarks = *r;
+    if (auto f = node["failsafe"]) {
+        std::string problem;
+        p.reg.failsafe = readFailsafe(f, problem);
+        if (!problem.empty()) fail(f, problem);
+    }
+    if (auto e = node["enum"]) {
+        if (!e.IsMap())
+            fail(e, "'enum' must map values to texts");
+        else
+            for (const auto& item : e) {
+                try {
+                    p.reg.enumTexts.push_back(
+                        {item.first.as<std::int64_t>(), item.second.as<std::string>()});
+                } catch (const YAML::Exception&) {
+                    fail(item.first, "enum key '" + item.first.Scalar() + "' is not an integer");
+                }
+            }
+    }
+    if (auto r = node["range"]) {
+        std::string problem;
+        p.reg.range = readRange(r, problem);
+        if (!problem.empty()) fail(r, problem);
+    }
+    if (ok) {
+        auto needInputs = [&](std::size_t n) {
+            if (p.inputs.size() != n)
+                fail(node, "compute '" + std::string(node["compute"].Scalar()) + "' needs " +
+                               std::to_string(n) + " inputs");
+        };
+        switch (p.reg.compute) {
+        case Compute::Quotient:
+            needInputs(2);
+            break;
+        case Compute::FirmwareVersion:
+            needInputs(1);
+            break;
+        case Compute::AnyText:
+            if (p.inputs.empty()) needInputs(1);
+            break;
+        default:
+            break;
+        }
+        if (p.reg.compute != Compute::None && p.reg.writable())
+            fail(node, "a computed register cannot be written");
+        if (p.reg.writable() && p.reg.type != ModbusType::Reserved && p.reg.compute == Compute::None &&
+            !node["dbus-type"] && p.reg.type != ModbusType::String)
+            fail(node, "a writable register needs 'dbus-type'");
+        if (p.reg.failsafe &&
+            (!p.reg.writable() || p.reg.type == ModbusType::Reserved || p.reg.type == ModbusType::String))
+            fail(node["failsafe"], "a failsafe needs a writable number register");
+        if (p.reg.address + std::uint32_t{p.reg.words} > 65536u)
+            fail(node, "register runs past address 65535");
+    }
+    if (ok) pending_.push_back(std::move(p));
 }
 
 void MapLoader::addAmendment(const YAML::Node& node, const std::string& src) {

@@ -60,9 +60,15 @@ class MapLoader {
     };
     void error(const std::string& source, unsigned line, std::string message);
     void addAmendment(const YAML::Node& node, const std::string& source);
+    void addRegister(const YAML::Node& node, const std::string& source);
+    void addUnitRow(const YAML::Node& row, const std::string& source);
+    void addDocument(const std::string& yamlText, const std::string& source);
+    bool addLineByLine(const std::string& yamlText, const std::string& source);
+    [[nodiscard]] unsigned lineOf(const YAML::Node& node) const;
 
     std::vector<Pending> pending_;
     std::vector<Amendment> amendments_;
+    unsigned lineOffset_ = 0; ///< added to yaml-cpp's line numbers when a document is parsed line by line
     std::vector<UnitMapping> units_;
     std::vector<std::pair<UnitMapping, Diagnostic>> unitOrigins_;
     std::vector<Diagnostic> diagnostics_;

@@ -230,3 +230,43 @@ TEST_CASE("a bad amendment names its file and line", "[map]") {
                    "test.yaml:4: amendment: no register starts at address 2",
                    "test.yaml:5: register 1 (test.yaml:2) is not a writable number register: no failsafe"});
 }
+
+TEST_CASE("a map in block style loads like the same map one register per line", "[map]") {
+    const char* lines = R"(# one register per line, as generated
+unit-ids:
+  - {unit: 100, instance: 0}
+registers:
+  - {address: 37, service: vebus, path: /Hub4/L1/AcPowerSetpoint, type: int16, dbus-type: d, access: W}
+  - {address: 800, service: system, path: /Serial, type: "string[6]", access: R}
+)";
+    const char* block = R"(unit-ids:
+  - unit: 100
+    instance: 0
+registers:
+  - address: 37
+    service: vebus
+    path: /Hub4/L1/AcPowerSetpoint
+    type: int16
+    dbus-type: d
+    access: W
+  - address: 800
+    service: system
+    path: /Serial
+    type: string[6]
+    access: R
+)";
+    MapLoader a, b;
+    a.add(lines, "lines.yaml");
+    b.add(block, "block.yaml");
+    auto ma = a.build();
+    auto mb = b.build();
+    REQUIRE(ma.registers().size() == mb.registers().size());
+    for (std::size_t i = 0; i < ma.registers().size(); ++i) {
+        CHECK(ma.registers()[i].address == mb.registers()[i].address);
+        CHECK(ma.registers()[i].words == mb.registers()[i].words);
+        CHECK(ma.paths()[ma.registers()[i].paths[0]] == mb.paths()[mb.registers()[i].paths[0]]);
+    }
+    CHECK(ma.at(800)->line == 6); // line numbers of the line-by-line parse are the file's
+    CHECK(mb.at(800)->line == 11);
+    CHECK(ma.instanceForUnit(100) == 0u);
+}
