@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -33,7 +34,8 @@ constexpr const char* kUsage =
     "                 [--only SERVICE_NAME]... [--log-level LEVEL] [--help]\n"
     "  --bus        bus to publish on (default session); ADDRESS like unix:path=/tmp/bus\n"
     "  --private    start a private dbus-daemon and print DBUS_ADDRESS=<address>\n"
-    "  --scenario   scenario YAML (default " VMD_SIM_DEFAULT_SCENARIO ")\n"
+    "  --scenario   scenario YAML (default: ess-site.yaml, the installed one if there is one,\n"
+    "               else the one of the source tree)\n"
     "  --only       publish only this service of the scenario (repeatable)\n"
     "  --log-level  trace|debug|info|warn|error|critical|off (default info)\n";
 
@@ -47,7 +49,8 @@ struct RuntimeError : std::runtime_error {
 struct Options {
     std::string bus = "session";
     bool privateBus = false;
-    std::string scenario = VMD_SIM_DEFAULT_SCENARIO;
+    std::string scenario = std::filesystem::exists(VMD_SIM_INSTALLED_SCENARIO) ? VMD_SIM_INSTALLED_SCENARIO
+                                                                                : VMD_SIM_DEFAULT_SCENARIO;
     std::vector<std::string> only;
     spdlog::level::level_enum logLevel = spdlog::level::info;
     bool help = false;
