@@ -78,8 +78,8 @@ void printSummary(const regmap::RegisterMap& map, const Options& options) {
         std::cout << overlay << ": OK (overlay, " << added << " registers added)\n";
     }
     std::cout << map.registers().size() << " registers (" << writable << " writable, " << failsafes
-              << " with a fail-safe), " << words << " words, " << map.serviceTypes().size() << " service types, "
-              << map.unitMappings().size() << " unit-ID mappings\n";
+              << " with a fail-safe), " << words << " words, " << map.serviceTypes().size()
+              << " service types, " << map.unitMappings().size() << " unit-ID mappings\n";
 }
 
 std::uint32_t toEpoll(short pollEvents) {
@@ -102,18 +102,20 @@ modbus::ServerOptions serverOptions(const Options& options) {
 
 std::string cidrs(const std::vector<core::Cidr>& list) {
     std::string text;
-    for (const auto& c : list) text += (text.empty() ? "" : " ") + c.text();
+    for (const auto& c : list)
+        text += (text.empty() ? "" : " ") + c.text();
     return text.empty() ? "everyone" : text;
 }
 
 /// Everything the running daemon is made of, and what it does on its signals.
 class Daemon {
-public:
+  public:
     Daemon(int argc, char** argv, Options options, std::shared_ptr<const regmap::RegisterMap> map,
            std::unique_ptr<sdbus::IConnection> bus)
         : argc_(argc), argv_(argv), options_(std::move(options)), map_(std::move(map)), bus_(std::move(bus)),
           index_(std::make_unique<core::ServiceIndex>(*map_)), mirror_(*bus_, *index_),
-          writer_(*bus_, options_.writeTimeout), handler_(*index_, {options_.notAvailable, options_.readOnly}),
+          writer_(*bus_, options_.writeTimeout),
+          handler_(*index_, {options_.notAvailable, options_.readOnly}),
           server_(loop_, handler_, writer_, serverOptions(options_)) {
         server_.setMapOwner(map_);
     }
@@ -146,17 +148,19 @@ public:
         return 0;
     }
 
-private:
+  private:
     void watchSignals() {
         sigset_t signals;
         sigemptyset(&signals);
-        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) sigaddset(&signals, s);
+        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE})
+            sigaddset(&signals, s);
         ::sigprocmask(SIG_BLOCK, &signals, nullptr);
         signalFd_ = core::Fd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
         loop_.add(signalFd_.get(), EPOLLIN, [this](std::uint32_t) {
             signalfd_siginfo info{};
             while (::read(signalFd_.get(), &info, sizeof info) == sizeof info) {
-                if (info.ssi_signo == SIGHUP) reload();
+                if (info.ssi_signo == SIGHUP)
+                    reload();
                 else if (info.ssi_signo != SIGPIPE) {
                     log_->info("stopping on signal {}", info.ssi_signo);
                     sd_notify(0, "STOPPING=1");
@@ -208,14 +212,16 @@ private:
         if (listening_) return;
         listening_ = true;
         if (!mirror_.initialLoadDone())
-            log_->warn("serving before every service answered GetItems ({} still loading)", mirror_.serviceCount());
+            log_->warn("serving before every service answered GetItems ({} still loading)",
+                       mirror_.serviceCount());
         server_.listen();
         updateWriteSwitch();
         if (diagnostics_) diagnostics_->update(*index_, server_);
         for (const auto& address : server_.boundAddresses())
             log_->info("listening on {} ({} services on the bus)", address, index_->services().size());
         for (const auto& [chosen, other] : index_->conflicts())
-            log_->warn("two services share a type and instance: {} answers, {} is not reachable", chosen, other);
+            log_->warn("two services share a type and instance: {} answers, {} is not reachable", chosen,
+                       other);
         sd_notify(0, "READY=1");
         notifyStatus();
     }
@@ -224,11 +230,13 @@ private:
     void updateWriteSwitch() {
         bool writable = true; // no such setting on this bus: not a GX device
         const auto* value = mirror_.watched(kSettingsService, kReadWriteSetting);
-        if (value && codec::isValid(*value)) writable = codec::toText(*value) != "0";
+        if (value && codec::isValid(*value))
+            writable = codec::toText(*value) != "0";
         else if (!listening_ || (index_->find(kSettingsService) && !mirror_.loaded(kSettingsService)))
             writable = false;
         if (gxWritable_ != writable)
-            log_->info("writes {} by {} {}", writable ? "enabled" : "disabled", kSettingsService, kReadWriteSetting);
+            log_->info("writes {} by {} {}", writable ? "enabled" : "disabled", kSettingsService,
+                       kReadWriteSetting);
         gxWritable_ = writable;
         handler_.setReadOnly(options_.readOnly || !writable);
     }
@@ -272,15 +280,18 @@ private:
         } catch (const UsageError& e) {
             log_->error("reload: {}; keeping the running configuration", e.what());
         } catch (const regmap::MapError& e) {
-            for (const auto& d : e.diagnostics()) log_->error("reload: {}", d.format());
-            log_->error("reload: {} problem(s) in the register map; keeping the running map", e.diagnostics().size());
+            for (const auto& d : e.diagnostics())
+                log_->error("reload: {}", d.format());
+            log_->error("reload: {} problem(s) in the register map; keeping the running map",
+                        e.diagnostics().size());
         }
         sd_notify(0, "READY=1");
         notifyStatus();
     }
 
     void apply(Options options, std::shared_ptr<const regmap::RegisterMap> map) {
-        if (options.bus != options_.bus) log_->warn("reload: bus changed to '{}': needs a restart", options.bus);
+        if (options.bus != options_.bus)
+            log_->warn("reload: bus changed to '{}': needs a restart", options.bus);
         if (options.listen != options_.listen) log_->warn("reload: listen addresses changed: need a restart");
         if (options.readOnly != options_.readOnly)
             log_->info("reload: read-only {}", options.readOnly ? "on" : "off");
@@ -311,18 +322,22 @@ private:
 
     void logMapChanges(const regmap::RegisterMap& before, const regmap::RegisterMap& after) {
         std::set<std::uint16_t> old, now;
-        for (const auto& r : before.registers()) old.insert(r.address);
-        for (const auto& r : after.registers()) now.insert(r.address);
+        for (const auto& r : before.registers())
+            old.insert(r.address);
+        for (const auto& r : after.registers())
+            now.insert(r.address);
         std::vector<std::uint16_t> added, removed;
         std::set_difference(now.begin(), now.end(), old.begin(), old.end(), std::back_inserter(added));
         std::set_difference(old.begin(), old.end(), now.begin(), now.end(), std::back_inserter(removed));
         auto list = [](const std::vector<std::uint16_t>& v) {
             std::string text;
-            for (std::size_t i = 0; i < v.size() && i < 20; ++i) text += (i ? ", " : "") + std::to_string(v[i]);
+            for (std::size_t i = 0; i < v.size() && i < 20; ++i)
+                text += (i ? ", " : "") + std::to_string(v[i]);
             return v.size() > 20 ? text + ", ..." : text;
         };
-        log_->info("reload: map {} registers: {} added{}{}, {} removed{}{}", after.registers().size(), added.size(),
-                   added.empty() ? "" : " ", list(added), removed.size(), removed.empty() ? "" : " ", list(removed));
+        log_->info("reload: map {} registers: {} added{}{}, {} removed{}{}", after.registers().size(),
+                   added.size(), added.empty() ? "" : " ", list(added), removed.size(),
+                   removed.empty() ? "" : " ", list(removed));
     }
 
     int argc_;
@@ -372,7 +387,8 @@ int run(int argc, char** argv) {
     try {
         map = loadMap(options);
     } catch (const regmap::MapError& e) {
-        for (const auto& d : e.diagnostics()) std::cerr << d.format() << "\n";
+        for (const auto& d : e.diagnostics())
+            std::cerr << d.format() << "\n";
         std::cerr << "venus-modbusd: " << e.diagnostics().size() << " problem(s) in the register map\n";
         return 2;
     }

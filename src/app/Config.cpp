@@ -32,7 +32,8 @@ const std::map<std::string, std::pair<std::string, Kind>> kKeys = {
 
 std::string keyList() {
     std::string text;
-    for (const auto& [key, spec] : kKeys) text += (text.empty() ? "" : ", ") + key;
+    for (const auto& [key, spec] : kKeys)
+        text += (text.empty() ? "" : ", ") + key;
     return text;
 }
 
@@ -56,7 +57,8 @@ void applyConfigText(Options& options, const std::string& yaml, const std::strin
         const auto& value = item.second;
         if (!seen.insert(key).second) fail(item.first.Mark(), "duplicate key '" + key + "'");
         auto it = kKeys.find(key);
-        if (it == kKeys.end()) fail(item.first.Mark(), "unknown key '" + key + "' (known: " + keyList() + ")");
+        if (it == kKeys.end())
+            fail(item.first.Mark(), "unknown key '" + key + "' (known: " + keyList() + ")");
         const auto& [option, kind] = it->second;
         if (options.given.count(option)) continue; // the command line wins
         auto apply = [&](const YAML::Node& node) {
@@ -65,7 +67,8 @@ void applyConfigText(Options& options, const std::string& yaml, const std::strin
                 applyOption(options, option, node.Scalar());
             } catch (const UsageError& e) {
                 std::string message = e.what();
-                if (message.rfind("--" + option + ": ", 0) == 0) message = "'" + key + "': " + message.substr(option.size() + 4);
+                if (message.rfind("--" + option + ": ", 0) == 0)
+                    message = "'" + key + "': " + message.substr(option.size() + 4);
                 fail(node.Mark(), message);
             }
         };
@@ -77,10 +80,14 @@ void applyConfigText(Options& options, const std::string& yaml, const std::strin
             break;
         case Kind::List:
             if (value.IsSequence())
-                for (const auto& element : value) apply(element);
-            else apply(value);
+                for (const auto& element : value)
+                    apply(element);
+            else
+                apply(value);
             break;
-        case Kind::Scalar: apply(value); break;
+        case Kind::Scalar:
+            apply(value);
+            break;
         }
     }
 }

@@ -5,10 +5,12 @@
 namespace vmd::app {
 
 void Diagnostics::update(const core::ServiceIndex& index, const modbus::Server& server) {
-    for (auto& e : entries_) e.active = false;
+    for (auto& e : entries_)
+        e.active = false;
     for (const auto& s : index.services()) {
         if (!s->ready) continue;
-        auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.name == s->name; });
+        auto it =
+            std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.name == s->name; });
         if (it == entries_.end()) // a replacement (same type and instance) takes over an inactive entry
             it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) {
                 return !e.active && e.type == s->type && e.instance == s->instance &&
@@ -30,7 +32,7 @@ void Diagnostics::update(const core::ServiceIndex& index, const modbus::Server& 
         if (reachable && e.active) { // shadowed by another service of its type and instance?
             auto typeId = map_->serviceTypeId(e.type);
             auto chosen = typeId ? index.resolve(*typeId, static_cast<regmap::UnitId>(unit.value_or(
-                                                               static_cast<regmap::UnitId>(e.instance))))
+                                                              static_cast<regmap::UnitId>(e.instance))))
                                  : nullptr;
             reachable = !typeId || (chosen && chosen->name == e.name);
         }

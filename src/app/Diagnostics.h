@@ -18,13 +18,14 @@ namespace vmd::app {
 /// /DeviceInstance too (instance 0, unit 100). Entries are never removed; a service of the same
 /// type and instance as an inactive entry takes that entry over.
 class Diagnostics {
-public:
-    Diagnostics(dbus::ItemExporter& exporter, const regmap::RegisterMap& map) : exporter_(exporter), map_(&map) {}
+  public:
+    Diagnostics(dbus::ItemExporter& exporter, const regmap::RegisterMap& map)
+        : exporter_(exporter), map_(&map) {}
     void rebind(const regmap::RegisterMap& map) { map_ = &map; }
     /// Refreshes every path from the current state and publishes the changes.
     void update(const core::ServiceIndex& index, const modbus::Server& server);
 
-private:
+  private:
     struct Entry {
         std::string name;
         std::string type;

@@ -67,47 +67,77 @@ core::Cidr cidr(const std::string& option, const char* text) {
 
 void applyOption(Options& o, const std::string& name, const std::string& value) {
     const char* text = value.c_str();
-    if (name == "bus") o.bus = value;
-    else if (name == "listen") o.listen.push_back(value);
-    else if (name == "map") o.map = value;
-    else if (name == "overlay") o.overlays.push_back(value);
-    else if (name == "config") o.config = value;
-    else if (name == "allow") o.allow.push_back(cidr(name, text));
-    else if (name == "write-allow") o.writeAllow.push_back(cidr(name, text));
-    else if (name == "max-clients") o.maxClients = static_cast<std::size_t>(number(name, text, 1, 100000));
-    else if (name == "write-timeout") o.writeTimeout = std::chrono::milliseconds(number(name, text, 1, 600000));
-    else if (name == "idle-timeout") o.idleTimeout = std::chrono::seconds(number(name, text, 1, 86400));
-    else if (name == "frame-timeout") o.frameTimeout = std::chrono::milliseconds(number(name, text, 10, 600000));
+    if (name == "bus")
+        o.bus = value;
+    else if (name == "listen")
+        o.listen.push_back(value);
+    else if (name == "map")
+        o.map = value;
+    else if (name == "overlay")
+        o.overlays.push_back(value);
+    else if (name == "config")
+        o.config = value;
+    else if (name == "allow")
+        o.allow.push_back(cidr(name, text));
+    else if (name == "write-allow")
+        o.writeAllow.push_back(cidr(name, text));
+    else if (name == "max-clients")
+        o.maxClients = static_cast<std::size_t>(number(name, text, 1, 100000));
+    else if (name == "write-timeout")
+        o.writeTimeout = std::chrono::milliseconds(number(name, text, 1, 600000));
+    else if (name == "idle-timeout")
+        o.idleTimeout = std::chrono::seconds(number(name, text, 1, 86400));
+    else if (name == "frame-timeout")
+        o.frameTimeout = std::chrono::milliseconds(number(name, text, 10, 600000));
     else if (name == "not-available") {
-        if (value == "zero") o.notAvailable = codec::NotAvailable::Zero;
-        else if (value == "max") o.notAvailable = codec::NotAvailable::Max;
-        else throw UsageError("--not-available: '" + value + "' is not zero or max");
+        if (value == "zero")
+            o.notAvailable = codec::NotAvailable::Zero;
+        else if (value == "max")
+            o.notAvailable = codec::NotAvailable::Max;
+        else
+            throw UsageError("--not-available: '" + value + "' is not zero or max");
     } else if (name == "log-level") {
         static const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
         if (std::find(levels.begin(), levels.end(), value) == levels.end())
             throw UsageError("--log-level: '" + value + "' is not trace, debug, info, warn, error or off");
         o.logLevel = value;
     } else if (name == "read-only") {
-        if (value == "true") o.readOnly = true;
-        else if (value == "false") o.readOnly = false;
-        else throw UsageError("--read-only: '" + value + "' is not true or false");
-    } else if (name == "check") o.check = true;
-    else if (name == "version") o.version = true;
-    else if (name == "help") o.help = true;
-    else throw UsageError("unknown option '--" + name + "' (see --help)");
+        if (value == "true")
+            o.readOnly = true;
+        else if (value == "false")
+            o.readOnly = false;
+        else
+            throw UsageError("--read-only: '" + value + "' is not true or false");
+    } else if (name == "check")
+        o.check = true;
+    else if (name == "version")
+        o.version = true;
+    else if (name == "help")
+        o.help = true;
+    else
+        throw UsageError("unknown option '--" + name + "' (see --help)");
 }
 
 Options parseOptions(int argc, char** argv) {
     static const option longOptions[] = {
-        {"bus", required_argument, nullptr, 0},           {"listen", required_argument, nullptr, 0},
-        {"map", required_argument, nullptr, 0},           {"overlay", required_argument, nullptr, 0},
-        {"config", required_argument, nullptr, 0},        {"read-only", no_argument, nullptr, 0},
-        {"allow", required_argument, nullptr, 0},         {"write-allow", required_argument, nullptr, 0},
-        {"max-clients", required_argument, nullptr, 0},   {"not-available", required_argument, nullptr, 0},
-        {"write-timeout", required_argument, nullptr, 0}, {"idle-timeout", required_argument, nullptr, 0},
-        {"frame-timeout", required_argument, nullptr, 0}, {"log-level", required_argument, nullptr, 0},
-        {"check", no_argument, nullptr, 0},               {"version", no_argument, nullptr, 0},
-        {"help", no_argument, nullptr, 0},                {nullptr, 0, nullptr, 0},
+        {"bus", required_argument, nullptr, 0},
+        {"listen", required_argument, nullptr, 0},
+        {"map", required_argument, nullptr, 0},
+        {"overlay", required_argument, nullptr, 0},
+        {"config", required_argument, nullptr, 0},
+        {"read-only", no_argument, nullptr, 0},
+        {"allow", required_argument, nullptr, 0},
+        {"write-allow", required_argument, nullptr, 0},
+        {"max-clients", required_argument, nullptr, 0},
+        {"not-available", required_argument, nullptr, 0},
+        {"write-timeout", required_argument, nullptr, 0},
+        {"idle-timeout", required_argument, nullptr, 0},
+        {"frame-timeout", required_argument, nullptr, 0},
+        {"log-level", required_argument, nullptr, 0},
+        {"check", no_argument, nullptr, 0},
+        {"version", no_argument, nullptr, 0},
+        {"help", no_argument, nullptr, 0},
+        {nullptr, 0, nullptr, 0},
     };
     Options o;
     optind = 1;

@@ -8,12 +8,12 @@ namespace vmd::core {
 namespace {
 const std::vector<std::string>& typeCodes() {
     static const std::vector<std::string> codes = {
-        "",          "system",     "settings", "hub4",        "platform",     "vebus",     "multi",
-        "acsystem",  "inverter",   "battery",  "solarcharger", "dcdc",        "pvinverter", "charger",
-        "grid",      "genset",     "dcgenset", "acload",      "temperature",  "tank",      "gps",
-        "meteo",     "pulsemeter", "digitalinput", "generator", "vecan",      "alternator", "dcsource",
-        "fuelcell",  "motordrive", "dcsystem", "dcload",      "evcharger",    "heatpump",  "switch",
-        "rvc",       "pump",
+        "",         "system",     "settings",     "hub4",         "platform",    "vebus",      "multi",
+        "acsystem", "inverter",   "battery",      "solarcharger", "dcdc",        "pvinverter", "charger",
+        "grid",     "genset",     "dcgenset",     "acload",       "temperature", "tank",       "gps",
+        "meteo",    "pulsemeter", "digitalinput", "generator",    "vecan",       "alternator", "dcsource",
+        "fuelcell", "motordrive", "dcsystem",     "dcload",       "evcharger",   "heatpump",   "switch",
+        "rvc",      "pump",
     };
     return codes;
 }
@@ -76,8 +76,10 @@ void ServiceIndex::reindex() {
         e.typeCode = serviceTypeCode(s->type);
         e.instance = static_cast<std::uint16_t>(std::min<regmap::DeviceInstance>(s->instance, 0xFFFF));
         auto mapped = map_->unitForInstance(s->instance);
-        if (mapped) e.unit = *mapped;
-        else if (s->instance <= 247) e.unit = static_cast<std::uint16_t>(s->instance);
+        if (mapped)
+            e.unit = *mapped;
+        else if (s->instance <= 247)
+            e.unit = static_cast<std::uint16_t>(s->instance);
         if (e.unit != 0xFFFF && s->typeId != kUnmappedServiceType)
             e.flags = resolve(s->typeId, static_cast<regmap::UnitId>(e.unit)) == s.get() ? 1 : 0;
         discovery_.push_back(e);

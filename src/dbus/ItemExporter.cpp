@@ -14,9 +14,12 @@ Properties properties(const codec::Value& value) {
 
 sdbus::Variant publishedVariant(const codec::Value& value) {
     struct Visitor {
-        sdbus::Variant operator()(std::monostate) const { return sdbus::Variant(std::vector<std::int32_t>{}); }
+        sdbus::Variant operator()(std::monostate) const {
+            return sdbus::Variant(std::vector<std::int32_t>{});
+        }
         sdbus::Variant operator()(std::int64_t v) const {
-            return v >= INT32_MIN && v <= INT32_MAX ? sdbus::Variant(static_cast<std::int32_t>(v)) : sdbus::Variant(v);
+            return v >= INT32_MIN && v <= INT32_MAX ? sdbus::Variant(static_cast<std::int32_t>(v))
+                                                    : sdbus::Variant(v);
         }
         sdbus::Variant operator()(std::uint64_t v) const {
             return v <= UINT32_MAX ? sdbus::Variant(static_cast<std::uint32_t>(v)) : sdbus::Variant(v);
@@ -32,16 +35,22 @@ ItemExporter::ItemExporter(sdbus::IConnection& connection) : connection_(connect
     root_ = sdbus::createObject(connection_, "/");
     root_->registerMethod("GetItems").onInterface(kBusItemInterface).implementedAs([this] {
         std::map<std::string, Properties> all;
-        for (const auto& [path, item] : items_) all.emplace(path, properties(item.value));
+        for (const auto& [path, item] : items_)
+            all.emplace(path, properties(item.value));
         return all;
     });
     root_->registerMethod("GetValue").onInterface(kBusItemInterface).implementedAs([this] {
         std::map<std::string, sdbus::Variant> all;
-        for (const auto& [path, item] : items_) all.emplace(path.substr(1), publishedVariant(item.value));
+        for (const auto& [path, item] : items_)
+            all.emplace(path.substr(1), publishedVariant(item.value));
         return sdbus::Variant(all);
     });
-    root_->registerMethod("GetText").onInterface(kBusItemInterface).implementedAs([] { return std::string(); });
-    root_->registerSignal("ItemsChanged").onInterface(kBusItemInterface).withParameters<std::map<std::string, Properties>>();
+    root_->registerMethod("GetText").onInterface(kBusItemInterface).implementedAs([] {
+        return std::string();
+    });
+    root_->registerSignal("ItemsChanged")
+        .onInterface(kBusItemInterface)
+        .withParameters<std::map<std::string, Properties>>();
     root_->finishRegistration();
 }
 
@@ -59,14 +68,18 @@ void ItemExporter::registerItem(const std::string& path, Item& item) {
     item.object->registerMethod("SetValue").onInterface(kBusItemInterface).implementedAs([](sdbus::Variant) {
         return std::int32_t{1}; // diagnostics are read-only
     });
-    item.object->registerSignal("PropertiesChanged").onInterface(kBusItemInterface).withParameters<Properties>();
+    item.object->registerSignal("PropertiesChanged")
+        .onInterface(kBusItemInterface)
+        .withParameters<Properties>();
     item.object->finishRegistration();
 }
 
 void ItemExporter::set(const std::string& path, codec::Value value) {
     auto [it, inserted] = items_.try_emplace(path);
-    if (inserted) registerItem(path, it->second);
-    else if (it->second.value == value) return;
+    if (inserted)
+        registerItem(path, it->second);
+    else if (it->second.value == value)
+        return;
     it->second.value = std::move(value);
     changed_.insert(path);
 }

@@ -15,7 +15,7 @@ namespace vmd::dbus {
 /// path with GetValue/GetText/SetValue (read-only: SetValue answers 1), and "/" with GetItems, a
 /// dict GetValue and ItemsChanged. Changes are batched: flush() sends one ItemsChanged.
 class ItemExporter {
-public:
+  public:
     explicit ItemExporter(sdbus::IConnection& connection);
     ~ItemExporter();
     ItemExporter(const ItemExporter&) = delete;
@@ -26,7 +26,7 @@ public:
     void flush();
     [[nodiscard]] const codec::Value* get(const std::string& path) const;
 
-private:
+  private:
     struct Item {
         codec::Value value;
         std::unique_ptr<sdbus::IObject> object;

@@ -15,10 +15,12 @@ void Writer::write(const modbus::WriteOp& op, std::function<void(modbus::WriteRe
             .uponReplyInvoke([done, start = std::chrono::steady_clock::now(),
                               timeout = timeout_](const sdbus::Error* error, std::int32_t result) {
                 if (!error)
-                    return done(result == 0 ? modbus::WriteResult::Accepted : modbus::WriteResult::Refused, result);
+                    return done(result == 0 ? modbus::WriteResult::Accepted : modbus::WriteResult::Refused,
+                                result);
                 // A local timeout and a peer that left without answering both come back as errors;
                 // only the elapsed time tells them apart reliably.
-                bool timedOut = std::chrono::steady_clock::now() - start >= timeout - std::chrono::milliseconds(20);
+                bool timedOut =
+                    std::chrono::steady_clock::now() - start >= timeout - std::chrono::milliseconds(20);
                 done(timedOut ? modbus::WriteResult::TimedOut : modbus::WriteResult::Refused, -1);
             });
     } catch (const sdbus::Error&) {

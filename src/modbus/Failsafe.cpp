@@ -6,12 +6,16 @@ namespace vmd::modbus {
 
 codec::TypedValue typedValue(const regmap::Register& reg, double value) {
     switch (reg.dbusType) {
-    case 'd': return {'d', value};
-    case 'b': return {'b', value != 0};
+    case 'd':
+        return {'d', value};
+    case 'b':
+        return {'b', value != 0};
     case 'n':
     case 'i':
-    case 'x': return {reg.dbusType, static_cast<std::int64_t>(std::llround(value))};
-    default: return {reg.dbusType, static_cast<std::uint64_t>(std::llround(std::max(value, 0.0)))};
+    case 'x':
+        return {reg.dbusType, static_cast<std::int64_t>(std::llround(value))};
+    default:
+        return {reg.dbusType, static_cast<std::uint64_t>(std::llround(std::max(value, 0.0)))};
     }
 }
 
@@ -19,7 +23,8 @@ void Failsafe::clientWrote(const WriteOp& op, Clock::time_point now) {
     if (!op.reg || !op.reg->failsafe) return;
     const auto& rule = *op.reg->failsafe;
     WriteOp safe{op.service, op.path, typedValue(*op.reg, rule.value), op.reg, {}, op.keepAlive};
-    auto after = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(rule.afterSeconds));
+    auto after =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(rule.afterSeconds));
     armed_[{op.service, op.path}] = Armed{std::move(safe), now + after};
 }
 

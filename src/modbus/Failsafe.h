@@ -13,7 +13,7 @@ namespace vmd::modbus {
 /// such a register, the server writes `value` itself when no client wrote it again for `after`
 /// seconds. It then stays quiet until the next client write. Pure: time is a parameter.
 class Failsafe {
-public:
+  public:
     using Clock = std::chrono::steady_clock;
 
     /// A client write D-Bus accepted. Arms (or re-arms) the fail-safe of its path.
@@ -26,7 +26,7 @@ public:
     /// When the next fail-safe is due, if any is armed.
     [[nodiscard]] std::optional<Clock::time_point> nextDeadline() const;
 
-private:
+  private:
     struct Armed {
         WriteOp op; ///< the fail-safe write itself
         Clock::time_point deadline;

@@ -77,8 +77,10 @@ void RequestHandler::encodeRegister(const Register& reg, const core::ServiceStat
         constexpr std::size_t kEntries = 100;
         auto word = static_cast<std::size_t>(reg.computeValue);
         std::uint16_t value = 0xFFFF;
-        if (word == 0) value = static_cast<std::uint16_t>(std::min(entries.size(), kEntries));
-        else if (word == 1) value = 1; // layout version
+        if (word == 0)
+            value = static_cast<std::uint16_t>(std::min(entries.size(), kEntries));
+        else if (word == 1)
+            value = 1; // layout version
         else if (auto k = (word - 2) / 4; k < entries.size() && k < kEntries) {
             const auto& e = entries[k];
             const std::uint16_t fields[] = {e.unit, e.typeCode, e.instance, e.flags};
@@ -182,7 +184,12 @@ ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t a
                 target = path;
                 break;
             }
-        writes.push_back({service->name, map_->paths()[target], std::move(decoded.value), &reg, {regWords.begin(), regWords.end()}, {}});
+        writes.push_back({service->name,
+                          map_->paths()[target],
+                          std::move(decoded.value),
+                          &reg,
+                          {regWords.begin(), regWords.end()},
+                          {}});
         word = to;
     }
     return ExceptionCode::None;

@@ -5,8 +5,8 @@
 #include "modbus/Protocol.h"
 
 #include <array>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -18,9 +18,9 @@ struct WriteOp {
     std::string service; ///< bus name
     std::string path;
     codec::TypedValue value;
-    const regmap::Register* reg = nullptr;     ///< the register written
-    std::vector<std::uint16_t> words;          ///< the register's words as written (after merging), for the audit
-    std::shared_ptr<const void> keepAlive;     ///< keeps `reg`'s map alive across a reload
+    const regmap::Register* reg = nullptr; ///< the register written
+    std::vector<std::uint16_t> words;      ///< the register's words as written (after merging), for the audit
+    std::shared_ptr<const void> keepAlive; ///< keeps `reg`'s map alive across a reload
 };
 
 /// A response PDU (function code first), built without heap allocation.

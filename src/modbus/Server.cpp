@@ -30,9 +30,12 @@ std::shared_ptr<spdlog::logger> log() {
 
 std::string describe(WriteResult result, int code) {
     switch (result) {
-    case WriteResult::Accepted: return "accepted";
-    case WriteResult::TimedOut: return "timed out";
-    case WriteResult::Refused: break;
+    case WriteResult::Accepted:
+        return "accepted";
+    case WriteResult::TimedOut:
+        return "timed out";
+    case WriteResult::Refused:
+        break;
     }
     return code < 0 ? "refused (D-Bus error)" : "refused (SetValue returned " + std::to_string(code) + ")";
 }
@@ -156,8 +159,8 @@ void Server::sweep() {
 }
 
 std::string ClientError::describe() const {
-    return fmt::format("{}: unit {} function {} address {} quantity {}: exception {}", peer, unit, function, address,
-                       quantity, static_cast<int>(code));
+    return fmt::format("{}: unit {} function {} address {} quantity {}: exception {}", peer, unit, function,
+                       address, quantity, static_cast<int>(code));
 }
 
 void Server::noteException(Connection& c, const Frame& frame, ExceptionCode code) {
@@ -263,8 +266,10 @@ void Server::readFrom(Connection& c) {
     }
     std::memmove(c.in.data(), c.in.data() + offset, c.inSize - offset);
     c.inSize -= offset;
-    if (c.inSize == 0) c.partialSince.reset();
-    else if (offset > 0 || !c.partialSince) c.partialSince = c.lastActivity;
+    if (c.inSize == 0)
+        c.partialSince.reset();
+    else if (offset > 0 || !c.partialSince)
+        c.partialSince = c.lastActivity;
     updateInterest(c);
 }
 
@@ -305,7 +310,8 @@ void Server::serve(Connection& c, const Frame& frame) {
     job->request = frame;
     job->request.pdu = {job->frameBytes.data(), frame.pdu.size()};
     job->outcome = std::move(outcome);
-    for (auto& op : job->outcome.writes) op.keepAlive = mapOwner_;
+    for (auto& op : job->outcome.writes)
+        op.keepAlive = mapOwner_;
     c.busy = true;
     runWrites(c.id, std::move(job));
 }
@@ -329,10 +335,11 @@ void Server::runWrites(std::uint64_t id, std::shared_ptr<WriteJob> job) {
     writer_.write(op, [this, id, job, peer](WriteResult result, int code) {
         const auto& op = job->outcome.writes[job->next];
         std::string words;
-        for (auto w : op.words) words += fmt::format("{}0x{:04X}", words.empty() ? "" : " ", w);
-        log()->info("write from {} unit {} register {} words [{}] -> {} {} = {} ({}): {}", peer, job->request.unit,
-                    op.reg ? op.reg->address : 0, words, op.service, op.path, codec::toText(op.value.value),
-                    op.value.dbusType, describe(result, code));
+        for (auto w : op.words)
+            words += fmt::format("{}0x{:04X}", words.empty() ? "" : " ", w);
+        log()->info("write from {} unit {} register {} words [{}] -> {} {} = {} ({}): {}", peer,
+                    job->request.unit, op.reg ? op.reg->address : 0, words, op.service, op.path,
+                    codec::toText(op.value.value), op.value.dbusType, describe(result, code));
         if (result == WriteResult::Accepted) {
             ++stats_.writes;
             armFailsafe(op);
@@ -395,7 +402,8 @@ void Server::setOptions(ServerOptions options) {
 
 void Server::setMapOwner(std::shared_ptr<const void> owner) {
     mapOwner_ = std::move(owner);
-    if (auto map = std::static_pointer_cast<const regmap::RegisterMap>(mapOwner_)) failsafe_.rebind(*map, mapOwner_);
+    if (auto map = std::static_pointer_cast<const regmap::RegisterMap>(mapOwner_))
+        failsafe_.rebind(*map, mapOwner_);
 }
 
 void Server::armFailsafe(const WriteOp& op) {
@@ -407,8 +415,8 @@ void Server::armFailsafe(const WriteOp& op) {
 void Server::runFailsafe() {
     for (auto& op : failsafe_.due(Failsafe::Clock::now())) {
         ++stats_.failsafeActivations;
-        log()->warn("fail-safe: no client wrote register {} ({} {}) for {} s: writing {}", op.reg->address, op.service,
-                    op.path, op.reg->failsafe->afterSeconds, codec::toText(op.value.value));
+        log()->warn("fail-safe: no client wrote register {} ({} {}) for {} s: writing {}", op.reg->address,
+                    op.service, op.path, op.reg->failsafe->afterSeconds, codec::toText(op.value.value));
         auto service = op.service;
         auto path = op.path;
         writer_.write(op, [service, path](WriteResult result, int code) {

@@ -22,11 +22,11 @@ namespace vmd::modbus {
 struct ServerOptions {
     std::vector<std::string> listen{"0.0.0.0:502"};
     std::size_t maxClients = 32;
-    std::vector<core::Cidr> allow;      ///< empty: everyone may connect
-    std::vector<core::Cidr> writeAllow; ///< empty: everyone who may connect may write
-    std::chrono::seconds idleTimeout{300};       ///< a client silent this long is disconnected
+    std::vector<core::Cidr> allow;                ///< empty: everyone may connect
+    std::vector<core::Cidr> writeAllow;           ///< empty: everyone who may connect may write
+    std::chrono::seconds idleTimeout{300};        ///< a client silent this long is disconnected
     std::chrono::milliseconds frameTimeout{5000}; ///< a frame must be complete this soon after it began
-    std::chrono::seconds errorLogInterval{10};   ///< a client's repeated errors are logged once per interval
+    std::chrono::seconds errorLogInterval{10};    ///< a client's repeated errors are logged once per interval
 };
 
 /// The last exception a client got, kept as numbers (formatting is off the hot path).

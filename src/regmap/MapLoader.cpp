@@ -27,8 +27,6 @@ std::string joinMessages(const std::vector<Diagnostic>& diagnostics) {
     return text;
 }
 
-
-
 struct TypeSpec {
     ModbusType type;
     std::uint16_t words;
@@ -66,9 +64,9 @@ std::optional<Compute> parseCompute(const std::string& text) {
     return it == names.end() ? std::nullopt : std::optional(it->second);
 }
 
-const std::set<std::string> kRegisterKeys = {"address", "service", "path",      "type",        "scale",
-                                             "unit",    "access",  "dbus-type", "description", "enum",
-                                             "range",   "compute", "inputs",    "value",       "remarks", "failsafe"};
+const std::set<std::string> kRegisterKeys = {
+    "address",     "service", "path",  "type",    "scale",  "unit",  "access",  "dbus-type",
+    "description", "enum",    "range", "compute", "inputs", "value", "remarks", "failsafe"};
 const std::string kDbusTypes = "ybnqiuxtds";
 
 std::optional<Range> readRange(const YAML::Node& r, std::string& problem) {
@@ -183,9 +181,12 @@ bool MapLoader::addLineByLine(const std::string& text, const std::string& src) {
         }
         lineOffset_ = item.line - 1;
         const auto& element = node[0];
-        if (item.section == "registers") addRegister(element, src);
-        else if (item.section == "unit-ids") addUnitRow(element, src);
-        else addAmendment(element, src);
+        if (item.section == "registers")
+            addRegister(element, src);
+        else if (item.section == "unit-ids")
+            addUnitRow(element, src);
+        else
+            addAmendment(element, src);
         lineOffset_ = 0;
     }
     return true;
@@ -208,20 +209,24 @@ void MapLoader::addDocument(const std::string& yamlText, const std::string& src)
         auto key = item.first.as<std::string>();
         if (!topKeys.insert(key).second) error(src, lineOf(item.first), "duplicate key '" + key + "'");
         if (key != "registers" && key != "unit-ids" && key != "amend")
-            error(src, lineOf(item.first), "unknown key '" + key + "' (expected 'registers', 'unit-ids' or 'amend')");
+            error(src, lineOf(item.first),
+                  "unknown key '" + key + "' (expected 'registers', 'unit-ids' or 'amend')");
     }
 
     if (auto units = root["unit-ids"]) {
         if (!units.IsSequence())
             error(src, lineOf(units), "'unit-ids' must be a list");
         else
-            for (const auto& row : units) addUnitRow(row, src);
+            for (const auto& row : units)
+                addUnitRow(row, src);
     }
 
     if (auto amend = root["amend"]) {
-        if (!amend.IsSequence()) error(src, lineOf(amend), "'amend' must be a list");
+        if (!amend.IsSequence())
+            error(src, lineOf(amend), "'amend' must be a list");
         else
-            for (const auto& node : amend) addAmendment(node, src);
+            for (const auto& node : amend)
+                addAmendment(node, src);
     }
     auto registers = root["registers"];
     if (!registers) {
@@ -232,7 +237,8 @@ void MapLoader::addDocument(const std::string& yamlText, const std::string& src)
         error(src, lineOf(registers), "'registers' must be a list");
         return;
     }
-    for (const auto& node : registers) addRegister(node, src);
+    for (const auto& node : registers)
+        addRegister(node, src);
 }
 
 void MapLoader::addUnitRow(const YAML::Node& row, const std::string& src) {
@@ -327,8 +333,8 @@ void MapLoader::addRegister(const YAML::Node& node, const std::string& src) {
         if (auto c = parseCompute(*compute))
             p.reg.compute = *c;
         else
-            fail(node["compute"],
-                 "unknown compute '" + *compute + "' (quotient, utc-time, firmware-version, any-text, discovery)");
+            fail(node["compute"], "unknown compute '" + *compute +
+                                      "' (quotient, utc-time, firmware-version, any-text, discovery)");
     }
     if (auto path = scalar("path", false)) {
         p.paths = expandAlternatives(*path);
@@ -374,8 +380,7 @@ void MapLoader::addRegister(const YAML::Node& node, const std::string& src) {
         else
             for (const auto& item : e) {
                 try {
-                    p.reg.enumTexts.push_back(
-                        {item.first.as<std::int64_t>(), item.second.as<std::string>()});
+                    p.reg.enumTexts.push_back({item.first.as<std::int64_t>(), item.second.as<std::string>()});
                 } catch (const YAML::Exception&) {
                     fail(item.first, "enum key '" + item.first.Scalar() + "' is not an integer");
                 }
@@ -438,9 +443,12 @@ void MapLoader::addAmendment(const YAML::Node& node, const std::string& src) {
         auto key = item.first.as<std::string>();
         std::string problem;
         if (key == "address") continue;
-        if (key == "failsafe") a.failsafe = readFailsafe(item.second, problem);
-        else if (key == "range") a.range = readRange(item.second, problem);
-        else problem = "an amendment may change 'failsafe' and 'range' only, not '" + key + "'";
+        if (key == "failsafe")
+            a.failsafe = readFailsafe(item.second, problem);
+        else if (key == "range")
+            a.range = readRange(item.second, problem);
+        else
+            problem = "an amendment may change 'failsafe' and 'range' only, not '" + key + "'";
         if (!problem.empty()) error(src, lineOf(item.first), problem);
     }
     amendments_.push_back(std::move(a));
@@ -448,7 +456,8 @@ void MapLoader::addAmendment(const YAML::Node& node, const std::string& src) {
 
 RegisterMap MapLoader::build() {
     for (const auto& a : amendments_) {
-        auto it = std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return p.reg.address == a.address; });
+        auto it = std::find_if(pending_.begin(), pending_.end(),
+                               [&](const Pending& p) { return p.reg.address == a.address; });
         if (it == pending_.end()) {
             error(a.source, a.line, "amendment: no register starts at address " + std::to_string(a.address));
             continue;
@@ -457,8 +466,9 @@ RegisterMap MapLoader::build() {
         if (a.range) reg.range = a.range;
         if (a.failsafe) {
             if (!reg.writable() || reg.type == ModbusType::Reserved || reg.type == ModbusType::String)
-                error(a.source, a.line, "register " + std::to_string(a.address) + " (" + reg.source + ":" +
-                                            std::to_string(reg.line) + ") is not a writable number register: no failsafe");
+                error(a.source, a.line,
+                      "register " + std::to_string(a.address) + " (" + reg.source + ":" +
+                          std::to_string(reg.line) + ") is not a writable number register: no failsafe");
             reg.failsafe = a.failsafe;
         }
     }

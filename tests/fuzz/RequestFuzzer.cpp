@@ -29,12 +29,23 @@ struct Site {
         // Every path gets a value; the kinds rotate so that every codec branch is reached.
         for (std::size_t i = 0; i < s.values.size(); ++i) {
             switch (i % 6) {
-            case 0: s.values[i] = 1234.5678 * static_cast<double>(i); break;
-            case 1: s.values[i] = -static_cast<std::int64_t>(i) * 1000; break;
-            case 2: s.values[i] = std::uint64_t{i} << 40; break;
-            case 3: s.values[i] = std::string("text \xC3\xA4 ") + std::to_string(i); break;
-            case 4: s.values[i] = (i & 8) != 0; break;
-            default: break; // invalid
+            case 0:
+                s.values[i] = 1234.5678 * static_cast<double>(i);
+                break;
+            case 1:
+                s.values[i] = -static_cast<std::int64_t>(i) * 1000;
+                break;
+            case 2:
+                s.values[i] = std::uint64_t{i} << 40;
+                break;
+            case 3:
+                s.values[i] = std::string("text \xC3\xA4 ") + std::to_string(i);
+                break;
+            case 4:
+                s.values[i] = (i & 8) != 0;
+                break;
+            default:
+                break; // invalid
             }
         }
     }
@@ -50,7 +61,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (modbus::parseFrame(stream, frame) != modbus::FrameStatus::Complete) break;
         auto outcome = site.handler.handle(frame.unit, frame.pdu, 1764201600);
         if (outcome.readAfterWrite) // function 23: the read part, as the server does after the writes
-            site.handler.read(frame.unit, frame.pdu[0], outcome.readAddress, outcome.readQuantity, 0, outcome.reply);
+            site.handler.read(frame.unit, frame.pdu[0], outcome.readAddress, outcome.readQuantity, 0,
+                              outcome.reply);
         if (outcome.reply.size < 2 || outcome.reply.size > modbus::kMaxPduSize) std::abort();
         std::uint8_t adu[modbus::kMaxAduSize];
         if (modbus::buildAdu(frame, outcome.reply.pdu(), adu) > modbus::kMaxAduSize) std::abort();

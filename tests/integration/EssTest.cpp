@@ -60,17 +60,19 @@ std::vector<std::uint16_t> sample(const regmap::Register& reg) {
 }
 
 double decoded(const regmap::Register& reg, const std::vector<std::uint16_t>& words) {
-    std::int64_t raw = words.size() == 1 ? (reg.type == regmap::ModbusType::Int16 ? static_cast<std::int16_t>(words[0])
-                                                                                  : words[0])
-                                         : (reg.type == regmap::ModbusType::Int32
-                                                ? static_cast<std::int32_t>((words[0] << 16) | words[1])
-                                                : static_cast<std::int64_t>((std::uint32_t{words[0]} << 16) | words[1]));
+    std::int64_t raw =
+        words.size() == 1
+            ? (reg.type == regmap::ModbusType::Int16 ? static_cast<std::int16_t>(words[0]) : words[0])
+            : (reg.type == regmap::ModbusType::Int32
+                   ? static_cast<std::int32_t>((words[0] << 16) | words[1])
+                   : static_cast<std::int64_t>((std::uint32_t{words[0]} << 16) | words[1]));
     return static_cast<double>(raw) / reg.scale;
 }
 
 } // namespace
 
-TEST_CASE("every ESS control point written through the server arrives on D-Bus with its type and value", "[ess]") {
+TEST_CASE("every ESS control point written through the server arrives on D-Bus with its type and value",
+          "[ess]") {
     SimProcess rs(scenarioFile("ess-rs.yaml"));
     auto map = regmap::loadMapFile(env("VMD_SOURCE") + "/register-maps/victron.yaml");
     Client client;
@@ -107,7 +109,8 @@ TEST_CASE("a value outside the enum is exception 3 and nothing is sent", "[ess]"
     CHECK(client.writeSingle(246, 33, 0).exceptionCode() == 3);
     CHECK(client.writeMultiple(246, 37, {0, 0, 9}).exceptionCode() == 3); // 39 DisableFeedIn is 0 or 1
     CHECK(linesOf(env("VMD_SIM_LOG"), "/Settings/CGwacs/Hub4Mode").size() == before);
-    CHECK(linesOf(env("VMD_SIM_LOG"), "SET com.victronenergy.vebus.ttyO1 /Hub4/L1/AcPowerSetpoint d 0 ").empty());
+    CHECK(linesOf(env("VMD_SIM_LOG"), "SET com.victronenergy.vebus.ttyO1 /Hub4/L1/AcPowerSetpoint d 0 ")
+              .empty());
 }
 
 TEST_CASE("negative set points arrive as negative numbers, 16- and 32-bit", "[ess]") {

@@ -202,13 +202,16 @@ TEST_CASE("the fail-safe writes its value after a second without client writes, 
 TEST_CASE("the GX setting /Settings/ModbusServer/ReadWrite switches writes off and on, live", "[site]") {
     Client client;
     Peer peer;
-    REQUIRE(peer.set("com.victronenergy.settings", "/Settings/ModbusServer/ReadWrite", sdbus::Variant(0)) == 0);
+    REQUIRE(peer.set("com.victronenergy.settings", "/Settings/ModbusServer/ReadWrite", sdbus::Variant(0)) ==
+            0);
     CHECK(eventually([&] { return client.writeSingle(246, 22, 160).exceptionCode() == 2; }));
-    REQUIRE(peer.set("com.victronenergy.settings", "/Settings/ModbusServer/ReadWrite", sdbus::Variant(1)) == 0);
+    REQUIRE(peer.set("com.victronenergy.settings", "/Settings/ModbusServer/ReadWrite", sdbus::Variant(1)) ==
+            0);
     CHECK(eventually([&] { return client.writeSingle(246, 22, 160).error == 0; }));
 }
 
-TEST_CASE("a service that leaves in the middle of a write gives exception 10, not a timeout", "[site][faults]") {
+TEST_CASE("a service that leaves in the middle of a write gives exception 10, not a timeout",
+          "[site][faults]") {
     SimProcess extra(scenario("extra-meter.yaml"));
     Client client;
     ModbusResult result;
@@ -230,13 +233,16 @@ TEST_CASE("reads stay correct while a service floods the bus with changes", "[si
     for (int i = 0; i < 300; ++i) {
         auto level = client.read(46, 3004, 1);
         auto system = client.read(100, 2902, 1);
-        if (level.error || system.error) ++failures;
-        else levels.insert(level.words[0]);
+        if (level.error || system.error)
+            ++failures;
+        else
+            levels.insert(level.words[0]);
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     CHECK(failures == 0);
     CHECK(levels.size() > 5); // the flood's changes are seen
-    for (auto level : levels) CHECK((level >= 100 && level <= 900)); // 10..90 % at scale 10
+    for (auto level : levels)
+        CHECK((level >= 100 && level <= 900)); // 10..90 % at scale 10
 }
 
 TEST_CASE("values of an unexpected D-Bus type read as not available", "[site][faults]") {
@@ -267,8 +273,8 @@ namespace {
 int diagnosticsEntry(Peer& peer, const std::string& name) try {
     auto count = std::get<std::int64_t>(peer.get("com.victronenergy.modbustcp", "/Services/Count"));
     for (int i = 0; i < count; ++i)
-        if (std::get<std::string>(
-                peer.get("com.victronenergy.modbustcp", "/Services/" + std::to_string(i) + "/ServiceName")) == name)
+        if (std::get<std::string>(peer.get("com.victronenergy.modbustcp",
+                                           "/Services/" + std::to_string(i) + "/ServiceName")) == name)
             return i;
     return -1;
 } catch (const sdbus::Error&) { // not published yet
@@ -279,7 +285,8 @@ std::int64_t diagnostic(Peer& peer, const std::string& path) {
 }
 } // namespace
 
-TEST_CASE("the diagnostics service lists every service with its unit and counts requests and errors", "[site][diag]") {
+TEST_CASE("the diagnostics service lists every service with its unit and counts requests and errors",
+          "[site][diag]") {
     Client client;
     Peer peer;
     REQUIRE(eventually([&] { return diagnosticsEntry(peer, "com.victronenergy.vebus.ttyO1") >= 0; }));
@@ -309,12 +316,14 @@ TEST_CASE("a service that left stays in the diagnostics as inactive", "[site][di
         SimProcess extra(scenario("extra-meter.yaml"));
         REQUIRE(eventually([&] { return diagnosticsEntry(peer, "com.victronenergy.grid.test_meter") >= 0; }));
     }
-    auto entry = "/Services/" + std::to_string(diagnosticsEntry(peer, "com.victronenergy.grid.test_meter")) + "/";
+    auto entry =
+        "/Services/" + std::to_string(diagnosticsEntry(peer, "com.victronenergy.grid.test_meter")) + "/";
     CHECK(eventually([&] { return diagnostic(peer, entry + "IsActive") == 0; }));
     CHECK(diagnostic(peer, entry + "UnitId") == 40);
 }
 
-TEST_CASE("the discovery block at unit 100 lists every service with its unit, type code and instance", "[site]") {
+TEST_CASE("the discovery block at unit 100 lists every service with its unit, type code and instance",
+          "[site]") {
     SimProcess extra(scenario("extra-meter.yaml"));
     Client client;
     auto table = [&] {
@@ -326,7 +335,8 @@ TEST_CASE("the discovery block at unit 100 lists every service with its unit, ty
             int n = std::min<int>(30, count - first);
             auto r = client.read(100, 39002 + 4 * first, 4 * n);
             for (int k = 0; k < n; ++k)
-                entries.push_back({r.words[static_cast<std::size_t>(4 * k)], r.words[static_cast<std::size_t>(4 * k + 1)],
+                entries.push_back({r.words[static_cast<std::size_t>(4 * k)],
+                                   r.words[static_cast<std::size_t>(4 * k + 1)],
                                    r.words[static_cast<std::size_t>(4 * k + 2)],
                                    r.words[static_cast<std::size_t>(4 * k + 3)]});
         }
@@ -338,15 +348,16 @@ TEST_CASE("the discovery block at unit 100 lists every service with its unit, ty
     // 8 site services + the 4 of the extra process.
     REQUIRE(eventually([&] { return table().size() >= 12; }));
     auto entries = table();
-    CHECK(has(entries, {246, 5, 257, 1}));  // vebus at its port instance
-    CHECK(has(entries, {100, 2, 0, 1}));    // settings: no /DeviceInstance, instance 0, unit 100
-    CHECK(has(entries, {100, 1, 0, 1}));    // system
-    CHECK(has(entries, {245, 9, 258, 1}));  // battery
-    CHECK(has(entries, {239, 10, 288, 1})); // solar charger on ttyUSB0
-    CHECK(has(entries, {30, 14, 30, 1}));   // grid meter at its own instance
-    CHECK(has(entries, {40, 14, 40, 1}));   // the extra grid meter
+    CHECK(has(entries, {246, 5, 257, 1}));           // vebus at its port instance
+    CHECK(has(entries, {100, 2, 0, 1}));             // settings: no /DeviceInstance, instance 0, unit 100
+    CHECK(has(entries, {100, 1, 0, 1}));             // system
+    CHECK(has(entries, {245, 9, 258, 1}));           // battery
+    CHECK(has(entries, {239, 10, 288, 1}));          // solar charger on ttyUSB0
+    CHECK(has(entries, {30, 14, 30, 1}));            // grid meter at its own instance
+    CHECK(has(entries, {40, 14, 40, 1}));            // the extra grid meter
     for (std::size_t i = 1; i < entries.size(); ++i) // sorted by type code, then instance
-        CHECK(std::make_pair(entries[i - 1][1], entries[i - 1][2]) <= std::make_pair(entries[i][1], entries[i][2]));
+        CHECK(std::make_pair(entries[i - 1][1], entries[i - 1][2]) <=
+              std::make_pair(entries[i][1], entries[i][2]));
     CHECK(client.read(100, 39002 + 4 * static_cast<int>(entries.size()), 4).words ==
           std::vector<std::uint16_t>{0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF});
 }

@@ -8,7 +8,8 @@ namespace {
 app::Options fromCommandLine(std::vector<std::string> args) {
     args.insert(args.begin(), "venus-modbusd");
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+        argv.push_back(a.data());
     return app::parseOptions(static_cast<int>(argv.size()), argv.data());
 }
 } // namespace
@@ -71,7 +72,8 @@ TEST_CASE("config errors name the file, the line and the key", "[config]") {
     CHECK_THROWS_WITH(app::applyConfigText(o, "bus: [unclosed\n", "c.yaml"), Catch::StartsWith("c.yaml:"));
     CHECK_THROWS_WITH(app::applyConfigText(o, "- a\n- b\n", "c.yaml"),
                       "c.yaml:1: the config must be a mapping of option names to values");
-    CHECK_THROWS_WITH(app::applyConfigFile(o, "/nonexistent.yaml"), "/nonexistent.yaml:0: cannot open the config file");
+    CHECK_THROWS_WITH(app::applyConfigFile(o, "/nonexistent.yaml"),
+                      "/nonexistent.yaml:0: cannot open the config file");
 }
 
 TEST_CASE("an empty config file sets nothing", "[config]") {

@@ -22,7 +22,8 @@ TEST_CASE("the fail-safe fires after its time and not before", "[failsafe]") {
     auto reg = setpoint();
     Failsafe failsafe;
     auto t0 = Failsafe::Clock::time_point{} + 1000s;
-    failsafe.clientWrote({"com.victronenergy.vebus.ttyO1", "/Hub4/L1/AcPowerSetpoint", {'d', -2000.0}, &reg, {}, {}}, t0);
+    failsafe.clientWrote(
+        {"com.victronenergy.vebus.ttyO1", "/Hub4/L1/AcPowerSetpoint", {'d', -2000.0}, &reg, {}, {}}, t0);
     CHECK(failsafe.nextDeadline() == t0 + 60s);
     CHECK(failsafe.due(t0 + 59s).empty());
     auto due = failsafe.due(t0 + 60s);
@@ -38,7 +39,8 @@ TEST_CASE("the fail-safe does not fire while writes keep coming", "[failsafe]") 
     auto reg = setpoint();
     Failsafe failsafe;
     auto t = Failsafe::Clock::time_point{} + 1000s;
-    modbus::WriteOp op{"com.victronenergy.vebus.ttyO1", "/Hub4/L1/AcPowerSetpoint", {'d', 500.0}, &reg, {}, {}};
+    modbus::WriteOp op{
+        "com.victronenergy.vebus.ttyO1", "/Hub4/L1/AcPowerSetpoint", {'d', 500.0}, &reg, {}, {}};
     for (int i = 0; i < 10; ++i, t += 30s) {
         failsafe.clientWrote(op, t);
         CHECK(failsafe.due(t + 29s).empty());

@@ -193,28 +193,36 @@ TEST_CASE("the shipped map loads and holds the published registers", "[map]") {
 
 TEST_CASE("a fail-safe is read from the map and checked", "[map]") {
     MapLoader loader;
-    loader.add("registers:\n  - {address: 37, service: vebus, path: /Hub4/L1/AcPowerSetpoint, type: int16, dbus-type: d, "
+    loader.add("registers:\n  - {address: 37, service: vebus, path: /Hub4/L1/AcPowerSetpoint, type: int16, "
+               "dbus-type: d, "
                "access: W, failsafe: {after: 60, value: 0}}\n",
                "f.yaml");
     auto map = loader.build();
     REQUIRE(map.at(37)->failsafe);
     CHECK(map.at(37)->failsafe->afterSeconds == 60);
-    CHECK(problems("registers:\n  - {address: 1, service: x, path: /A, type: uint16, access: R, failsafe: {after: 5, "
-                   "value: 0}}\n") == std::vector<std::string>{"test.yaml:2: a failsafe needs a writable number register"});
-    CHECK(problems("registers:\n  - {address: 1, service: x, path: /A, type: uint16, dbus-type: d, access: W, "
-                   "failsafe: {after: 0, value: 0}}\n") ==
-          std::vector<std::string>{"test.yaml:2: failsafe 'after' must be more than 0 seconds"});
-    CHECK(problems("registers:\n  - {address: 1, service: x, path: /A, type: uint16, dbus-type: d, access: W, "
-                   "failsafe: 60}\n") ==
-          std::vector<std::string>{"test.yaml:2: 'failsafe' must be {after: SECONDS, value: V} with two numbers"});
+    CHECK(problems("registers:\n  - {address: 1, service: x, path: /A, type: uint16, access: R, failsafe: "
+                   "{after: 5, "
+                   "value: 0}}\n") ==
+          std::vector<std::string>{"test.yaml:2: a failsafe needs a writable number register"});
+    CHECK(
+        problems("registers:\n  - {address: 1, service: x, path: /A, type: uint16, dbus-type: d, access: W, "
+                 "failsafe: {after: 0, value: 0}}\n") ==
+        std::vector<std::string>{"test.yaml:2: failsafe 'after' must be more than 0 seconds"});
+    CHECK(
+        problems("registers:\n  - {address: 1, service: x, path: /A, type: uint16, dbus-type: d, access: W, "
+                 "failsafe: 60}\n") ==
+        std::vector<std::string>{
+            "test.yaml:2: 'failsafe' must be {after: SECONDS, value: V} with two numbers"});
 }
 
 TEST_CASE("an overlay amends the fail-safe and range of a shipped register", "[map]") {
     MapLoader loader;
-    loader.add("registers:\n  - {address: 37, service: vebus, path: /Hub4/L1/AcPowerSetpoint, type: int16, dbus-type: "
+    loader.add("registers:\n  - {address: 37, service: vebus, path: /Hub4/L1/AcPowerSetpoint, type: int16, "
+               "dbus-type: "
                "d, access: W}\n",
                "map.yaml");
-    loader.add("amend:\n  - {address: 37, failsafe: {after: 60, value: 0}, range: [-5000, 5000]}\n", "overlay.yaml");
+    loader.add("amend:\n  - {address: 37, failsafe: {after: 60, value: 0}, range: [-5000, 5000]}\n",
+               "overlay.yaml");
     auto map = loader.build();
     REQUIRE(map.at(37)->failsafe);
     CHECK(map.at(37)->failsafe->value == 0);
@@ -222,9 +230,10 @@ TEST_CASE("an overlay amends the fail-safe and range of a shipped register", "[m
 }
 
 TEST_CASE("a bad amendment names its file and line", "[map]") {
-    auto p = problems("registers:\n  - {address: 1, service: x, path: /A, type: uint16, access: R}\n"
-                      "amend:\n  - {address: 2, range: [0, 1]}\n  - {address: 1, failsafe: {after: 1, value: 0}}\n"
-                      "  - {address: 1, scale: 10}\n");
+    auto p =
+        problems("registers:\n  - {address: 1, service: x, path: /A, type: uint16, access: R}\n"
+                 "amend:\n  - {address: 2, range: [0, 1]}\n  - {address: 1, failsafe: {after: 1, value: 0}}\n"
+                 "  - {address: 1, scale: 10}\n");
     CHECK(p == std::vector<std::string>{
                    "test.yaml:6: an amendment may change 'failsafe' and 'range' only, not 'scale'",
                    "test.yaml:4: amendment: no register starts at address 2",

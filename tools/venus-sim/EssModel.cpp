@@ -20,18 +20,20 @@ EssState essStep(const EssInputs& in, const EssState& state, const EssModelSpec&
     const double alpha = std::min(1.0, dtSeconds / spec.responseSeconds);
     next.acIn = state.acIn + (target - state.acIn) * alpha;
     next.battery = next.acIn + in.pv - in.consumption;
-    next.soc = std::clamp(state.soc + next.battery * dtSeconds / 3600.0 / spec.capacityWh * 100.0, 0.0, 100.0);
+    next.soc =
+        std::clamp(state.soc + next.battery * dtSeconds / 3600.0 / spec.capacityWh * 100.0, 0.0, 100.0);
     return next;
 }
 
 EssModel::EssModel(const EssModelSpec& spec, const std::vector<SimService*>& services)
-    : spec_(spec), services_(services), vebus_(find("vebus")), system_(find("system")), settings_(find("settings")),
-      hub4_(find("hub4")), battery_(find("battery")), grid_(find("grid")) {
+    : spec_(spec), services_(services), vebus_(find("vebus")), system_(find("system")),
+      settings_(find("settings")), hub4_(find("hub4")), battery_(find("battery")), grid_(find("grid")) {
     if (!vebus_ || !settings_) throw std::runtime_error("the ess model needs a vebus and a settings service");
     for (auto* s : services_)
-        for (const char* p : {"/Ac/ActiveIn/L1/P", "/Ac/ActiveIn/P", "/Ac/Grid/L1/Power", "/Ac/L1/Power", "/Ac/Power",
-                              "/Dc/0/Power", "/Dc/0/Current", "/Soc", "/Dc/Battery/Power", "/Dc/Battery/Current",
-                              "/Dc/Battery/Soc", "/Ac/ActiveIn/L2/P", "/Ac/ActiveIn/L3/P"})
+        for (const char* p :
+             {"/Ac/ActiveIn/L1/P", "/Ac/ActiveIn/P", "/Ac/Grid/L1/Power", "/Ac/L1/Power", "/Ac/Power",
+              "/Dc/0/Power", "/Dc/0/Current", "/Soc", "/Dc/Battery/Power", "/Dc/Battery/Current",
+              "/Dc/Battery/Soc", "/Ac/ActiveIn/L2/P", "/Ac/ActiveIn/L3/P"})
             s->drive(p);
     state_.soc = read(battery_ ? battery_ : vebus_, "/Soc", 50);
     state_.acIn = read(vebus_, "/Ac/ActiveIn/L1/P", 0);
@@ -52,12 +54,15 @@ double EssModel::read(SimService* s, const std::string& path, double otherwise) 
 void EssModel::tick(double dtSeconds) {
     EssInputs in;
     in.mode = static_cast<int>(read(settings_, "/Settings/CGwacs/Hub4Mode", 1));
-    in.gridSetpoint = read(hub4_, "/Overrides/Setpoint", read(settings_, "/Settings/CGwacs/AcPowerSetPoint", 0));
-    in.externalSetpoint = read(vebus_, "/Hub4/L1/AcPowerSetpoint", 0) + read(vebus_, "/Hub4/L2/AcPowerSetpoint", 0) +
+    in.gridSetpoint =
+        read(hub4_, "/Overrides/Setpoint", read(settings_, "/Settings/CGwacs/AcPowerSetPoint", 0));
+    in.externalSetpoint = read(vebus_, "/Hub4/L1/AcPowerSetpoint", 0) +
+                          read(vebus_, "/Hub4/L2/AcPowerSetpoint", 0) +
                           read(vebus_, "/Hub4/L3/AcPowerSetpoint", 0);
     in.disableCharge = read(vebus_, "/Hub4/DisableCharge", 0) != 0;
     in.disableFeedIn = read(vebus_, "/Hub4/DisableFeedIn", 0) != 0;
-    in.consumption = read(system_, "/Ac/Consumption/L1/Power", 0) + read(system_, "/Ac/Consumption/L2/Power", 0) +
+    in.consumption = read(system_, "/Ac/Consumption/L1/Power", 0) +
+                     read(system_, "/Ac/Consumption/L2/Power", 0) +
                      read(system_, "/Ac/Consumption/L3/Power", 0);
     in.pv = read(system_, "/Dc/Pv/Power", 0);
     in.batteryVoltage = read(battery_ ? battery_ : vebus_, "/Dc/0/Voltage", 52);
@@ -76,7 +81,8 @@ void EssModel::tick(double dtSeconds) {
                              {"/Dc/Battery/Soc", state_.soc}});
     if (grid_) grid_->setNumbers({{"/Ac/L1/Power", state_.acIn}, {"/Ac/Power", state_.acIn}});
     if (battery_)
-        battery_->setNumbers({{"/Dc/0/Power", state_.battery}, {"/Dc/0/Current", current}, {"/Soc", state_.soc}});
+        battery_->setNumbers(
+            {{"/Dc/0/Power", state_.battery}, {"/Dc/0/Current", current}, {"/Soc", state_.soc}});
 }
 
 } // namespace vmd::sim

@@ -22,9 +22,9 @@ namespace vmd::sim {
 
 /// The pure part: one step of the plant.
 struct EssInputs {
-    int mode = 1;                 ///< /Settings/CGwacs/Hub4Mode
-    double gridSetpoint = 0;      ///< modes 1/2
-    double externalSetpoint = 0;  ///< mode 3: sum of the phase set points
+    int mode = 1;                ///< /Settings/CGwacs/Hub4Mode
+    double gridSetpoint = 0;     ///< modes 1/2
+    double externalSetpoint = 0; ///< mode 3: sum of the phase set points
     bool disableCharge = false;
     bool disableFeedIn = false;
     double consumption = 0; ///< W on the AC output

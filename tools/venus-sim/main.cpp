@@ -1,7 +1,7 @@
 // venus-sim: simulates the D-Bus services of a Venus OS GX device from a YAML scenario.
 
-#include "Scenario.h"
 #include "EssModel.h"
+#include "Scenario.h"
 #include "SimService.h"
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -15,11 +15,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,7 +50,7 @@ struct Options {
     std::string bus = "session";
     bool privateBus = false;
     std::string scenario = std::filesystem::exists(VMD_SIM_INSTALLED_SCENARIO) ? VMD_SIM_INSTALLED_SCENARIO
-                                                                                : VMD_SIM_DEFAULT_SCENARIO;
+                                                                               : VMD_SIM_DEFAULT_SCENARIO;
     std::vector<std::string> only;
     spdlog::level::level_enum logLevel = spdlog::level::info;
     bool help = false;
@@ -195,7 +195,8 @@ int serve(const Scenario& scenario, const Options& options, int signalFd) {
     std::optional<EssModel> model;
     if (scenario.essModel) {
         std::vector<SimService*> raw;
-        for (auto& s : services) raw.push_back(s.get());
+        for (auto& s : services)
+            raw.push_back(s.get());
         model.emplace(*scenario.essModel, raw);
         walking = true;
     }
