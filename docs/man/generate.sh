@@ -40,6 +40,8 @@ WRAPPER
 }
 wrap venus-modbusd "$build/venus-modbusd"
 wrap venus-sim "$build/venus-sim"
+wrap venus-regmap "$build/venus-regmap"
+wrap venus-bench "$build/venus-bench"
 version=$("$build/venus-modbusd" --version | awk '{print $NF}')
 
 help2man --no-info --section=8 --source="venus-modbusd $version" --manual="System Administration" \
@@ -50,3 +52,11 @@ help2man --no-info --section=8 --source="venus-modbusd $version" --manual="Syste
 help2man --no-info --section=1 --source="venus-modbusd $version" --manual="User Commands" \
   --name="simulated Victron Venus OS D-Bus services" --version-string="venus-sim $version" \
   --include="$here/venus-sim.h2m" --output="$out/venus-sim.1" "$work/venus-sim"
+
+# The tools have no --version either: they are released with the daemon.
+help2man --no-info --section=1 --source="venus-modbusd $version" --manual="User Commands" \
+  --name="generate, validate and document the venus-modbusd register map" \
+  --version-string="venus-regmap $version" --output="$out/venus-regmap.1" "$work/venus-regmap"
+help2man --no-info --section=1 --source="venus-modbusd $version" --manual="User Commands" \
+  --name="Modbus-TCP load generator for venus-modbusd" \
+  --version-string="venus-bench $version" --output="$out/venus-bench.1" "$work/venus-bench"

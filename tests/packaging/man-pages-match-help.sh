@@ -8,7 +8,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$src/docs/man/generate.sh" "$build" "$work"
 status=0
-for page in venus-modbusd.8 venus-sim.1; do
+for page in venus-modbusd.8 venus-sim.1 venus-regmap.1 venus-bench.1; do
   if ! diff -u "$src/docs/man/$page" "$work/$page"; then
     echo "FAIL: docs/man/$page differs from what --help gives now (diff above);" \
          "run docs/man/generate.sh $build and commit the result" >&2
