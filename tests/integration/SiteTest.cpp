@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdlib>
+#include <ctime>
 #include <set>
 #include <thread>
 
@@ -360,4 +362,43 @@ TEST_CASE("the discovery block at unit 100 lists every service with its unit, ty
               std::make_pair(entries[i][1], entries[i][2]));
     CHECK(client.read(100, 39002 + 4 * static_cast<int>(entries.size()), 4).words ==
           std::vector<std::uint16_t>{0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF});
+}
+
+TEST_CASE("every Modbus type reads live through the server", "[site]") {
+    Client client;
+    Peer peer;
+    // uint64: the clock (830), high word first.
+    auto clock = client.read(100, 830, 4);
+    REQUIRE(clock.error == 0);
+    std::uint64_t seconds = 0;
+    for (auto w : clock.words)
+        seconds = (seconds << 16) | w;
+    CHECK(std::llabs(static_cast<long long>(seconds) - static_cast<long long>(std::time(nullptr))) <= 5);
+    // uint32 computed from /FirmwareVersion 0x034201: v >> 8, v & 0xFF.
+    CHECK(client.read(100, 834, 2).words == std::vector<std::uint16_t>{0x0342, 0x0001});
+    // int32: the 32-bit set point twin (96) against its int16 register (37).
+    REQUIRE(client.writeSingle(246, 37, static_cast<std::uint16_t>(-1234)).error == 0);
+    CHECK(eventually([&] {
+        return client.read(246, 96, 2).words == std::vector<std::uint16_t>{0xFFFF, 0xFB2E};
+    }));
+    REQUIRE(client.writeSingle(246, 37, 0).error == 0);
+    // uint32 from the map: the battery's /TimeToGo or similar is not in every scenario; the grid's
+    // energy counters are: 2634 /Ac/Energy/Forward, uint32 x100 (kWh).
+    auto forward = client.read(30, 2634, 2);
+    REQUIRE(forward.error == 0);
+    auto kwh = std::get<double>(peer.get("com.victronenergy.grid.cgwacs_ttyUSB1_mb1", "/Ac/Energy/Forward"));
+    CHECK(((std::uint32_t{forward.words[0]} << 16) | forward.words[1]) ==
+          static_cast<std::uint32_t>(std::llround(kwh * 100)));
+    // string[7]: the grid meter's serial, NUL padded.
+    auto serial = std::get<std::string>(peer.get("com.victronenergy.grid.cgwacs_ttyUSB1_mb1", "/Serial"));
+    auto words = client.read(30, 2609, 7).words;
+    REQUIRE(words.size() == 7);
+    std::string text;
+    for (auto w : words) {
+        text.push_back(static_cast<char>(w >> 8));
+        text.push_back(static_cast<char>(w & 0xFF));
+    }
+    CHECK(text.substr(0, serial.size()) == serial.substr(0, 14));
+    // reserved: 0xFFFF in every word.
+    CHECK(client.read(246, 122, 8).words == std::vector<std::uint16_t>(8, 0xFFFF));
 }
