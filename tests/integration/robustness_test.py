@@ -203,7 +203,10 @@ latencies.sort()
 p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
 check(len(latencies) == 1000, "the well-behaved client got all its 1000 replies")
 print("well-behaved client: p50 %.3f ms, p99 %.3f ms" % (statistics.median(latencies) * 1000, p99))
-check(p99 < 10.0, "its p99 latency stays under 10 ms with hostile clients around (%.3f ms)" % p99)
+# The bound is the 10 ms; a sanitizer build runs the server several times slower, so there
+# it is 50 ms: still far below the 100 ms a server blocked by the drip-feeder would show.
+bound = 50.0 if any(name in os.environ for name in ("ASAN_OPTIONS", "TSAN_OPTIONS")) else 10.0
+check(p99 < bound, "its p99 latency stays under %.0f ms with hostile clients around (%.3f ms)" % (bound, p99))
 good.close()
 
 if failures:
