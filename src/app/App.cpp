@@ -213,7 +213,7 @@ class Daemon {
         listening_ = true;
         if (!mirror_.initialLoadDone())
             log_->warn("serving before every service answered GetItems ({} still loading)",
-                       mirror_.serviceCount());
+                       mirror_.stillLoading());
         server_.listen();
         updateWriteSwitch();
         if (diagnostics_) diagnostics_->update(*index_, server_);

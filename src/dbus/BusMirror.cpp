@@ -124,7 +124,6 @@ void BusMirror::vanished(const std::string& name) {
         }
     log()->info("service left: {}", name);
     if (hadWatched && onWatchedChange) onWatchedChange();
-    if (onServiceChange) onServiceChange(name, false);
 }
 
 void BusMirror::load(Tracked& tracked) {
@@ -199,7 +198,6 @@ void BusMirror::finishLoad(Tracked& tracked) {
         log()->info("service online: {} (instance {})", tracked.name,
                     state->hasInstance ? std::to_string(state->instance) : "none, counts as 0");
     }
-    if (onServiceChange) onServiceChange(tracked.name, true);
     if (onWatchedChange) onWatchedChange();
 }
 

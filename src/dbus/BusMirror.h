@@ -28,7 +28,8 @@ class BusMirror {
     void start();
     /// True once every service found by start() has been loaded (or failed to load).
     [[nodiscard]] bool initialLoadDone() const { return initialPending_ == 0; }
-    [[nodiscard]] std::size_t serviceCount() const { return tracked_.size(); }
+    /// How many of the services found by start() have not finished loading yet.
+    [[nodiscard]] std::size_t stillLoading() const { return initialPending_; }
 
     /// Fills `index` from now on (a reload: it was made with ServiceIndex::rebuiltFor), and reads every
     /// service again in the background for the paths the new map adds.
@@ -43,9 +44,6 @@ class BusMirror {
     [[nodiscard]] bool loaded(const std::string& service) const;
     /// Called after a watched path changed, appeared or went away.
     std::function<void()> onWatchedChange;
-
-    /// Called after a service appeared (loaded) or disappeared.
-    std::function<void(const std::string& name, bool present)> onServiceChange;
 
   private:
     struct Tracked;

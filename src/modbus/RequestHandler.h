@@ -73,7 +73,6 @@ class RequestHandler {
         services_ = &services;
         map_ = &services.map();
     }
-    [[nodiscard]] const HandlerOptions& options() const { return options_; }
 
   private:
     ExceptionCode checkRange(std::uint16_t address, std::uint16_t quantity) const;

@@ -60,7 +60,6 @@ class Server {
     [[nodiscard]] const Stats& stats() const { return stats_; }
     /// Applies new options to new and current connections (the listen addresses are fixed at start).
     void setOptions(ServerOptions options);
-    [[nodiscard]] const ServerOptions& options() const { return options_; }
     /// What keeps the current map alive while a write or a fail-safe still refers to it.
     void setMapOwner(std::shared_ptr<const void> owner);
     /// The most recent client exception; the sequence number grows with every one.
