@@ -3,6 +3,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -144,15 +149,21 @@ TEST_CASE("a service that leaves answers exception 10 and is served again when i
 }
 
 TEST_CASE("many clients at once all get their own answers", "[site]") {
+    // Values that no other test changes: the system serial's first word ("c0") and the Multi's
+    // /State (252) and AC-in voltage (230.4 V x 10), each client asking in its own order.
     std::atomic<int> failures{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 8; ++t)
-        threads.emplace_back([&] {
+        threads.emplace_back([&, t] {
             Client client;
+            const std::vector<std::uint16_t> serial{0x6330}, state{252}, volts{2304};
             for (int i = 0; i < 200; ++i) {
-                auto r = client.read(100, 2902, 1);
-                auto s = client.read(246, 33, 1);
-                if (r.error || s.error || r.words.size() != 1 || s.words.size() != 1) ++failures;
+                const bool systemFirst = (i + t) % 2 == 0;
+                auto a = systemFirst ? client.read(100, 800, 1) : client.read(246, 31, 1);
+                auto b = systemFirst ? client.read(246, 3, 1) : client.read(100, 800, 1);
+                if (systemFirst ? (a.words != serial || b.words != volts)
+                                : (a.words != state || b.words != serial))
+                    ++failures;
             }
         });
     for (auto& t : threads)
@@ -160,14 +171,100 @@ TEST_CASE("many clients at once all get their own answers", "[site]") {
     CHECK(failures == 0);
 }
 
-TEST_CASE("pipelined requests on one connection are answered in order", "[site]") {
-    Client client;
-    // A write that waits for D-Bus, then a read: the read's reply must come second.
-    std::vector<std::uint8_t> write{6, 0, 22, 0, 150};
-    auto first = client.raw(246, write);
-    CHECK(first == write);
-    auto second = client.raw(246, {3, 0, 22, 0, 1});
-    CHECK(second.size() == 4);
+namespace {
+/// A plain TCP connection that writes MBAP frames and reads replies back, without libmodbus, so
+/// that many requests can be in flight at once.
+class RawConnection {
+  public:
+    RawConnection() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(env("VMD_PORT"))));
+        ::inet_pton(AF_INET, env("VMD_HOST").c_str(), &address.sin_addr);
+        timeval timeout{10, 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+            throw std::runtime_error("cannot connect to the server");
+    }
+    ~RawConnection() { ::close(fd_); }
+    RawConnection(const RawConnection&) = delete;
+    RawConnection& operator=(const RawConnection&) = delete;
+
+    /// Queues one MBAP frame; flush() writes all queued frames at once.
+    void send(std::uint16_t transaction, std::uint8_t unit, const std::vector<std::uint8_t>& pdu) {
+        const auto length = static_cast<std::uint16_t>(pdu.size() + 1);
+        const std::uint8_t header[] = {static_cast<std::uint8_t>(transaction >> 8),
+                                       static_cast<std::uint8_t>(transaction & 0xFF),
+                                       0,
+                                       0,
+                                       static_cast<std::uint8_t>(length >> 8),
+                                       static_cast<std::uint8_t>(length & 0xFF),
+                                       unit};
+        out_.insert(out_.end(), std::begin(header), std::end(header));
+        out_.insert(out_.end(), pdu.begin(), pdu.end());
+    }
+    void flush() {
+        std::size_t done = 0;
+        while (done < out_.size()) {
+            auto n = ::write(fd_, out_.data() + done, out_.size() - done);
+            if (n <= 0) throw std::runtime_error("write failed");
+            done += static_cast<std::size_t>(n);
+        }
+        out_.clear();
+    }
+    /// The next reply: its transaction ID and PDU.
+    std::pair<std::uint16_t, std::vector<std::uint8_t>> receive() {
+        auto header = exactly(7);
+        const auto transaction = static_cast<std::uint16_t>(header[0] << 8 | header[1]);
+        const auto length = static_cast<std::size_t>(header[4] << 8 | header[5]);
+        return {transaction, exactly(length - 1)};
+    }
+
+  private:
+    std::vector<std::uint8_t> exactly(std::size_t count) {
+        std::vector<std::uint8_t> data(count);
+        std::size_t done = 0;
+        while (done < count) {
+            auto n = ::read(fd_, data.data() + done, count - done);
+            if (n <= 0) throw std::runtime_error("the connection closed or timed out before a whole reply");
+            done += static_cast<std::size_t>(n);
+        }
+        return data;
+    }
+    int fd_;
+    std::vector<std::uint8_t> out_;
+};
+} // namespace
+
+TEST_CASE("pipelined requests on one connection are answered in order, each with its own values", "[site]") {
+    // 60 requests written at once: reads of three unit/register pairs with known values, and every
+    // tenth a write that must wait for D-Bus; the replies come back in the order sent, each with
+    // its request's transaction ID and values.
+    RawConnection connection;
+    std::vector<std::pair<std::uint16_t, std::vector<std::uint8_t>>> expected;
+    for (int i = 0; i < 60; ++i) {
+        const auto transaction = static_cast<std::uint16_t>(1000 + i * 7);
+        if (i % 10 == 9) {
+            const std::vector<std::uint8_t> write{6, 0, 22, 0, static_cast<std::uint8_t>(150 + i)};
+            connection.send(transaction, 246, write);
+            expected.emplace_back(transaction, write); // function 6 echoes the request
+        } else if (i % 3 == 0) {
+            connection.send(transaction, 100, {3, 0x03, 0x20, 0, 2}); // 800..801: "c061"
+            expected.emplace_back(transaction, std::vector<std::uint8_t>{3, 4, 0x63, 0x30, 0x36, 0x31});
+        } else if (i % 3 == 1) {
+            connection.send(transaction, 246, {4, 0, 31, 0, 1}); // /State 252
+            expected.emplace_back(transaction, std::vector<std::uint8_t>{4, 2, 0, 252});
+        } else {
+            connection.send(transaction, 246, {3, 0, 3, 0, 1}); // 230.4 V x 10
+            expected.emplace_back(transaction, std::vector<std::uint8_t>{3, 2, 0x09, 0x00});
+        }
+    }
+    connection.flush();
+    for (const auto& [transaction, pdu] : expected) {
+        auto reply = connection.receive();
+        CHECK(reply.first == transaction);
+        CHECK(reply.second == pdu);
+    }
 }
 
 TEST_CASE("services without GetItems are loaded through GetValue on / or path by path", "[site]") {
