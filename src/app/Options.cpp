@@ -1,8 +1,11 @@
 #include "app/Options.h"
 
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netinet/in.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 
@@ -57,6 +60,34 @@ long number(const std::string& option, const char* text, long min, long max) {
     return value;
 }
 
+/// "HOST:PORT", "[V6ADDRESS]:PORT" or ":PORT": checked here, so that a malformed address is a usage
+/// error (exit 2, and caught by --check); a host name that does not resolve is found at bind time.
+std::string listenAddress(const std::string& value) {
+    auto bad = [&](const std::string& why) {
+        return UsageError("--listen: '" + value + "' is not HOST:PORT (" + why + ")");
+    };
+    const auto colon = value.rfind(':');
+    if (colon == std::string::npos) throw bad("no port");
+    const std::string host = value.substr(0, colon);
+    const std::string port = value.substr(colon + 1);
+    unsigned number = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || number > 65535)
+        throw bad("the port must be a number in 0..65535");
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        in6_addr v6{};
+        if (::inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &v6) != 1)
+            throw bad("not an IPv6 address inside [ ]");
+    } else if (host.find_first_of(":[]") != std::string::npos) {
+        throw bad("an IPv6 address goes inside [ ]");
+    } else if (!std::all_of(host.begin(), host.end(), [](char ch) {
+                   return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-';
+               })) {
+        throw bad("not an address or host name");
+    }
+    return value;
+}
+
 core::Cidr cidr(const std::string& option, const char* text) {
     auto parsed = core::Cidr::parse(text);
     if (!parsed) throw UsageError("--" + option + ": '" + text + "' is not an address or CIDR network");
@@ -70,7 +101,7 @@ void applyOption(Options& o, const std::string& name, const std::string& value) 
     if (name == "bus")
         o.bus = value;
     else if (name == "listen")
-        o.listen.push_back(value);
+        o.listen.push_back(listenAddress(value));
     else if (name == "map")
         o.map = value;
     else if (name == "overlay")

@@ -98,3 +98,19 @@ TEST_CASE("the client timeouts are options", "[options]") {
     CHECK(parse({}).frameTimeout.count() == 5000);
     CHECK_THROWS_WITH(parse({"--idle-timeout", "0"}), "--idle-timeout: '0' is not a number in 1..86400");
 }
+
+TEST_CASE("a malformed listen address is a usage error, a well-formed one is kept", "[options]") {
+    CHECK_THROWS_WITH(parse({"--listen", "127.0.0.1"}), "--listen: '127.0.0.1' is not HOST:PORT (no port)");
+    CHECK_THROWS_WITH(parse({"--listen", "127.0.0.1:99999"}),
+                      "--listen: '127.0.0.1:99999' is not HOST:PORT (the port must be a number in 0..65535)");
+    CHECK_THROWS_WITH(parse({"--listen", "0.0.0.0:50x"}),
+                      "--listen: '0.0.0.0:50x' is not HOST:PORT (the port must be a number in 0..65535)");
+    CHECK_THROWS_WITH(parse({"--listen", "::1:502"}),
+                      "--listen: '::1:502' is not HOST:PORT (an IPv6 address goes inside [ ])");
+    CHECK_THROWS_WITH(parse({"--listen", "[fe80::zz]:502"}),
+                      "--listen: '[fe80::zz]:502' is not HOST:PORT (not an IPv6 address inside [ ])");
+    CHECK_THROWS_WITH(parse({"--listen", "my host:502"}),
+                      "--listen: 'my host:502' is not HOST:PORT (not an address or host name)");
+    auto o = parse({"--listen", "[::]:502", "--listen", ":1502", "--listen", "gx.local:0"});
+    CHECK(o.listen == std::vector<std::string>{"[::]:502", ":1502", "gx.local:0"});
+}
