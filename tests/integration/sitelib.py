@@ -1,0 +1,172 @@
+"""A simulated GX site for Python tests that start the daemon themselves, with their own options.
+
+A private dbus-daemon (tests/integration/bus.conf), venus-sim with a scenario, and venus-modbusd;
+every process is stopped by its PID. Readiness is probed (the simulator's "services ready", the
+server's "listening on"), never waited for with a fixed sleep.
+"""
+import os
+import re
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.normpath(os.path.join(HERE, "..", ".."))
+DEFAULT_SCENARIO = os.path.join(SOURCE, "tools", "venus-sim", "scenarios", "ess-site.yaml")
+SHIPPED_MAP = os.path.join(SOURCE, "register-maps", "victron.yaml")
+
+
+def wait_for(predicate, timeout=20.0, interval=0.02):
+    """Polls `predicate` until it holds or `timeout` seconds pass; returns its last result."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    return predicate()
+
+
+class Site:
+    def __init__(self, build):
+        self.build = build
+        self.work = tempfile.mkdtemp(prefix="vmd-py-site.")
+        self.procs = []
+        self.bus = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_all()
+
+    def path(self, name):
+        return os.path.join(self.work, name)
+
+    def start_bus(self):
+        proc = subprocess.Popen(["dbus-daemon", "--config-file=" + os.path.join(HERE, "bus.conf"), "--nofork",
+                                 "--print-address=1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.procs.append(proc)
+        self.bus = proc.stdout.readline().strip()
+        if not self.bus.startswith("unix:"):
+            raise RuntimeError("dbus-daemon did not print its address")
+        return self.bus
+
+    def start_sim(self, scenario=DEFAULT_SCENARIO, extra=(), log="sim.log"):
+        """Starts venus-sim on the site's bus and waits for its services."""
+        if self.bus is None:
+            self.start_bus()
+        out = open(self.path(log), "w")
+        proc = subprocess.Popen([os.path.join(self.build, "venus-sim"), "--bus", self.bus, "--scenario", scenario,
+                                 *extra], stdout=out, stderr=out)
+        self.procs.append(proc)
+        if not wait_for(lambda: "services ready" in self.text(log) or proc.poll() is not None):
+            raise RuntimeError("venus-sim did not get ready:\n" + self.text(log))
+        if proc.poll() is not None:
+            raise RuntimeError("venus-sim exited with %s:\n%s" % (proc.returncode, self.text(log)))
+        return proc
+
+    def start_server(self, *args, log="server.log", env=None, bus=True, config="/dev/null", map_file=SHIPPED_MAP):
+        """Starts venus-modbusd on 127.0.0.1:0 (unless args say otherwise) and returns (process, port).
+
+        `--config /dev/null` and `--map` keep an installed /etc/venus-modbusd config or map out of the test."""
+        command = [os.path.join(self.build, "venus-modbusd"), "--config", config, "--map", map_file]
+        if bus:
+            command += ["--bus", self.bus]
+        if "--listen" not in args:
+            command += ["--listen", "127.0.0.1:0"]
+        command += list(args)
+        out = open(self.path(log), "w")
+        proc = subprocess.Popen(command, stderr=out, env=env)
+        self.procs.append(proc)
+        found = wait_for(lambda: re.search(r"listening on 127\.0\.0\.1:(\d+)", self.text(log)) or proc.poll() is not None)
+        if proc.poll() is not None or not found:
+            raise RuntimeError("venus-modbusd did not start (%s):\n%s" % (proc.poll(), self.text(log)))
+        return proc, int(found.group(1))
+
+    def text(self, log):
+        try:
+            with open(self.path(log), encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def set_lines(self, log="sim.log"):
+        return [line for line in self.text(log).splitlines() if line.startswith("SET ")]
+
+    def stop(self, proc, timeout=20):
+        """Stops one process with SIGTERM and returns its exit status."""
+        if proc.poll() is None:
+            proc.terminate()
+        return proc.wait(timeout=timeout)
+
+    def stop_all(self):
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+class Connection:
+    """One Modbus TCP connection speaking raw MBAP, so that a test sees exactly what the server sends."""
+
+    def __init__(self, port, timeout=10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.transaction = 0
+
+    def close(self):
+        self.sock.close()
+
+    def send(self, unit, pdu):
+        self.transaction = (self.transaction + 1) & 0xFFFF
+        self.sock.sendall(struct.pack(">HHHB", self.transaction, 0, len(pdu) + 1, unit) + pdu)
+        return self.transaction
+
+    def receive(self):
+        """The next reply's (transaction, pdu); raises ConnectionError when the server closed."""
+        header = self._exactly(7)
+        transaction, _, length, _ = struct.unpack(">HHHB", header)
+        return transaction, self._exactly(length - 1)
+
+    def request(self, unit, pdu):
+        sent = self.send(unit, pdu)
+        transaction, reply = self.receive()
+        if transaction != sent:
+            raise AssertionError("reply to transaction %d came for %d" % (transaction, sent))
+        return reply
+
+    def read(self, unit, address, count=1):
+        """The words read, or the exception code as an int."""
+        reply = self.request(unit, struct.pack(">BHH", 3, address, count))
+        if reply[0] & 0x80:
+            return reply[1]
+        return list(struct.unpack(">%dH" % (reply[1] // 2), reply[2:]))
+
+    def write(self, unit, address, value):
+        """None when accepted, or the exception code."""
+        reply = self.request(unit, struct.pack(">BHH", 6, address, value & 0xFFFF))
+        return reply[1] if reply[0] & 0x80 else None
+
+    def _exactly(self, count):
+        data = b""
+        while len(data) < count:
+            chunk = self.sock.recv(count - len(data))
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            data += chunk
+        return data
+
+    def closed_by_server(self):
+        """True once the server has closed this connection (a read returns end of file)."""
+        try:
+            return self.sock.recv(1) == b""
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
