@@ -127,11 +127,15 @@ TEST_CASE("a refused SetValue answers exception 10", "[site]") {
 }
 
 TEST_CASE("a SetValue that never answers gives exception 11 after the write timeout", "[site]") {
+    // The site runs this binary with --write-timeout 4000 (tests/integration/CMakeLists.txt).
     SimProcess extra(scenario("extra-meter.yaml"));
     Client client;
+    REQUIRE(eventually([&] { return client.read(41, 33, 1).error == 0; }));
     auto start = std::chrono::steady_clock::now();
     CHECK(client.writeSingle(41, 37, 5).exceptionCode() == 11);
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    CHECK(elapsed >= std::chrono::milliseconds(3900)); // the configured timeout, not the default 1 s
+    CHECK(elapsed < std::chrono::seconds(20));
     CHECK(client.read(41, 33, 1).error == 0); // the connection is still served
 }
 
@@ -313,14 +317,25 @@ TEST_CASE("a service that leaves in the middle of a write gives exception 10, no
           "[site][faults]") {
     SimProcess extra(scenario("extra-meter.yaml"));
     Client client;
+    REQUIRE(eventually([&] { return client.read(41, 33, 1).error == 0; }));
     ModbusResult result;
     auto start = std::chrono::steady_clock::now();
     std::thread writer([&] { result = client.writeSingle(41, 37, 5); }); // /Hub4/L1/AcPowerSetpoint hangs
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // The service leaves once the SetValue has reached it (its log says so), not after a guessed sleep.
+    auto hung = [&] {
+        auto lines = extra.setLines();
+        return std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
+            return line.find("/Hub4/L1/AcPowerSetpoint") != std::string::npos &&
+                   line.find("hang") != std::string::npos;
+        });
+    };
+    const bool reached = eventually(hung);
     extra.stop();
     writer.join();
+    CHECK(reached);
     CHECK(result.exceptionCode() == 10);
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(900));
+    // Before the write timeout (4 s here) would have given exception 11.
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(3900));
 }
 
 TEST_CASE("reads stay correct while a service floods the bus with changes", "[site][faults]") {
