@@ -38,17 +38,39 @@ TEST_CASE("options have the documented defaults", "[options]") {
     CHECK(o.bus == "system");
     CHECK(o.listen == std::vector<std::string>{"0.0.0.0:502"});
     CHECK(o.maxClients == 32);
+    CHECK(o.maxClientsPerAddress == 8);
     CHECK(o.writeTimeout.count() == 1000);
     CHECK(o.notAvailable == codec::NotAvailable::Zero);
     CHECK(!o.readOnly);
 }
 
 TEST_CASE("every option of the command-line contract is understood", "[options]") {
-    auto o = parse(
-        {"--bus",      "unix:path=/tmp/x", "--listen",  "127.0.0.1:5020", "--listen",    "[::1]:5021",
-         "--map",      "m.yaml",           "--overlay", "a.yaml",         "--read-only", "--allow",
-         "10.0.0.0/8", "--write-allow",    "127.0.0.1", "--max-clients",  "4",           "--not-available",
-         "max",        "--write-timeout",  "250",       "--log-level",    "debug",       "--check"});
+    auto o = parse({"--bus",
+                    "unix:path=/tmp/x",
+                    "--listen",
+                    "127.0.0.1:5020",
+                    "--listen",
+                    "[::1]:5021",
+                    "--map",
+                    "m.yaml",
+                    "--overlay",
+                    "a.yaml",
+                    "--read-only",
+                    "--allow",
+                    "10.0.0.0/8",
+                    "--write-allow",
+                    "127.0.0.1",
+                    "--max-clients",
+                    "4",
+                    "--not-available",
+                    "max",
+                    "--write-timeout",
+                    "250",
+                    "--log-level",
+                    "debug",
+                    "--check",
+                    "--max-clients-per-address",
+                    "3"});
     CHECK(o.bus == "unix:path=/tmp/x");
     CHECK(o.listen.size() == 2);
     CHECK(o.map == "m.yaml");
@@ -57,6 +79,7 @@ TEST_CASE("every option of the command-line contract is understood", "[options]"
     CHECK(o.allow.size() == 1);
     CHECK(o.writeAllow.size() == 1);
     CHECK(o.maxClients == 4);
+    CHECK(o.maxClientsPerAddress == 3);
     CHECK(o.notAvailable == codec::NotAvailable::Max);
     CHECK(o.writeTimeout.count() == 250);
     CHECK(o.logLevel == "debug");
@@ -66,6 +89,8 @@ TEST_CASE("every option of the command-line contract is understood", "[options]"
 TEST_CASE("bad options are usage errors naming the option", "[options]") {
     CHECK_THROWS_WITH(parse({"--bogus"}), "unknown option '--bogus' (see --help)");
     CHECK_THROWS_WITH(parse({"--max-clients", "x"}), "--max-clients: 'x' is not a number in 1..100000");
+    CHECK_THROWS_WITH(parse({"--max-clients-per-address", "0"}),
+                      "--max-clients-per-address: '0' is not a number in 1..100000");
     CHECK_THROWS_WITH(parse({"--not-available", "nan"}), "--not-available: 'nan' is not zero or max");
     CHECK_THROWS_WITH(parse({"--allow", "300.1.1.1/8"}),
                       "--allow: '300.1.1.1/8' is not an address or CIDR network");
