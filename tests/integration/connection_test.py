@@ -337,11 +337,14 @@ def per_address():
             closed += 1 if closed_by_server(c) else 0
             c.close()
         check(closed == 30, "30 more connections from 127.0.0.2 are all closed (%d)" % closed)
-        check(daemon.wait_log(r"30 more connections refused or evicted in the last \d+ s \(last: 127\.0\.0\.2:\d+: "
-                              r"connection refused: already 2 connections from 127\.0\.0\.2", timeout=40),
-              "the 30 refusals after the first are logged as one line with their count")
-        refused = daemon.log().count("connection refused")
-        check(refused == 2, "the log has one refusal line and one summary, not 31 lines (%d)" % refused)
+        # The count comes once the interval (10 s) is over; on a slow machine it may be split over two lines.
+        summary = r"(\d+) more connections refused or evicted in the last \d+ s \(last: 127\.0\.0\.2:\d+: " \
+                  r"connection refused: already 2 connections from 127\.0\.0\.2"
+        counted = lambda: sum(int(n) for n in re.findall(summary, daemon.log()))
+        check(wait_for(lambda: counted() >= 30, timeout=40) and counted() == 30,
+              "the 30 refusals after the first are logged as a count, not a line each (%d)" % counted())
+        single = [l for l in daemon.log().splitlines() if "connection refused" in l and "more connections" not in l]
+        check(len(single) == 1, "only the first refusal has a line of its own (%d)" % len(single))
         check(all(still_served(c) for c in first + [other]), "the admitted connections are served throughout")
 
         # SIGHUP: the new limit applies to new connections.
