@@ -45,32 +45,11 @@ TEST_CASE("options have the documented defaults", "[options]") {
 }
 
 TEST_CASE("every option of the command-line contract is understood", "[options]") {
-    auto o = parse({"--bus",
-                    "unix:path=/tmp/x",
-                    "--listen",
-                    "127.0.0.1:5020",
-                    "--listen",
-                    "[::1]:5021",
-                    "--map",
-                    "m.yaml",
-                    "--overlay",
-                    "a.yaml",
-                    "--read-only",
-                    "--allow",
-                    "10.0.0.0/8",
-                    "--write-allow",
-                    "127.0.0.1",
-                    "--max-clients",
-                    "4",
-                    "--not-available",
-                    "max",
-                    "--write-timeout",
-                    "250",
-                    "--log-level",
-                    "debug",
-                    "--check",
-                    "--max-clients-per-address",
-                    "3"});
+    auto o = parse(
+        {"--bus",      "unix:path=/tmp/x", "--listen",  "127.0.0.1:5020", "--listen",    "[::1]:5021",
+         "--map",      "m.yaml",           "--overlay", "a.yaml",         "--read-only", "--allow",
+         "10.0.0.0/8", "--write-allow",    "127.0.0.1", "--max-clients",  "4",           "--not-available",
+         "max",        "--write-timeout",  "250",       "--log-level",    "debug",       "--check"});
     CHECK(o.bus == "unix:path=/tmp/x");
     CHECK(o.listen.size() == 2);
     CHECK(o.map == "m.yaml");
@@ -79,18 +58,21 @@ TEST_CASE("every option of the command-line contract is understood", "[options]"
     CHECK(o.allow.size() == 1);
     CHECK(o.writeAllow.size() == 1);
     CHECK(o.maxClients == 4);
-    CHECK(o.maxClientsPerAddress == 3);
     CHECK(o.notAvailable == codec::NotAvailable::Max);
     CHECK(o.writeTimeout.count() == 250);
     CHECK(o.logLevel == "debug");
     CHECK(o.check);
 }
 
+TEST_CASE("the per-address connection limit is an option of its own", "[options]") {
+    CHECK(parse({"--max-clients-per-address", "3"}).maxClientsPerAddress == 3);
+    CHECK_THROWS_WITH(parse({"--max-clients-per-address", "0"}),
+                      "--max-clients-per-address: '0' is not a number in 1..100000");
+}
+
 TEST_CASE("bad options are usage errors naming the option", "[options]") {
     CHECK_THROWS_WITH(parse({"--bogus"}), "unknown option '--bogus' (see --help)");
     CHECK_THROWS_WITH(parse({"--max-clients", "x"}), "--max-clients: 'x' is not a number in 1..100000");
-    CHECK_THROWS_WITH(parse({"--max-clients-per-address", "0"}),
-                      "--max-clients-per-address: '0' is not a number in 1..100000");
     CHECK_THROWS_WITH(parse({"--not-available", "nan"}), "--not-available: 'nan' is not zero or max");
     CHECK_THROWS_WITH(parse({"--allow", "300.1.1.1/8"}),
                       "--allow: '300.1.1.1/8' is not an address or CIDR network");
