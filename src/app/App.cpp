@@ -93,6 +93,7 @@ modbus::ServerOptions serverOptions(const Options& options) {
     modbus::ServerOptions s;
     s.listen = options.listen;
     s.maxClients = options.maxClients;
+    s.maxClientsPerAddress = options.maxClientsPerAddress;
     s.allow = options.allow;
     s.writeAllow = options.writeAllow;
     s.idleTimeout = options.idleTimeout;
@@ -299,6 +300,10 @@ class Daemon {
             log_->info("reload: connections allowed from {}", cidrs(options.allow));
         if (cidrs(options.writeAllow) != cidrs(options_.writeAllow))
             log_->info("reload: writes allowed from {}", cidrs(options.writeAllow));
+        if (options.maxClients != options_.maxClients ||
+            options.maxClientsPerAddress != options_.maxClientsPerAddress)
+            log_->info("reload: {} clients at once, {} per address (for new connections)", options.maxClients,
+                       options.maxClientsPerAddress);
         options.bus = options_.bus;
         options.listen = options_.listen;
         setUpLogging(options.logLevel);

@@ -23,6 +23,7 @@ const std::map<std::string, std::pair<std::string, Kind>> kKeys = {
     {"allow", {"allow", Kind::List}},
     {"write-allow", {"write-allow", Kind::List}},
     {"max-clients", {"max-clients", Kind::Scalar}},
+    {"max-clients-per-address", {"max-clients-per-address", Kind::Scalar}},
     {"not-available", {"not-available", Kind::Scalar}},
     {"write-timeout", {"write-timeout", Kind::Scalar}},
     {"idle-timeout", {"idle-timeout", Kind::Scalar}},

@@ -27,7 +27,9 @@ Serve the D-Bus data of a Victron Venus OS system as Modbus TCP registers.
   --read-only                   refuse every write (exception 2)
   --allow CIDR                  accept connections only from these networks, repeatable
   --write-allow CIDR            accept writes only from these networks, repeatable
-  --max-clients N               connections served at once (default: 32)
+  --max-clients N               connections served at once; when full, a newcomer closes the
+                                connection idle longest (default: 32)
+  --max-clients-per-address N   connections from one IP address; more are refused (default: 8)
   --not-available zero|max      what a missing value reads as (default: zero)
   --write-timeout MS            how long a D-Bus write may take (default: 1000)
   --idle-timeout SECONDS        disconnect a client silent this long (default: 300)
@@ -114,6 +116,8 @@ void applyOption(Options& o, const std::string& name, const std::string& value) 
         o.writeAllow.push_back(cidr(name, text));
     else if (name == "max-clients")
         o.maxClients = static_cast<std::size_t>(number(name, text, 1, 100000));
+    else if (name == "max-clients-per-address")
+        o.maxClientsPerAddress = static_cast<std::size_t>(number(name, text, 1, 100000));
     else if (name == "write-timeout")
         o.writeTimeout = std::chrono::milliseconds(number(name, text, 1, 600000));
     else if (name == "idle-timeout")
@@ -160,6 +164,7 @@ Options parseOptions(int argc, char** argv) {
         {"allow", required_argument, nullptr, 0},
         {"write-allow", required_argument, nullptr, 0},
         {"max-clients", required_argument, nullptr, 0},
+        {"max-clients-per-address", required_argument, nullptr, 0},
         {"not-available", required_argument, nullptr, 0},
         {"write-timeout", required_argument, nullptr, 0},
         {"idle-timeout", required_argument, nullptr, 0},

@@ -27,6 +27,7 @@ struct Options {
     std::vector<core::Cidr> allow;
     std::vector<core::Cidr> writeAllow;
     std::size_t maxClients = 32;
+    std::size_t maxClientsPerAddress = 8;
     codec::NotAvailable notAvailable = codec::NotAvailable::Zero;
     std::chrono::milliseconds writeTimeout{1000};
     std::chrono::seconds idleTimeout{300};

@@ -1,6 +1,7 @@
 #include "modbus/Mbap.h"
 
 #include <algorithm>
+#include <string>
 
 namespace vmd::modbus {
 
@@ -8,14 +9,26 @@ FrameStatus parseFrame(std::span<const std::uint8_t> buffer, Frame& frame) {
     if (buffer.size() < 6) return FrameStatus::Incomplete;
     frame.transactionId = static_cast<std::uint16_t>((buffer[0] << 8) | buffer[1]);
     frame.protocolId = static_cast<std::uint16_t>((buffer[2] << 8) | buffer[3]);
-    const std::size_t length = static_cast<std::size_t>((buffer[4] << 8) | buffer[5]);
+    frame.length = static_cast<std::uint16_t>((buffer[4] << 8) | buffer[5]);
+    const std::size_t length = frame.length;
     // The length counts the unit byte and the PDU: at least unit + function code.
-    if (frame.protocolId != 0 || length < 2 || length > kMaxPduSize + 1) return FrameStatus::Malformed;
+    if (frame.protocolId != 0 || length < 2 || length > kMaxFrameLength) return FrameStatus::Malformed;
     if (buffer.size() < 6 + length) return FrameStatus::Incomplete;
     frame.unit = buffer[6];
     frame.pdu = buffer.subspan(7, length - 1);
     frame.size = 6 + length;
     return FrameStatus::Complete;
+}
+
+std::string headerProblem(const Frame& frame) {
+    std::string problem;
+    if (frame.protocolId != 0) problem = "protocol id " + std::to_string(frame.protocolId) + " (must be 0)";
+    if (frame.length < 2 || frame.length > kMaxFrameLength) {
+        if (!problem.empty()) problem += " and ";
+        problem += "length " + std::to_string(frame.length) + " (must be 2.." +
+                   std::to_string(kMaxFrameLength) + ")";
+    }
+    return problem;
 }
 
 std::size_t buildAdu(const Frame& request, std::span<const std::uint8_t> pdu, std::uint8_t* out) {

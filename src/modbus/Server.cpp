@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -46,28 +47,35 @@ std::int64_t unixNow() {
 
 } // namespace
 
-std::string formatAddress(const sockaddr* address) {
+std::string formatHost(const sockaddr* address) {
     char host[INET6_ADDRSTRLEN] = "?";
+    if (address->sa_family == AF_INET)
+        ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, host, sizeof host);
+    else if (address->sa_family == AF_INET6)
+        ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr, host, sizeof host);
+    return host;
+}
+
+std::string formatAddress(const sockaddr* address) {
+    // fmt rather than "[" + std::string(...): GCC 12 at -O3 reports a false -Wrestrict in the
+    // inlined basic_string::insert of operator+(const char*, std::string&&) (GCC bug 105651).
+    if (address->sa_family == AF_INET)
+        return fmt::format("{}:{}", formatHost(address),
+                           ntohs(reinterpret_cast<const sockaddr_in*>(address)->sin_port));
     unsigned port = 0;
-    if (address->sa_family == AF_INET) {
-        auto in = reinterpret_cast<const sockaddr_in*>(address);
-        ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        port = ntohs(in->sin_port);
-        return std::string(host) + ":" + std::to_string(port);
-    }
-    if (address->sa_family == AF_INET6) {
-        auto in6 = reinterpret_cast<const sockaddr_in6*>(address);
-        ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        port = ntohs(in6->sin6_port);
-    }
-    return "[" + std::string(host) + "]:" + std::to_string(port);
+    if (address->sa_family == AF_INET6)
+        port = ntohs(reinterpret_cast<const sockaddr_in6*>(address)->sin6_port);
+    return fmt::format("[{}]:{}", formatHost(address), port);
 }
 
 struct Server::Connection {
     std::uint64_t id = 0;
     core::Fd fd;
+    sockaddr_storage address{};
     std::string peer;
+    std::string host; ///< the peer's IP address, for the per-address limit
     bool mayWrite = true;
+    bool peerClosed = false; ///< the client shut down its side: finish pending work, send, then close
     std::array<std::uint8_t, kInputBufferSize> in{};
     std::size_t inSize = 0;
     std::vector<std::uint8_t> out;
@@ -150,6 +158,12 @@ void Server::sweep() {
             c->errorWindowStart = now;
         }
     }
+    if (auto& l = connectionLog_; l.suppressed > 0 && now - l.windowStart >= options_.errorLogInterval) {
+        log()->warn("{} more connections refused or evicted in the last {} s (last: {})", l.suppressed,
+                    std::chrono::duration_cast<std::chrono::seconds>(now - l.windowStart).count(), l.last);
+        l.suppressed = 0;
+        l.windowStart = now;
+    }
     for (auto [id, why] : expired) {
         if (auto it = connections_.find(id); it != connections_.end())
             log()->info("{}: closing: {}", it->second->peer, why);
@@ -185,6 +199,17 @@ void Server::noteException(Connection& c, const Frame& frame, ExceptionCode code
     }
 }
 
+namespace {
+
+bool inList(const std::vector<core::Cidr>& list, const sockaddr* address) {
+    if (list.empty()) return true;
+    for (const auto& cidr : list)
+        if (cidr.contains(address)) return true;
+    return false;
+}
+
+} // namespace
+
 void Server::accept(int listenFd) {
     for (;;) {
         sockaddr_storage address{};
@@ -192,31 +217,19 @@ void Server::accept(int listenFd) {
         core::Fd fd(::accept4(listenFd, reinterpret_cast<sockaddr*>(&address), &length,
                               SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd) return; // EAGAIN, or a connection reset before we got to it
-        auto peer = formatAddress(reinterpret_cast<sockaddr*>(&address));
-        auto allowed = [&](const std::vector<core::Cidr>& list) {
-            if (list.empty()) return true;
-            for (const auto& cidr : list)
-                if (cidr.contains(reinterpret_cast<sockaddr*>(&address))) return true;
-            return false;
-        };
-        if (!allowed(options_.allow)) {
-            ++stats_.connectionsRefused;
-            log()->warn("{}: connection refused: not in --allow", peer);
-            continue;
-        }
-        if (connections_.size() >= options_.maxClients) {
-            ++stats_.connectionsRefused;
-            log()->warn("{}: connection refused: already {} clients (--max-clients)", peer,
-                        connections_.size());
-            continue;
-        }
+        const auto* peerAddress = reinterpret_cast<const sockaddr*>(&address);
+        auto peer = formatAddress(peerAddress);
+        auto host = formatHost(peerAddress);
+        if (!admit(peerAddress, peer, host)) continue; // fd closes here
         int one = 1;
         ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         auto c = std::make_unique<Connection>();
         c->id = nextId_++;
+        c->address = address;
         c->peer = peer;
+        c->host = host;
         c->lastError.peer = peer;
-        c->mayWrite = allowed(options_.writeAllow);
+        c->mayWrite = inList(options_.writeAllow, peerAddress);
         c->interest = EPOLLIN;
         c->lastActivity = core::EventLoop::Clock::now();
         std::uint64_t id = c->id;
@@ -224,6 +237,60 @@ void Server::accept(int listenFd) {
         c->fd = std::move(fd);
         log()->debug("{}: connected", peer);
         connections_.emplace(id, std::move(c));
+    }
+}
+
+/// Whether a new connection may stay: in --allow, under the per-address limit, and a free slot
+/// (made, when the server is full, by closing the connection idle longest).
+bool Server::admit(const sockaddr* address, const std::string& peer, const std::string& host) {
+    auto refuse = [&](const std::string& why) {
+        ++stats_.connectionsRefused;
+        noteConnectionEvent(fmt::format("{}: connection refused: {}", peer, why));
+        return false;
+    };
+    if (!inList(options_.allow, address)) return refuse("not in --allow");
+    const auto fromHost = static_cast<std::size_t>(
+        std::count_if(connections_.begin(), connections_.end(),
+                      [&](const auto& entry) { return entry.second->host == host; }));
+    if (fromHost >= options_.maxClientsPerAddress)
+        return refuse(
+            fmt::format("already {} connections from {} (--max-clients-per-address)", fromHost, host));
+    // Full: the connection idle longest makes room (more than one after a reload lowered the limit).
+    while (connections_.size() >= options_.maxClients) {
+        auto* victim = idleLongest();
+        if (!victim)
+            return refuse(fmt::format("already {} clients (--max-clients), each with a write in progress",
+                                      connections_.size()));
+        const auto idle = std::chrono::duration_cast<std::chrono::seconds>(core::EventLoop::Clock::now() -
+                                                                           victim->lastActivity);
+        noteConnectionEvent(
+            fmt::format("{}: closing: evicted for {} (already {} clients, --max-clients), idle {} s",
+                        victim->peer, peer, connections_.size(), idle.count()));
+        close(victim->id, "evicted");
+    }
+    return true;
+}
+
+/// The connection that has received nothing for the longest time, leaving out those with a
+/// write in progress.
+Server::Connection* Server::idleLongest() {
+    Connection* oldest = nullptr;
+    for (auto& [id, c] : connections_)
+        if (!c->busy && (!oldest || c->lastActivity < oldest->lastActivity)) oldest = c.get();
+    return oldest;
+}
+
+/// Refused and evicted connections: the first of an interval is logged, the rest counted and
+/// summed up by sweep().
+void Server::noteConnectionEvent(const std::string& line) {
+    const auto now = core::EventLoop::Clock::now();
+    auto& l = connectionLog_;
+    if (l.suppressed == 0 && now - l.windowStart >= options_.errorLogInterval) {
+        log()->warn("{}", line);
+        l.windowStart = now;
+    } else {
+        ++l.suppressed;
+        l.last = line;
     }
 }
 
@@ -240,7 +307,16 @@ void Server::onEvents(std::uint64_t id, std::uint32_t events) {
 void Server::readFrom(Connection& c) {
     const auto id = c.id;
     ssize_t n = ::read(c.fd.get(), c.in.data() + c.inSize, c.in.size() - c.inSize);
-    if (n == 0) return close(id, "closed by peer");
+    if (n == 0) {
+        // A half-close (shutdown(SHUT_WR)) ends the requests, not the replies: the requests already
+        // received are carried out and answered first. An unfinished frame can never complete.
+        c.peerClosed = true;
+        if (c.inSize > 0) log()->info("{}: closed with an incomplete request of {} bytes", c.peer, c.inSize);
+        c.inSize = 0;
+        c.partialSince.reset();
+        updateInterest(c);
+        return finishIfDone(c);
+    }
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) return;
         return close(id, std::strerror(errno));
@@ -253,8 +329,7 @@ void Server::readFrom(Connection& c) {
         auto status = parseFrame({c.in.data() + offset, c.inSize - offset}, frame);
         if (status == FrameStatus::Incomplete) break;
         if (status == FrameStatus::Malformed) {
-            log()->warn("{}: malformed MBAP header (protocol id {}, length out of range): closing", c.peer,
-                        frame.protocolId);
+            log()->warn("{}: malformed MBAP header: {}: closing", c.peer, headerProblem(frame));
             return close(id, "malformed frame");
         }
         if (c.busy || !c.queue.empty())
@@ -289,7 +364,10 @@ void Server::processQueue(Connection& c) {
 void Server::serve(Connection& c, const Frame& frame) {
     Outcome outcome;
     try {
-        outcome = handler_.handle(frame.unit, frame.pdu, unixNow());
+        if (frame.pdu.size() > kMaxPduSize) // a frame the spec does not allow, but whole: say so
+            RequestHandler::exception(frame.pdu[0], ExceptionCode::IllegalDataValue, outcome.reply);
+        else
+            outcome = handler_.handle(frame.unit, frame.pdu, unixNow());
         if (!outcome.writes.empty() && !c.mayWrite) {
             outcome.writes.clear();
             RequestHandler::exception(frame.pdu[0], ExceptionCode::IllegalDataAddress, outcome.reply);
@@ -380,15 +458,28 @@ void Server::flush(Connection& c) {
         c.outOffset = 0;
     }
     updateInterest(c);
+    finishIfDone(c);
+}
+
+/// Closes a half-closed connection once nothing is left to do: no write in progress, no request
+/// queued, every reply sent.
+void Server::finishIfDone(Connection& c) {
+    if (c.peerClosed && !c.busy && c.queue.empty() && c.out.empty()) close(c.id, "closed by peer");
 }
 
 void Server::updateInterest(Connection& c) {
     std::uint32_t interest = 0;
     // Stop reading from a client that does not read its replies or queues too much.
-    if (c.out.size() - c.outOffset < kMaxPendingOutput && c.queue.size() < kMaxQueuedFrames &&
-        c.inSize < c.in.size())
+    if (!c.peerClosed && c.out.size() - c.outOffset < kMaxPendingOutput &&
+        c.queue.size() < kMaxQueuedFrames && c.inSize < c.in.size())
         interest |= EPOLLIN;
     if (c.outOffset < c.out.size()) interest |= EPOLLOUT;
+    // The frame timeout is for a frame the server waits for, not one it chose not to read yet: while
+    // reading is paused (back-pressure) the clock stops, and it starts again when reading resumes.
+    if (!(interest & EPOLLIN))
+        c.partialSince.reset();
+    else if (c.inSize > 0 && !c.partialSince)
+        c.partialSince = core::EventLoop::Clock::now();
     if (interest != c.interest) {
         c.interest = interest;
         loop_.modify(c.fd.get(), interest);
@@ -398,6 +489,23 @@ void Server::updateInterest(Connection& c) {
 void Server::setOptions(ServerOptions options) {
     options.listen = options_.listen;
     options_ = std::move(options);
+    std::vector<std::uint64_t> notAllowed;
+    for (auto& [id, c] : connections_) {
+        const auto* address = reinterpret_cast<const sockaddr*>(&c->address);
+        if (!inList(options_.allow, address)) {
+            notAllowed.push_back(id);
+            continue;
+        }
+        const bool mayWrite = inList(options_.writeAllow, address);
+        if (mayWrite != c->mayWrite)
+            log()->info("{}: writes {} from now on (--write-allow reloaded)", c->peer,
+                        mayWrite ? "allowed" : "refused");
+        c->mayWrite = mayWrite; // a write already in progress completes
+    }
+    for (auto id : notAllowed) {
+        log()->info("{}: closing: no longer in --allow", connections_.at(id)->peer);
+        close(id, "no longer in --allow");
+    }
 }
 
 void Server::setMapOwner(std::shared_ptr<const void> owner) {

@@ -21,12 +21,20 @@ namespace vmd::modbus {
 
 struct ServerOptions {
     std::vector<std::string> listen{"0.0.0.0:502"};
-    std::size_t maxClients = 32;
+    std::size_t maxClients = 32;                  ///< when full, the connection idle longest makes room
+    std::size_t maxClientsPerAddress = 8;         ///< connections from one IP address; more are refused
     std::vector<core::Cidr> allow;                ///< empty: everyone may connect
     std::vector<core::Cidr> writeAllow;           ///< empty: everyone who may connect may write
     std::chrono::seconds idleTimeout{300};        ///< a client silent this long is disconnected
     std::chrono::milliseconds frameTimeout{5000}; ///< a frame must be complete this soon after it began
     std::chrono::seconds errorLogInterval{10};    ///< a client's repeated errors are logged once per interval
+};
+
+/// Log lines of one kind, the first of an interval logged and the rest counted (to be summed up).
+struct RateLimitedLog {
+    core::EventLoop::Clock::time_point windowStart{};
+    std::uint64_t suppressed = 0;
+    std::string last; ///< the most recent suppressed line, for the summary
 };
 
 /// The last exception a client got, kept as numbers (formatting is off the hot path).
@@ -58,7 +66,9 @@ class Server {
     [[nodiscard]] const std::vector<std::string>& boundAddresses() const { return bound_; }
     [[nodiscard]] std::size_t clientCount() const { return connections_.size(); }
     [[nodiscard]] const Stats& stats() const { return stats_; }
-    /// Applies new options to new and current connections (the listen addresses are fixed at start).
+    /// Applies new options to new and current connections (the listen addresses are fixed at start):
+    /// open connections no longer in --allow are closed, and --write-allow is decided again for each.
+    /// The client limits apply to connections accepted from now on.
     void setOptions(ServerOptions options);
     /// What keeps the current map alive while a write or a fail-safe still refers to it.
     void setMapOwner(std::shared_ptr<const void> owner);
@@ -69,6 +79,10 @@ class Server {
   private:
     struct Connection;
     void accept(int listenFd);
+    [[nodiscard]] bool admit(const sockaddr* address, const std::string& peer, const std::string& host);
+    [[nodiscard]] Connection* idleLongest();
+    void noteConnectionEvent(const std::string& line);
+    void finishIfDone(Connection& c);
     void onEvents(std::uint64_t id, std::uint32_t events);
     void readFrom(Connection& c);
     void processQueue(Connection& c);
@@ -93,6 +107,7 @@ class Server {
     std::uint64_t nextId_ = 1;
     Failsafe failsafe_;
     Stats stats_;
+    RateLimitedLog connectionLog_; ///< refused and evicted connections
     ClientError lastError_;
     std::shared_ptr<const void> mapOwner_;
     std::uint64_t lastErrorSequence_ = 0;
@@ -100,5 +115,7 @@ class Server {
 
 /// "HOST:PORT" or "[V6HOST]:PORT" of a socket address.
 [[nodiscard]] std::string formatAddress(const sockaddr* address);
+/// The IP address alone ("HOST" or "V6HOST"), the key of the per-address connection limit.
+[[nodiscard]] std::string formatHost(const sockaddr* address);
 
 } // namespace vmd::modbus

@@ -70,7 +70,7 @@ def read_pdu(address, count, fc=3):
 
 # --- framing errors close the connection -------------------------------------------------------
 for name, data in [
-    ("a PDU of 254 bytes (above the 253 of the spec)", frame(1, 246, b"\x10\x0a\x8c\x00\x7c\xf8" + b"\x00" * 248)),
+    ("a PDU of 260 bytes (MBAP length 261, above the 260 answered)", frame(1, 246, b"\x10\x0a\x8c\x00\x7f\xfe" + b"\x00" * 254)),
     ("protocol id 1", frame(1, 100, read_pdu(840, 1), protocol=1)),
     ("length field 0", struct.pack(">HHH", 1, 0, 0)),
     ("length field 1 (unit only)", struct.pack(">HHHB", 1, 0, 1, 100)),

@@ -25,6 +25,7 @@ read-only: true
 allow: [192.168.1.0/24, "fd00::/8"]
 write-allow: 192.168.1.10
 max-clients: 8
+max-clients-per-address: 2
 not-available: max
 write-timeout: 500
 idle-timeout: 60
@@ -40,6 +41,7 @@ log-level: debug
     CHECK(o.allow.size() == 2);
     CHECK(o.writeAllow.size() == 1);
     CHECK(o.maxClients == 8);
+    CHECK(o.maxClientsPerAddress == 2);
     CHECK(o.notAvailable == codec::NotAvailable::Max);
     CHECK(o.writeTimeout.count() == 500);
     CHECK(o.idleTimeout.count() == 60);

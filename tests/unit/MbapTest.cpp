@@ -28,14 +28,30 @@ TEST_CASE("two frames in one segment are taken one after the other", "[mbap]") {
     CHECK(frame.pdu[0] == 4);
 }
 
-TEST_CASE("a protocol id other than 0 or a length outside 2..254 is malformed", "[mbap]") {
+TEST_CASE("a protocol id other than 0 or a length outside 2..260 is malformed, and says which", "[mbap]") {
     Frame frame;
     std::vector<std::uint8_t> protocol{0, 1, 0, 1, 0, 6, 1, 3, 0, 0, 0, 1};
     CHECK(parseFrame(protocol, frame) == FrameStatus::Malformed);
+    CHECK(headerProblem(frame) == "protocol id 1 (must be 0)");
     std::vector<std::uint8_t> shortLength{0, 1, 0, 0, 0, 1, 1};
     CHECK(parseFrame(shortLength, frame) == FrameStatus::Malformed);
-    std::vector<std::uint8_t> longLength{0, 1, 0, 0, 0x01, 0x00, 1};
+    CHECK(headerProblem(frame) == "length 1 (must be 2..260)");
+    std::vector<std::uint8_t> longLength{0, 1, 0, 0, 0x01, 0x05, 1};
     CHECK(parseFrame(longLength, frame) == FrameStatus::Malformed);
+    CHECK(headerProblem(frame) == "length 261 (must be 2..260)");
+    std::vector<std::uint8_t> both{0, 1, 0xFF, 0xFF, 0, 0};
+    CHECK(parseFrame(both, frame) == FrameStatus::Malformed);
+    CHECK(headerProblem(frame) == "protocol id 65535 (must be 0) and length 0 (must be 2..260)");
+}
+
+TEST_CASE("a frame longer than the spec allows but up to length 260 is taken whole", "[mbap]") {
+    std::vector<std::uint8_t> bytes{0, 1, 0, 0, 0x01, 0x04, 1}; // length 260: a PDU of 259 bytes
+    bytes.resize(6 + 260, 0x10);
+    Frame frame;
+    CHECK(parseFrame({bytes.data(), bytes.size() - 1}, frame) == FrameStatus::Incomplete);
+    REQUIRE(parseFrame(bytes, frame) == FrameStatus::Complete);
+    CHECK(frame.pdu.size() == 259);
+    CHECK(frame.size == 266);
 }
 
 TEST_CASE("a reply echoes transaction, protocol and unit and counts its length", "[mbap]") {

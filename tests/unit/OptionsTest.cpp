@@ -38,6 +38,7 @@ TEST_CASE("options have the documented defaults", "[options]") {
     CHECK(o.bus == "system");
     CHECK(o.listen == std::vector<std::string>{"0.0.0.0:502"});
     CHECK(o.maxClients == 32);
+    CHECK(o.maxClientsPerAddress == 8);
     CHECK(o.writeTimeout.count() == 1000);
     CHECK(o.notAvailable == codec::NotAvailable::Zero);
     CHECK(!o.readOnly);
@@ -61,6 +62,12 @@ TEST_CASE("every option of the command-line contract is understood", "[options]"
     CHECK(o.writeTimeout.count() == 250);
     CHECK(o.logLevel == "debug");
     CHECK(o.check);
+}
+
+TEST_CASE("the per-address connection limit is an option of its own", "[options]") {
+    CHECK(parse({"--max-clients-per-address", "3"}).maxClientsPerAddress == 3);
+    CHECK_THROWS_WITH(parse({"--max-clients-per-address", "0"}),
+                      "--max-clients-per-address: '0' is not a number in 1..100000");
 }
 
 TEST_CASE("bad options are usage errors naming the option", "[options]") {

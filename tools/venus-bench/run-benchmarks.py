@@ -60,7 +60,9 @@ def start_server(build, bus, work, name, map_file):
     with open(log, "w") as err:
         t0 = time.monotonic()
         proc = subprocess.Popen([os.path.join(build, "venus-modbusd"), "--bus", bus, "--map", map_file,
-                                 "--listen", "127.0.0.1:0", "--log-level", "info"], stderr=err)
+                                 "--listen", "127.0.0.1:0", "--log-level", "info",
+                                 # every client connects from 127.0.0.1: lift the per-address limit (8)
+                                 "--max-clients-per-address", "32"], stderr=err)
     m, _ = wait_for(log, r"listening on 127\.0\.0\.1:(\d+)", proc)
     return proc, int(m.group(1)), time.monotonic() - t0
 
