@@ -13,6 +13,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -58,6 +59,8 @@ class Server {
     [[nodiscard]] const std::vector<std::string>& boundAddresses() const { return bound_; }
     [[nodiscard]] std::size_t clientCount() const { return connections_.size(); }
     [[nodiscard]] const Stats& stats() const { return stats_; }
+    /// Fail-safe writes that failed and wait for their retry.
+    [[nodiscard]] std::size_t failsafeRetrying() const { return failsafe_.retrying(); }
     /// Applies new options to new and current connections (the listen addresses are fixed at start).
     void setOptions(ServerOptions options);
     /// What keeps the current map alive while a write or a fail-safe still refers to it.
@@ -82,6 +85,7 @@ class Server {
     void sweep();
     void noteException(Connection& c, const Frame& frame, ExceptionCode code);
     void runFailsafe();
+    void scheduleFailsafe();
 
     core::EventLoop& loop_;
     RequestHandler& handler_;
@@ -92,6 +96,7 @@ class Server {
     std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
     std::uint64_t nextId_ = 1;
     Failsafe failsafe_;
+    std::optional<core::EventLoop::Clock::time_point> failsafeTimer_; ///< the earliest fail-safe timer set
     Stats stats_;
     ClientError lastError_;
     std::shared_ptr<const void> mapOwner_;
