@@ -30,7 +30,7 @@ failures = []
 procs = []
 
 PROMPT = "com.victronenergy.vebus.fs_prompt"  # unit 41
-SLOW = "com.victronenergy.vebus.fs_slow"  # unit 42, answers SetValue 1.5 s late
+SLOW = "com.victronenergy.vebus.fs_slow"  # unit 42, answers SetValue 3 s late (time for the reload)
 RESTARTING = "com.victronenergy.vebus.fs_restarting"  # unit 43
 L1, L2, L3 = ("/Hub4/L%d/AcPowerSetpoint" % i for i in (1, 2, 3))
 
@@ -178,7 +178,7 @@ try:
           "the log says it will be retried")
     check(wait_for(lambda: diagnostic("/Failsafe/Retrying") == 1, 5), "/Failsafe/Retrying counts it")
     restarting = start_sim([RESTARTING], "sim-restarting-2.log")
-    check(wait_for(lambda: sets("sim-restarting-2.log", RESTARTING, L3, "0"), 20),
+    check(wait_for(lambda: sets("sim-restarting-2.log", RESTARTING, L3, "0"), 40),  # retries: 1, 2, 4, 8, 16 s
           "the retried fail-safe write reaches the service once it is back")
     check("SET %s %s d 0 -> 0" % (RESTARTING, L3) in sets("sim-restarting-2.log", RESTARTING, L3, "0"),
           "... and is accepted")
