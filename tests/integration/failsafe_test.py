@@ -189,6 +189,8 @@ try:
 
     server.send_signal(signal.SIGTERM)
     check(server.wait(timeout=10) == 0, "the daemon stops with status 0")
+except Exception as e:  # a client error, a process that did not start: fail with the logs below
+    check(False, "the test ran to its end: %s: %s" % (type(e).__name__, e))
 finally:
     for p in reversed(procs):
         if p.poll() is None:
@@ -196,7 +198,8 @@ finally:
             p.wait(timeout=10)
 
 if failures:
-    print(text("server.log")[-4000:], file=sys.stderr)
+    if os.path.exists(os.path.join(work, "server.log")):
+        print(text("server.log")[-4000:], file=sys.stderr)
     print("failsafe: %d failed" % len(failures))
     shutil.rmtree(work, ignore_errors=True)
     sys.exit(1)
