@@ -52,6 +52,7 @@ void Diagnostics::update(const core::ServiceIndex& index, const modbus::Server& 
     exporter_.set("/Writes/Count", static_cast<std::int64_t>(stats.writes));
     exporter_.set("/Writes/Failed", static_cast<std::int64_t>(stats.failedWrites));
     exporter_.set("/Failsafe/Activations", static_cast<std::int64_t>(stats.failsafeActivations));
+    exporter_.set("/Failsafe/Retrying", static_cast<std::int64_t>(server.failsafeRetrying()));
     exporter_.set("/Connections/Refused", static_cast<std::int64_t>(stats.connectionsRefused));
     if (server.lastErrorSequence() != lastErrorSequence_) {
         lastErrorSequence_ = server.lastErrorSequence();

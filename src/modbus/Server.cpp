@@ -510,28 +510,64 @@ void Server::setOptions(ServerOptions options) {
 
 void Server::setMapOwner(std::shared_ptr<const void> owner) {
     mapOwner_ = std::move(owner);
-    if (auto map = std::static_pointer_cast<const regmap::RegisterMap>(mapOwner_))
-        failsafe_.rebind(*map, mapOwner_);
+    if (auto map = std::static_pointer_cast<const regmap::RegisterMap>(mapOwner_)) {
+        for (const auto& op : failsafe_.setMap(*map, mapOwner_))
+            log()->info("fail-safe of {} {} disarmed: register {} has no such fail-safe in the new map",
+                        op.service, op.path, op.reg ? op.reg->address : 0);
+        scheduleFailsafe();
+    }
 }
 
 void Server::armFailsafe(const WriteOp& op) {
-    if (!op.reg || !op.reg->failsafe) return;
+    // By the rule of the map in force now, which a reload may have changed while the write was pending.
     failsafe_.clientWrote(op, Failsafe::Clock::now());
-    if (auto deadline = failsafe_.nextDeadline()) loop_.at(*deadline, [this] { runFailsafe(); });
+    scheduleFailsafe();
+}
+
+void Server::scheduleFailsafe() {
+    // One timer for the earliest deadline; each run sets the next. A timer already set for an
+    // earlier time will do that; a later one (its fail-safe was re-armed) finds nothing due.
+    auto next = failsafe_.nextDeadline();
+    if (!next || (failsafeTimer_ && *failsafeTimer_ <= *next)) return;
+    failsafeTimer_ = *next;
+    loop_.at(*next, [this, when = *next] {
+        if (failsafeTimer_ == when) failsafeTimer_.reset();
+        runFailsafe();
+    });
 }
 
 void Server::runFailsafe() {
-    for (auto& op : failsafe_.due(Failsafe::Clock::now())) {
-        ++stats_.failsafeActivations;
-        log()->warn("fail-safe: no client wrote register {} ({} {}) for {} s: writing {}", op.reg->address,
-                    op.service, op.path, op.reg->failsafe->afterSeconds, codec::toText(op.value.value));
-        auto service = op.service;
-        auto path = op.path;
-        writer_.write(op, [service, path](WriteResult result, int code) {
-            auto level = result == WriteResult::Accepted ? spdlog::level::info : spdlog::level::err;
-            log()->log(level, "fail-safe write {} {}: {}", service, path, describe(result, code));
+    for (auto& firing : failsafe_.due(Failsafe::Clock::now())) {
+        const auto& op = firing.op;
+        if (firing.attempt == 0) {
+            ++stats_.failsafeActivations;
+            log()->warn("fail-safe: no client wrote register {} ({} {}) for {} s: writing {}",
+                        op.reg->address, op.service, op.path, op.reg->failsafe->afterSeconds,
+                        codec::toText(op.value.value));
+        } else {
+            log()->warn("fail-safe: register {} ({} {}): writing {} again (retry {})", op.reg->address,
+                        op.service, op.path, codec::toText(op.value.value), firing.attempt);
+        }
+        writer_.write(op, [this, firing](WriteResult result, int code) {
+            const auto& op = firing.op;
+            const bool accepted = result == WriteResult::Accepted;
+            auto retryIn = failsafe_.written(firing, accepted, Failsafe::Clock::now());
+            if (accepted)
+                log()->info("fail-safe write {} {}: accepted", op.service, op.path);
+            else if (retryIn)
+                log()->error("fail-safe write {} {}: {}; retrying in {} s, until it is accepted or a client "
+                             "writes register {} again",
+                             op.service, op.path, describe(result, code),
+                             std::chrono::duration_cast<std::chrono::seconds>(*retryIn).count(),
+                             op.reg->address);
+            else
+                log()->warn("fail-safe write {} {}: {}; not retried: a client wrote the register since, or a "
+                            "reload changed its fail-safe",
+                            op.service, op.path, describe(result, code));
+            scheduleFailsafe();
         });
     }
+    scheduleFailsafe();
 }
 
 void Server::close(std::uint64_t id, const char* why) {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -66,6 +67,8 @@ class Server {
     [[nodiscard]] const std::vector<std::string>& boundAddresses() const { return bound_; }
     [[nodiscard]] std::size_t clientCount() const { return connections_.size(); }
     [[nodiscard]] const Stats& stats() const { return stats_; }
+    /// Fail-safe writes that failed and wait for their retry.
+    [[nodiscard]] std::size_t failsafeRetrying() const { return failsafe_.retrying(); }
     /// Applies new options to new and current connections (the listen addresses are fixed at start):
     /// open connections no longer in --allow are closed, and --write-allow is decided again for each.
     /// The client limits apply to connections accepted from now on.
@@ -96,6 +99,7 @@ class Server {
     void sweep();
     void noteException(Connection& c, const Frame& frame, ExceptionCode code);
     void runFailsafe();
+    void scheduleFailsafe();
 
     core::EventLoop& loop_;
     RequestHandler& handler_;
@@ -106,6 +110,7 @@ class Server {
     std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
     std::uint64_t nextId_ = 1;
     Failsafe failsafe_;
+    std::optional<core::EventLoop::Clock::time_point> failsafeTimer_; ///< the earliest fail-safe timer set
     Stats stats_;
     RateLimitedLog connectionLog_; ///< refused and evicted connections
     ClientError lastError_;

@@ -163,7 +163,7 @@ class Parser {
         const YAML::Node valueNode = node.IsMap() ? node["value"] : node;
         std::optional<char> type;
         if (node.IsMap()) {
-            allowOnly(node, {"value", "type", "writable", "set", "walk"}, "path " + name);
+            allowOnly(node, {"value", "type", "writable", "set", "set-delay", "walk"}, "path " + name);
             if (auto t = node["type"]) {
                 if (!t.IsScalar() || t.Scalar().size() != 1 || !isValidTypeLetter(t.Scalar()[0]))
                     fail(t, "path " + name + ": bad type '" + t.Scalar() + "' (one of y b n q i u x t d s)");
@@ -175,6 +175,11 @@ class Parser {
                 if (m != "accept" && m != "refuse" && m != "hang")
                     fail(s, "path " + name + ": set must be accept, refuse or hang");
                 spec.set = m == "accept" ? SetMode::Accept : m == "refuse" ? SetMode::Refuse : SetMode::Hang;
+            }
+            if (auto d = node["set-delay"]) {
+                spec.setDelaySeconds = number(d, "set-delay");
+                if (!(spec.setDelaySeconds >= 0 && spec.setDelaySeconds <= 3600))
+                    fail(d, "path " + name + ": set-delay must be between 0 and 3600 seconds");
             }
             if (auto w = node["walk"]) {
                 if (!w.IsMap()) fail(w, "path " + name + ": walk must be a map {min, max, step}");

@@ -32,6 +32,7 @@ struct PathSpec {
     Value value;      // initial value
     bool writable = false;
     SetMode set = SetMode::Accept;
+    double setDelaySeconds = 0; ///< SetValue is handled (applied and answered) this much later
     std::optional<Walk> walk;
 };
 

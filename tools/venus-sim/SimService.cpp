@@ -145,16 +145,50 @@ void SimService::registerRoot() {
     root_->finishRegistration();
 }
 
-void SimService::setValue(Item& item, sdbus::Result<std::int32_t>&& result, const sdbus::Variant& in) {
+namespace {
+/// Prints the line the tests read: "SET SERVICE PATH SIGNATURE VALUE -> OUTCOME".
+void reportSet(const std::string& service, const std::string& path, const sdbus::Variant& in,
+               const std::string& outcome) {
     const Received received = fromVariant(in);
     const std::string shown = !received.usable ? "?" : received.value ? toText(received.value) : "[]";
-    auto report = [&](const std::string& outcome) {
-        const std::string line = "SET " + spec_.name + " " + item.spec.path + " " + in.peekValueType() + " " +
-                                 shown + " -> " + outcome + "\n";
-        std::fputs(line.c_str(), stdout);
-        std::fflush(stdout);
-        spdlog::debug("{}", line.substr(0, line.size() - 1));
-    };
+    const std::string line =
+        "SET " + service + " " + path + " " + in.peekValueType() + " " + shown + " -> " + outcome + "\n";
+    std::fputs(line.c_str(), stdout);
+    std::fflush(stdout);
+    spdlog::debug("{}", line.substr(0, line.size() - 1));
+}
+} // namespace
+
+void SimService::setValue(Item& item, sdbus::Result<std::int32_t>&& result, const sdbus::Variant& in) {
+    if (item.spec.setDelaySeconds > 0) { // handled later, by runDelayedSets
+        reportSet(spec_.name, item.spec.path, in, "delayed");
+        const auto delay = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(item.spec.setDelaySeconds));
+        delayed_.push_back({std::chrono::steady_clock::now() + delay, &item, std::move(result), in});
+        return;
+    }
+    applySet(item, std::move(result), in);
+}
+
+std::optional<std::chrono::steady_clock::time_point>
+SimService::runDelayedSets(std::chrono::steady_clock::time_point now) {
+    std::optional<std::chrono::steady_clock::time_point> next;
+    for (std::size_t i = 0; i < delayed_.size();) {
+        if (delayed_[i].due <= now) {
+            auto set = std::move(delayed_[i]);
+            delayed_.erase(delayed_.begin() + static_cast<std::ptrdiff_t>(i));
+            applySet(*set.item, std::move(set.result), set.value);
+            continue;
+        }
+        if (!next || delayed_[i].due < *next) next = delayed_[i].due;
+        ++i;
+    }
+    return next;
+}
+
+void SimService::applySet(Item& item, sdbus::Result<std::int32_t>&& result, const sdbus::Variant& in) {
+    const Received received = fromVariant(in);
+    auto report = [&](const std::string& outcome) { reportSet(spec_.name, item.spec.path, in, outcome); };
 
     std::int32_t rc = 0;
     if (!item.spec.writable)

@@ -7,7 +7,9 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -32,6 +34,9 @@ class SimService {
     void setNumbers(const std::vector<std::pair<std::string, double>>& values);
     /// The path is driven by a model from now on: its walk stops.
     void drive(const std::string& path);
+    /// Handles the SetValue calls whose `set-delay` has passed; returns when the next one is due.
+    std::optional<std::chrono::steady_clock::time_point>
+    runDelayedSets(std::chrono::steady_clock::time_point now);
     /// The service type: the third part of the bus name.
     [[nodiscard]] std::string type() const;
 
@@ -48,6 +53,7 @@ class SimService {
     void registerItem(Item& item);
     void registerRoot();
     void setValue(Item& item, sdbus::Result<std::int32_t>&& result, const sdbus::Variant& in);
+    void applySet(Item& item, sdbus::Result<std::int32_t>&& result, const sdbus::Variant& in);
     void emitChanges(const std::vector<const Item*>& changed);
 
     // Declared first so that it is destroyed last, after every object using it.
@@ -56,6 +62,13 @@ class SimService {
     std::vector<Item> items_;
     std::unique_ptr<sdbus::IObject> root_;
     std::vector<sdbus::Result<std::int32_t>> hung_; // SetValue calls that never get a reply
+    struct DelayedSet {
+        std::chrono::steady_clock::time_point due;
+        Item* item;
+        sdbus::Result<std::int32_t> result;
+        sdbus::Variant value;
+    };
+    std::vector<DelayedSet> delayed_; // SetValue calls of paths with a set-delay, in arrival order
     std::mt19937 rng_;
 };
 

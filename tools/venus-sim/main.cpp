@@ -220,6 +220,12 @@ int serve(const Scenario& scenario, const Options& options, int signalFd) {
         }
         auto timeout = walking ? std::chrono::ceil<std::chrono::milliseconds>(nextTick - now)
                                : std::chrono::milliseconds(-1);
+        for (auto& s : services) // SetValue calls of paths with a set-delay
+            if (auto due = s->runDelayedSets(Clock::now())) {
+                const auto ms = std::max(std::chrono::ceil<std::chrono::milliseconds>(*due - Clock::now()),
+                                         std::chrono::milliseconds(0));
+                timeout = timeout.count() < 0 ? ms : std::min(timeout, ms);
+            }
         for (std::size_t i = 0; i < services.size(); ++i) {
             const auto poll = services[i]->connection().getEventLoopPollData();
             fds[i] = pollfd{poll.fd, poll.events, 0};
