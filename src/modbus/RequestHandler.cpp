@@ -106,27 +106,20 @@ void RequestHandler::read(regmap::UnitId unit, std::uint8_t fc, std::uint16_t ad
         return exception(fc, code, reply);
 
     const std::uint32_t end = std::uint32_t{address} + quantity;
-    // No service of any of the block's types at this unit: answered before any encoding work (scans
-    // of absent units are most of what a Home Assistant discovery sends).
-    bool anyService = false;
-    regmap::ServiceTypeId lastType = core::kUnmappedServiceType;
-    for (std::uint32_t word = address; word < end && !anyService;) {
-        const Register& reg = *map_->at(static_cast<std::uint16_t>(word));
-        if (reg.service != lastType) {
-            lastType = reg.service;
-            anyService = services_->resolve(reg.service, unit) != nullptr;
-        }
-        word = reg.end();
-    }
-    if (!anyService) return exception(fc, ExceptionCode::GatewayPathUnavailable, reply);
+    // Presence is decided by the register at the start address: when its service is absent at this unit
+    // the whole block is exception 10, whatever follows. A discovery probe of a group's first address
+    // (Home Assistant reads one at every unit) must not find a device that is not there because a later
+    // register of the block belongs to a service that is (4700 pump, then 4701.. settings). Answered
+    // before any encoding work: scans of absent units are most of what a discovery sends.
+    regmap::ServiceTypeId lastType = map_->at(address)->service;
+    const core::ServiceState* service = services_->resolve(lastType, unit);
+    if (!service) return exception(fc, ExceptionCode::GatewayPathUnavailable, reply);
 
     reply.size = 0;
     reply.bytes[reply.size++] = fc;
     reply.bytes[reply.size++] = static_cast<std::uint8_t>(2 * quantity);
     std::array<std::uint16_t, kMaxReadRegisters> words;
     // Resolving the service once per run of registers of one type keeps this cheap.
-    lastType = core::kUnmappedServiceType;
-    const core::ServiceState* service = nullptr;
     for (std::uint32_t word = address; word < end;) {
         const Register& reg = *map_->at(static_cast<std::uint16_t>(word));
         if (reg.service != lastType) {

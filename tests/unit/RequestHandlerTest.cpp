@@ -29,6 +29,8 @@ registers:
   - {address: 830, service: system, type: uint64, access: R, compute: utc-time}
   - {address: 834, service: system, type: uint32, access: R, compute: firmware-version, inputs: [/FirmwareVersion]}
   - {address: 777, service: solarcharger, type: int16, scale: 10, access: R, compute: quotient, inputs: [/Yield/Power, /Pv/V]}
+  - {address: 4700, service: pump, path: /State, type: uint16, access: R}
+  - {address: 4701, service: settings, path: /Settings/Pump0/AutoStartEnabled, type: uint16, dbus-type: i, access: W}
   - {address: 3214, service: genset, type: uint16, access: R, compute: any-text, inputs: [/Error/0/Id, /Error/1/Id], value: 65280}
 )";
 
@@ -175,6 +177,22 @@ TEST_CASE_METHOD(Fixture, "a service absent for part of a block reads as not ava
     auto out = run(100, read(803, 4));
     REQUIRE(!out.reply.isException());
     CHECK(words(out.reply) == W{1500, 50, 0, 0});
+}
+
+TEST_CASE_METHOD(Fixture,
+                 "a block whose first register's service is absent is exception 10, whatever follows",
+                 "[handler]") {
+    // A discovery probe of the pump group (4700 pump, 4701 settings) must not find a pump that is not
+    // there, although the settings service answers for 4701.
+    for (std::uint8_t unit : {std::uint8_t{0}, std::uint8_t{100}}) {
+        CHECK(code(unit, read(4700, 2)) == ExceptionCode::GatewayPathUnavailable);
+        CHECK(code(unit, read(4700, 1)) == ExceptionCode::GatewayPathUnavailable);
+        CHECK(!run(unit, read(4701, 1)).reply.isException()); // settings itself is there
+    }
+    auto& pump = site.index.add("com.victronenergy.pump.startstop0");
+    site.set(pump, "/State", std::uint64_t{1});
+    site.index.reindex();
+    CHECK(words(run(100, read(4700, 2)).reply) == W{1, 0});
 }
 
 TEST_CASE_METHOD(Fixture, "exception 1: an unknown function code", "[handler]") {
