@@ -189,12 +189,15 @@ std::string registersMarkdown(const regmap::RegisterMap& map, const Sources& sou
         "and "
         "commit the results; `ctest -R regmap` fails while they are out of date.\n\n";
     out +=
-        "Conventions: register = D-Bus value x scale, rounded half away from zero; 32- and 64-bit values "
-        "high "
-        "word first; strings two characters per register, first character in the high byte. A value the "
+        "Conventions: register = D-Bus value x scale, computed in double precision and rounded half away "
+        "from zero, as a GX device computes it; 32- and 64-bit values high word first; strings two "
+        "characters per register, first character in the high byte. A value the "
         "device does not have reads as 0 (or the type's maximum with `--not-available=max`). Writable "
         "registers (W) send the value / scale to D-Bus with the path's D-Bus type; a range, where given, is "
-        "in D-Bus units and a write outside it is refused with exception 3.\n\n";
+        "in D-Bus units and a write outside it is refused with exception 3. The enum meanings of a "
+        "published register are the published list's; values marked \"(path list)\" come from the Venus OS "
+        "path list only, and the remarks say where the two lists disagree. A value the published list "
+        "documents is never refused.\n\n";
 
     out += "## Unit IDs\n\n";
     out += "### How a unit ID finds its device\n\n";
