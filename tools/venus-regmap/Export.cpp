@@ -51,6 +51,16 @@ std::string computeRemark(const regmap::RegisterMap& map, const regmap::Register
                " holds text, else 0";
     case regmap::Compute::Discovery:
         return "computed: the discovery block (see \"Discovery block\")";
+    case regmap::Compute::ServerVersion:
+        return std::string("computed: the ") +
+               (reg.computeValue == 0   ? "major"
+                : reg.computeValue == 1 ? "minor"
+                                        : "patch") +
+               " number of venus-modbusd's version (`venus-modbusd --version`)";
+    case regmap::Compute::MapIdentity:
+        return "computed: FNV-1a (32 bits) of the map file and its overlays as loaded; changes whenever the "
+               "map "
+               "changes";
     case regmap::Compute::None:
         break;
     }
@@ -229,7 +239,8 @@ std::string registersMarkdown(const regmap::RegisterMap& map, const Sources& sou
         "| 0-5819 | the published Victron GX register list: address, type, scale, path and access exactly as "
         "published; its reserved words stay reserved |\n"
         "| 5820-38999 | free: future additions to the published list land here |\n"
-        "| 39000-39999 | venus-modbusd's own server blocks: the discovery block 39000-39401 (below) |\n"
+        "| 39000-39999 | venus-modbusd's own server blocks: the discovery block 39000-39401 (below), the "
+        "server's version 39500-39502 and the map identity 39503-39504 |\n"
         "| 40000-65535 | venus-modbusd's own registers, one block per service type (below) |\n\n";
     out +=
         "Each block of our own registers holds, in this order: for device services an identity header "
