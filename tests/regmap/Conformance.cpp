@@ -89,11 +89,38 @@ class Checker {
         expect("path", paths, mapPaths);
         expect("D-Bus type", f[2], std::string(1, reg->dbusType));
         if (reg->compute != Compute::None) fail("a published path register must not be computed");
+        if (type != "int16" && type != "uint16" && type != "int32" && type != "uint32") return;
+        // The register reads what a GX device reads for the same D-Bus value: round(value x scale) with
+        // the product in double and C round (halves away from zero). Decimal values whose product is a
+        // half, as shown on a GX screen; those the type cannot hold are left to the saturation tests.
+        std::int64_t min = type == "int16" ? -32768 : type == "int32" ? -2147483648LL : 0;
+        std::int64_t max = type == "int16"    ? 32767
+                           : type == "uint16" ? 65535
+                           : type == "int32"  ? 2147483647LL
+                                              : 4294967295LL;
+        bool served = false;
+        for (const char* text :
+             {"0.15", "0.35", "1.15", "1.45", "2.675", "1.005", "1.0005", "4700.65", "12.34567895", "34.5",
+              "-0.15", "-1.45", "-2.675", "-4700.65", "-34.5", "25", "35", "-250"}) {
+            double value = std::strtod(text, nullptr);
+            double gx = std::round(value * scale);
+            if (gx < static_cast<double>(min) || gx >= static_cast<double>(max)) continue;
+            std::vector<std::uint16_t> words(reg->words);
+            vmd::codec::encode(value, *reg, vmd::codec::NotAvailable::Zero, words);
+            auto bits = static_cast<std::uint64_t>(static_cast<std::int64_t>(gx));
+            std::vector<std::uint16_t> expected(reg->words);
+            for (std::size_t i = 0; i < expected.size(); ++i)
+                expected[i] = static_cast<std::uint16_t>(bits >> (16 * (expected.size() - 1 - i)));
+            if (words != expected) fail(std::string("reads ") + text + " unlike a GX device");
+            served = true;
+        }
+        if (served) ++readRows_;
     }
 
     [[nodiscard]] unsigned rows() const { return rows_; }
     [[nodiscard]] unsigned failures() const { return failures_; }
     [[nodiscard]] unsigned enumRows() const { return enumRows_; }
+    [[nodiscard]] unsigned readRows() const { return readRows_; }
 
   private:
     /// The published meanings of column 4 must all be in the register's enum, word for word.
@@ -182,6 +209,7 @@ class Checker {
     unsigned rows_ = 0;
     unsigned failures_ = 0;
     unsigned enumRows_ = 0;
+    unsigned readRows_ = 0;
 };
 
 } // namespace
@@ -249,6 +277,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::cout << "all " << checker.rows() << " of 1003 published registers (" << checker.enumRows()
-              << " of them with enum meanings) and " << unitRows << " unit-ID rows agree with the map\n";
+              << " of them with enum meanings; " << checker.readRows()
+              << " number registers read decimal halves as a GX device does) and " << unitRows
+              << " unit-ID rows agree with the map\n";
     return 0;
 }
