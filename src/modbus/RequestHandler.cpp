@@ -161,17 +161,17 @@ std::string RequestHandler::identityObject(std::uint8_t id) const {
     const auto& v = options_.version;
     switch (static_cast<DeviceIdObject>(id)) {
     case DeviceIdObject::VendorName:
-        return "venus-modbusd developers";
+        return options_.identity.vendorName;
     case DeviceIdObject::ProductCode:
-        return "venus-modbusd";
+        return options_.identity.productCode;
     case DeviceIdObject::MajorMinorRevision:
         return std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.patch);
     case DeviceIdObject::VendorUrl:
-        return "file:///usr/share/doc/venus-modbusd/";
+        return options_.identity.vendorUrl;
     case DeviceIdObject::ProductName:
-        return "venus-modbusd";
+        return options_.identity.productName;
     case DeviceIdObject::ModelName:
-        return "Modbus-TCP server for Venus OS (GX register list)";
+        return options_.identity.modelName;
     case DeviceIdObject::MapIdentity: {
         char text[32];
         std::snprintf(text, sizeof text, "register map 0x%08X", static_cast<unsigned>(map_->identity()));

@@ -52,10 +52,20 @@ struct ServerVersion {
     std::uint16_t patch = 0;
 };
 
+/// The texts of Read Device Identification (FC 43/14, docs/protocol.md); the revision is `version`.
+struct DeviceIdentity {
+    std::string vendorName = "venus-modbusd developers";
+    std::string productCode = "venus-modbusd";
+    std::string vendorUrl = "file:///usr/share/doc/venus-modbusd/";
+    std::string productName = "venus-modbusd";
+    std::string modelName = "Modbus-TCP server for Venus OS (GX register list)";
+};
+
 struct HandlerOptions {
     codec::NotAvailable notAvailable = codec::NotAvailable::Zero;
     bool readOnly = false;
     ServerVersion version{};
+    DeviceIdentity identity{};
 };
 
 /// All Modbus semantics (DESIGN section 4): request PDU + unit -> reply or writes. Pure: no I/O.

@@ -285,6 +285,31 @@ TEST_CASE_METHOD(Fixture, "FC 43/14 streams the basic, regular and extended iden
     CHECK(idsOf(objectsOf(run(100, {43, 14, 2, 0x77}).reply, 2)) == std::vector<int>{0, 1, 2, 3, 4, 5});
 }
 
+TEST_CASE_METHOD(Fixture, "FC 43/14: objects that do not fit one reply are announced with More Follows",
+                 "[handler]") {
+    modbus::HandlerOptions options;
+    options.identity.productName = std::string(120, 'P');
+    options.identity.modelName = std::string(150, 'M');
+    modbus::RequestHandler longNames(site.index, options);
+    auto first = longNames.handle(100, Bytes{43, 14, 2, 0}, 0).reply;
+    REQUIRE(first.size > 7);
+    CHECK(first.bytes[4] == 0xFF); // More Follows
+    CHECK(first.bytes[5] == 0x05); // Next Object Id: ModelName did not fit after ProductName
+    CHECK(first.bytes[6] == 5);    // objects 0..4
+    CHECK(first.size <= modbus::kMaxPduSize);
+    auto rest = longNames.handle(100, Bytes{43, 14, 2, 0x05}, 0).reply; // the client asks again from there
+    CHECK(rest.bytes[4] == 0);
+    CHECK(rest.bytes[6] == 1);
+    CHECK(rest.bytes[7] == 0x05);
+    CHECK(rest.bytes[8] == 150);
+    // A single object longer than a reply can hold is cut to fit.
+    options.identity.modelName = std::string(300, 'M');
+    modbus::RequestHandler huge(site.index, options);
+    auto cut = huge.handle(100, Bytes{43, 14, 4, 0x05}, 0).reply;
+    CHECK(cut.size == modbus::kMaxPduSize);
+    CHECK(cut.bytes[8] == modbus::kMaxPduSize - 9);
+}
+
 TEST_CASE_METHOD(Fixture, "FC 43/14 individual access returns one object, exception 2 for an unknown one",
                  "[handler]") {
     auto one = objectsOf(run(246, {43, 14, 4, 0x04}).reply, 4);
