@@ -116,7 +116,9 @@ class Daemon {
         : argc_(argc), argv_(argv), options_(std::move(options)), map_(std::move(map)), bus_(std::move(bus)),
           index_(std::make_unique<core::ServiceIndex>(*map_)), mirror_(*bus_, *index_),
           writer_(*bus_, options_.writeTimeout),
-          handler_(*index_, {options_.notAvailable, options_.readOnly}),
+          handler_(*index_, {options_.notAvailable,
+                             options_.readOnly,
+                             {VMD_VERSION_MAJOR, VMD_VERSION_MINOR, VMD_VERSION_PATCH}}),
           server_(loop_, handler_, writer_, serverOptions(options_)) {
         server_.setMapOwner(map_);
     }

@@ -28,23 +28,26 @@ std::string toText(const Value& v) {
 
 namespace {
 
+// A register's integer range. Everything here is exact: 64-bit integers, and doubles only for products
+// that are compared against powers of two. No `long double`: its width differs between CPUs (80 bits on
+// x86, 64 on ARM), and the GX device computes in double.
 struct Limits {
-    long double min;
-    long double max;
+    std::int64_t min;
+    std::uint64_t max;
 };
 
 Limits limitsOf(ModbusType type) {
     switch (type) {
     case ModbusType::Int16:
-        return {-32768.0L, 32767.0L};
+        return {-32768, 32767};
     case ModbusType::Uint16:
-        return {0.0L, 65535.0L};
+        return {0, 65535};
     case ModbusType::Int32:
-        return {-2147483648.0L, 2147483647.0L};
+        return {-2147483648LL, 2147483647};
     case ModbusType::Uint32:
-        return {0.0L, 4294967295.0L};
+        return {0, 4294967295ULL};
     case ModbusType::Uint64:
-        return {0.0L, 18446744073709551615.0L};
+        return {0, std::numeric_limits<std::uint64_t>::max()};
     default:
         return {0, 0};
     }
@@ -63,11 +66,41 @@ std::uint64_t getWords(std::span<const std::uint16_t> words) {
     return bits;
 }
 
-std::optional<long double> numeric(const Value& v) {
-    if (auto p = std::get_if<std::int64_t>(&v)) return static_cast<long double>(*p);
-    if (auto p = std::get_if<std::uint64_t>(&v)) return static_cast<long double>(*p);
-    if (auto p = std::get_if<double>(&v))
-        return std::isnan(*p) ? std::nullopt : std::optional(static_cast<long double>(*p));
+/// The register's bits of an integer, saturated at [min, max - 1] (MAX stays free for "not available").
+std::uint64_t saturate(std::int64_t v, const Limits& limits) {
+    if (v < limits.min) v = limits.min;
+    if (v >= 0 && static_cast<std::uint64_t>(v) >= limits.max) return limits.max - 1;
+    return static_cast<std::uint64_t>(v);
+}
+
+std::uint64_t saturate(std::uint64_t v, const Limits& limits) {
+    return v >= limits.max ? limits.max - 1 : v;
+}
+
+std::uint64_t saturate(double v, const Limits& limits) {
+    constexpr double kTwo63 = 9223372036854775808.0;
+    if (v <= static_cast<double>(limits.min)) return static_cast<std::uint64_t>(limits.min);
+    // max + 1 is a power of two, exact in double (2^64 for uint64): anything at or above max saturates.
+    double top = static_cast<double>(limits.max / 2 + 1) * 2.0;
+    if (v >= top - 1.0) return limits.max - 1;
+    if (v < 0) return static_cast<std::uint64_t>(static_cast<std::int64_t>(v));
+    return v < kTwo63 ? static_cast<std::uint64_t>(static_cast<std::int64_t>(v))
+                      : static_cast<std::uint64_t>(v);
+}
+
+/// round(value x scale) as the GX device computes it: in double, C `round` (halves away from zero).
+/// Integers with scale 1 stay exact (64-bit values beyond 2^53).
+std::optional<std::uint64_t> scaledBits(const Value& v, double scale, const Limits& limits) {
+    if (auto p = std::get_if<std::int64_t>(&v))
+        return scale == 1 ? saturate(*p, limits)
+                          : saturate(std::round(static_cast<double>(*p) * scale), limits);
+    if (auto p = std::get_if<std::uint64_t>(&v))
+        return scale == 1 ? saturate(*p, limits)
+                          : saturate(std::round(static_cast<double>(*p) * scale), limits);
+    if (auto p = std::get_if<double>(&v)) {
+        if (std::isnan(*p)) return std::nullopt;
+        return saturate(std::round(*p * scale), limits);
+    }
     return std::nullopt;
 }
 
@@ -109,46 +142,44 @@ void encode(const Value& value, const Register& reg, NotAvailable na, std::span<
         encodeString(toText(value), out);
         return;
     }
-    long double scaled;
+    auto limits = limitsOf(reg.type);
+    std::uint64_t bits;
     if (auto b = std::get_if<bool>(&value)) {
-        scaled = *b ? 1 : 0; // a flag: scale does not apply
-    } else if (auto n = numeric(value)) {
-        scaled = std::round(*n * static_cast<long double>(reg.scale));
+        bits = *b ? 1 : 0; // a flag: scale does not apply
+    } else if (auto scaled = scaledBits(value, reg.scale, limits)) {
+        bits = *scaled;
     } else {
         return encodeNotAvailable(reg, na, out); // a string or NaN in a number register
     }
-    auto [min, max] = limitsOf(reg.type);
-    scaled = std::clamp(scaled, min, max - 1); // MAX stays free for "not available"
-    std::uint64_t bits = scaled < 0 ? static_cast<std::uint64_t>(static_cast<std::int64_t>(scaled))
-                                    : static_cast<std::uint64_t>(scaled);
     putWords(bits, out);
 }
 
 namespace {
 
+/// A D-Bus integer type's range as [min, end): both bounds are exact in double (powers of two).
 struct DbusLimits {
-    long double min;
-    long double max;
+    double min;
+    double end;
 };
 
 std::optional<DbusLimits> dbusLimits(char type) {
     switch (type) {
     case 'y':
-        return DbusLimits{0, 255};
+        return DbusLimits{0, 256};
     case 'b':
-        return DbusLimits{0, 1};
+        return DbusLimits{0, 2};
     case 'n':
-        return DbusLimits{-32768, 32767};
+        return DbusLimits{-32768, 32768};
     case 'q':
-        return DbusLimits{0, 65535};
+        return DbusLimits{0, 65536};
     case 'i':
-        return DbusLimits{-2147483648.0L, 2147483647.0L};
+        return DbusLimits{-2147483648.0, 2147483648.0};
     case 'u':
-        return DbusLimits{0, 4294967295.0L};
+        return DbusLimits{0, 4294967296.0};
     case 'x':
-        return DbusLimits{-9223372036854775807.0L - 1, 9223372036854775807.0L};
+        return DbusLimits{-9223372036854775808.0, 9223372036854775808.0};
     case 't':
-        return DbusLimits{0, 18446744073709551615.0L};
+        return DbusLimits{0, 18446744073709551616.0};
     default:
         return std::nullopt;
     }
@@ -168,7 +199,8 @@ Decoded decode(const Register& reg, std::span<const std::uint16_t> words) {
         return {DecodeError::None, {'s', latin1ToUtf8(bytes)}};
     }
     auto bits = getWords(words);
-    long double raw;
+    // register / scale in double, as the GX device computes it.
+    double raw;
     switch (reg.type) {
     case ModbusType::Int16:
         raw = static_cast<std::int16_t>(bits);
@@ -177,22 +209,25 @@ Decoded decode(const Register& reg, std::span<const std::uint16_t> words) {
         raw = static_cast<std::int32_t>(bits);
         break;
     default:
-        raw = static_cast<long double>(bits);
+        raw = static_cast<double>(bits);
         break;
     }
-    long double engineering = raw / static_cast<long double>(reg.scale);
+    double engineering = raw / reg.scale;
     if (reg.range && (engineering < reg.range->min || engineering > reg.range->max))
         return {DecodeError::OutOfRange, {}};
     if (!reg.range && !reg.enumTexts.empty() &&
         std::none_of(reg.enumTexts.begin(), reg.enumTexts.end(),
-                     [&](const auto& e) { return static_cast<long double>(e.value) == engineering; }))
+                     [&](const auto& e) { return static_cast<double>(e.value) == engineering; }))
         return {DecodeError::OutOfRange, {}};
 
-    if (reg.dbusType == 'd') return {DecodeError::None, {'d', static_cast<double>(engineering)}};
+    if (reg.dbusType == 'd') return {DecodeError::None, {'d', engineering}};
     auto limits = dbusLimits(reg.dbusType);
     if (!limits) return {DecodeError::OutOfRange, {}}; // 's' on a number register: nothing sensible to send
-    long double rounded = std::round(engineering);
-    if (rounded < limits->min || rounded > limits->max) return {DecodeError::OutOfRange, {}};
+    // A 64-bit register written at scale 1 stays exact beyond 2^53.
+    if (reg.scale == 1 && reg.type == ModbusType::Uint64 && reg.dbusType == 't')
+        return {DecodeError::None, {'t', Value{bits}}};
+    double rounded = std::round(engineering);
+    if (rounded < limits->min || rounded >= limits->end) return {DecodeError::OutOfRange, {}};
     switch (reg.dbusType) {
     case 'b':
         return {DecodeError::None, {'b', rounded != 0}};

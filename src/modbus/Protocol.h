@@ -12,6 +12,21 @@ enum class FunctionCode : std::uint8_t {
     WriteSingleRegister = 6,
     WriteMultipleRegisters = 16,
     ReadWriteMultipleRegisters = 23,
+    EncapsulatedInterface = 43, ///< 6.21: with MEI type 14, Read Device Identification
+};
+
+constexpr std::uint8_t kMeiReadDeviceId = 0x0E;
+
+/// Read Device Identification (6.21): the read device id codes and the object ids.
+enum class ReadDeviceIdCode : std::uint8_t { Basic = 1, Regular = 2, Extended = 3, Individual = 4 };
+enum class DeviceIdObject : std::uint8_t {
+    VendorName = 0x00,
+    ProductCode = 0x01,
+    MajorMinorRevision = 0x02,
+    VendorUrl = 0x03,
+    ProductName = 0x04,
+    ModelName = 0x05,
+    MapIdentity = 0x80, ///< private (extended): the register map's identity
 };
 
 /// Exception codes (section 7).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace vmd::modbus {
 
@@ -90,6 +91,21 @@ void RequestHandler::encodeRegister(const Register& reg, const core::ServiceStat
         out[0] = value;
         return;
     }
+    case Compute::ServerVersion: {
+        const std::uint16_t parts[] = {options_.version.major, options_.version.minor,
+                                       options_.version.patch};
+        auto part = static_cast<std::size_t>(reg.computeValue);
+        std::fill(out.begin(), out.end(), std::uint16_t{0});
+        out[out.size() - 1] = part < 3 ? parts[part] : 0xFFFF;
+        return;
+    }
+    case Compute::MapIdentity: { // every bit is the value: no saturation, high word first
+        std::fill(out.begin(), out.end(), std::uint16_t{0});
+        auto identity = map_->identity();
+        out[out.size() - 1] = static_cast<std::uint16_t>(identity & 0xFFFF);
+        if (out.size() > 1) out[out.size() - 2] = static_cast<std::uint16_t>(identity >> 16);
+        return;
+    }
     case Compute::AnyText: {
         bool any = std::any_of(reg.inputs.begin(), reg.inputs.end(), [&](auto path) {
             auto text = std::get_if<std::string>(&service.value(path));
@@ -106,27 +122,20 @@ void RequestHandler::read(regmap::UnitId unit, std::uint8_t fc, std::uint16_t ad
         return exception(fc, code, reply);
 
     const std::uint32_t end = std::uint32_t{address} + quantity;
-    // No service of any of the block's types at this unit: answered before any encoding work (scans
-    // of absent units are most of what a Home Assistant discovery sends).
-    bool anyService = false;
-    regmap::ServiceTypeId lastType = core::kUnmappedServiceType;
-    for (std::uint32_t word = address; word < end && !anyService;) {
-        const Register& reg = *map_->at(static_cast<std::uint16_t>(word));
-        if (reg.service != lastType) {
-            lastType = reg.service;
-            anyService = services_->resolve(reg.service, unit) != nullptr;
-        }
-        word = reg.end();
-    }
-    if (!anyService) return exception(fc, ExceptionCode::GatewayPathUnavailable, reply);
+    // Presence is decided by the register at the start address: when its service is absent at this unit
+    // the whole block is exception 10, whatever follows. A discovery probe of a group's first address
+    // (Home Assistant reads one at every unit) must not find a device that is not there because a later
+    // register of the block belongs to a service that is (4700 pump, then 4701.. settings). Answered
+    // before any encoding work: scans of absent units are most of what a discovery sends.
+    regmap::ServiceTypeId lastType = map_->at(address)->service;
+    const core::ServiceState* service = services_->resolve(lastType, unit);
+    if (!service) return exception(fc, ExceptionCode::GatewayPathUnavailable, reply);
 
     reply.size = 0;
     reply.bytes[reply.size++] = fc;
     reply.bytes[reply.size++] = static_cast<std::uint8_t>(2 * quantity);
     std::array<std::uint16_t, kMaxReadRegisters> words;
     // Resolving the service once per run of registers of one type keeps this cheap.
-    lastType = core::kUnmappedServiceType;
-    const core::ServiceState* service = nullptr;
     for (std::uint32_t word = address; word < end;) {
         const Register& reg = *map_->at(static_cast<std::uint16_t>(word));
         if (reg.service != lastType) {
@@ -146,6 +155,97 @@ void RequestHandler::read(regmap::UnitId unit, std::uint8_t fc, std::uint16_t ad
     }
     for (std::size_t i = 0; i < quantity; ++i)
         put16(reply, words[i]);
+}
+
+std::string RequestHandler::identityObject(std::uint8_t id) const {
+    const auto& v = options_.version;
+    switch (static_cast<DeviceIdObject>(id)) {
+    case DeviceIdObject::VendorName:
+        return options_.identity.vendorName;
+    case DeviceIdObject::ProductCode:
+        return options_.identity.productCode;
+    case DeviceIdObject::MajorMinorRevision:
+        return std::to_string(v.major) + "." + std::to_string(v.minor) + "." + std::to_string(v.patch);
+    case DeviceIdObject::VendorUrl:
+        return options_.identity.vendorUrl;
+    case DeviceIdObject::ProductName:
+        return options_.identity.productName;
+    case DeviceIdObject::ModelName:
+        return options_.identity.modelName;
+    case DeviceIdObject::MapIdentity: {
+        char text[32];
+        std::snprintf(text, sizeof text, "register map 0x%08X", static_cast<unsigned>(map_->identity()));
+        return text;
+    }
+    }
+    return {};
+}
+
+// Read Device Identification (Modbus Application Protocol v1.1b3, 6.21). Codes 1, 2 and 3 stream the
+// basic (0-2), regular (0-5) and extended (0-5, 0x80) objects from the object id asked for, restarting
+// at object 0 when that id is not one of the category's objects; what does not fit in one reply is
+// announced by More Follows = 0xFF and the next object's id. Code 4 returns the one object asked for,
+// or exception 2 when there is no such object. Another code is exception 3.
+void RequestHandler::identify(regmap::UnitId unit, std::span<const std::uint8_t> pdu, Reply& reply) const {
+    const std::uint8_t fc = pdu[0];
+    if (pdu.size() < 2) return exception(fc, ExceptionCode::IllegalDataValue, reply);
+    if (pdu[1] != kMeiReadDeviceId) return exception(fc, ExceptionCode::IllegalFunction, reply);
+    if (pdu.size() != 4) return exception(fc, ExceptionCode::IllegalDataValue, reply);
+    const auto code = pdu[2];
+    const auto objectId = pdu[3];
+    if (code < static_cast<std::uint8_t>(ReadDeviceIdCode::Basic) ||
+        code > static_cast<std::uint8_t>(ReadDeviceIdCode::Individual))
+        return exception(fc, ExceptionCode::IllegalDataValue, reply);
+    // Answered at any unit ID that reaches a service, as a read would be.
+    bool reachable = false;
+    for (std::size_t type = 0; type < map_->serviceTypes().size() && !reachable; ++type)
+        reachable = services_->resolve(static_cast<regmap::ServiceTypeId>(type), unit) != nullptr;
+    if (!reachable) return exception(fc, ExceptionCode::GatewayPathUnavailable, reply);
+
+    static constexpr std::uint8_t kObjects[] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x80};
+    std::size_t count = 0; // how many of kObjects the category streams
+    switch (static_cast<ReadDeviceIdCode>(code)) {
+    case ReadDeviceIdCode::Basic:
+        count = 3;
+        break;
+    case ReadDeviceIdCode::Regular:
+        count = 6;
+        break;
+    case ReadDeviceIdCode::Extended:
+    case ReadDeviceIdCode::Individual:
+        count = std::size(kObjects);
+        break;
+    }
+    const auto* found = std::find(kObjects, kObjects + count, objectId);
+    if (code == static_cast<std::uint8_t>(ReadDeviceIdCode::Individual) && found == kObjects + count)
+        return exception(fc, ExceptionCode::IllegalDataAddress, reply);
+    std::size_t first = found == kObjects + count ? 0 : static_cast<std::size_t>(found - kObjects);
+    std::size_t last = code == static_cast<std::uint8_t>(ReadDeviceIdCode::Individual) ? first + 1 : count;
+
+    reply.size = 0;
+    for (std::uint8_t b :
+         {fc, kMeiReadDeviceId, code, std::uint8_t{0x83}, std::uint8_t{0}, std::uint8_t{0}, std::uint8_t{0}})
+        reply.bytes[reply.size++] = b; // conformity 0x83: basic, regular, extended; stream and individual
+    std::uint8_t objects = 0;
+    for (auto k = first; k < last; ++k) {
+        auto text = identityObject(kObjects[k]);
+        // One object always fits (cut to the space left); a further one that does not is announced.
+        auto room = kMaxPduSize - reply.size - 2;
+        if (text.size() > room) {
+            if (objects > 0) {
+                reply.bytes[4] = 0xFF;        // More Follows
+                reply.bytes[5] = kObjects[k]; // Next Object Id
+                break;
+            }
+            text.resize(room);
+        }
+        reply.bytes[reply.size++] = kObjects[k];
+        reply.bytes[reply.size++] = static_cast<std::uint8_t>(text.size());
+        std::copy(text.begin(), text.end(), reply.bytes.begin() + static_cast<std::ptrdiff_t>(reply.size));
+        reply.size += text.size();
+        ++objects;
+    }
+    reply.bytes[6] = objects;
 }
 
 ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t address,
@@ -261,6 +361,9 @@ Outcome RequestHandler::handle(regmap::UnitId unit, std::span<const std::uint8_t
         if (out.writes.empty()) read(unit, fc, readAddress, readQuantity, now, out.reply);
         return out;
     }
+    case FunctionCode::EncapsulatedInterface:
+        identify(unit, pdu, out.reply);
+        return out;
     }
     return fail(ExceptionCode::IllegalFunction);
 }

@@ -45,9 +45,27 @@ struct Outcome {
     std::uint16_t readQuantity = 0;
 };
 
+/// The server's version (registers 39500-39502, FC 43 MajorMinorRevision).
+struct ServerVersion {
+    std::uint16_t major = 0;
+    std::uint16_t minor = 0;
+    std::uint16_t patch = 0;
+};
+
+/// The texts of Read Device Identification (FC 43/14, docs/protocol.md); the revision is `version`.
+struct DeviceIdentity {
+    std::string vendorName = "venus-modbusd developers";
+    std::string productCode = "venus-modbusd";
+    std::string vendorUrl = "file:///usr/share/doc/venus-modbusd/";
+    std::string productName = "venus-modbusd";
+    std::string modelName = "Modbus-TCP server for Venus OS (GX register list)";
+};
+
 struct HandlerOptions {
     codec::NotAvailable notAvailable = codec::NotAvailable::Zero;
     bool readOnly = false;
+    ServerVersion version{};
+    DeviceIdentity identity{};
 };
 
 /// All Modbus semantics (DESIGN section 4): request PDU + unit -> reply or writes. Pure: no I/O.
@@ -75,6 +93,9 @@ class RequestHandler {
     }
 
   private:
+    void identify(regmap::UnitId unit, std::span<const std::uint8_t> pdu, Reply& reply) const;
+    /// The text of a device identification object; empty when the object does not exist.
+    [[nodiscard]] std::string identityObject(std::uint8_t id) const;
     ExceptionCode checkRange(std::uint16_t address, std::uint16_t quantity) const;
     ExceptionCode prepareWrites(regmap::UnitId unit, std::uint16_t address,
                                 std::span<const std::uint8_t> data, std::uint16_t quantity,

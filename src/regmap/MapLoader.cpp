@@ -59,7 +59,9 @@ std::optional<Compute> parseCompute(const std::string& text) {
                                                          {"utc-time", Compute::UtcTime},
                                                          {"firmware-version", Compute::FirmwareVersion},
                                                          {"any-text", Compute::AnyText},
-                                                         {"discovery", Compute::Discovery}};
+                                                         {"discovery", Compute::Discovery},
+                                                         {"server-version", Compute::ServerVersion},
+                                                         {"map-identity", Compute::MapIdentity}};
     auto it = names.find(text);
     return it == names.end() ? std::nullopt : std::optional(it->second);
 }
@@ -129,7 +131,14 @@ void MapLoader::addFile(const std::string& path) {
     add(text.str(), path);
 }
 
+std::uint32_t fnv1a32(std::string_view text, std::uint32_t hash) {
+    for (char c : text)
+        hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
+    return hash;
+}
+
 void MapLoader::add(const std::string& yamlText, const std::string& src) {
+    identity_ = fnv1a32(yamlText, identity_);
     if (!addLineByLine(yamlText, src)) addDocument(yamlText, src);
 }
 
@@ -334,7 +343,8 @@ void MapLoader::addRegister(const YAML::Node& node, const std::string& src) {
             p.reg.compute = *c;
         else
             fail(node["compute"], "unknown compute '" + *compute +
-                                      "' (quotient, utc-time, firmware-version, any-text, discovery)");
+                                      "' (quotient, utc-time, firmware-version, any-text, discovery, "
+                                      "server-version, map-identity)");
     }
     if (auto path = scalar("path", false)) {
         p.paths = expandAlternatives(*path);
@@ -519,7 +529,8 @@ RegisterMap MapLoader::build() {
             p.reg.inputs.push_back(intern(path));
         registers.push_back(std::move(p.reg));
     }
-    return RegisterMap(std::move(registers), std::move(services), std::move(paths), std::move(units_));
+    return RegisterMap(std::move(registers), std::move(services), std::move(paths), std::move(units_),
+                       identity_);
 }
 
 RegisterMap loadMapFile(const std::string& path, const std::vector<std::string>& overlays) {

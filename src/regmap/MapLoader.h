@@ -2,7 +2,9 @@
 
 #include "regmap/RegisterMap.h"
 
+#include <cstdint>
 #include <stdexcept>
+#include <string_view>
 
 namespace YAML {
 class Node;
@@ -30,6 +32,9 @@ class MapError : public std::runtime_error {
   private:
     std::vector<Diagnostic> diagnostics_;
 };
+
+/// FNV-1a, 32 bits, continued from `hash` over `text`: the map identity's function.
+[[nodiscard]] std::uint32_t fnv1a32(std::string_view text, std::uint32_t hash = 2166136261u);
 
 /// Builds a RegisterMap from one shipped map and any number of overlays (same schema). Overlays add
 /// registers (never overlapping) and may `amend` existing ones: `amend: [{address: 37, failsafe: ...}]`.
@@ -72,6 +77,7 @@ class MapLoader {
     std::vector<UnitMapping> units_;
     std::vector<std::pair<UnitMapping, Diagnostic>> unitOrigins_;
     std::vector<Diagnostic> diagnostics_;
+    std::uint32_t identity_ = 2166136261u; ///< FNV-1a 32 of every text added, in order
 };
 
 /// Expands `{a,b}` alternatives in a path: `/Ac/{Grid,Genset}/L1` -> `/Ac/Grid/L1`, `/Ac/Genset/L1`.

@@ -25,9 +25,10 @@ const char* toString(ModbusType type) {
 }
 
 RegisterMap::RegisterMap(std::vector<Register> registers, std::vector<std::string> serviceTypes,
-                         std::vector<std::string> paths, std::vector<UnitMapping> units)
+                         std::vector<std::string> paths, std::vector<UnitMapping> units,
+                         std::uint32_t identity)
     : registers_(std::move(registers)), serviceTypes_(std::move(serviceTypes)), paths_(std::move(paths)),
-      units_(std::move(units)), owner_(65536, kNoRegister) {
+      units_(std::move(units)), identity_(identity), owner_(65536, kNoRegister) {
     std::sort(registers_.begin(), registers_.end(),
               [](const Register& a, const Register& b) { return a.address < b.address; });
     for (std::size_t i = 0; i < registers_.size(); ++i) {

@@ -19,12 +19,15 @@ class RegisterMap {
     static constexpr std::int32_t kNoRegister = -1;
 
     RegisterMap(std::vector<Register> registers, std::vector<std::string> serviceTypes,
-                std::vector<std::string> paths, std::vector<UnitMapping> units);
+                std::vector<std::string> paths, std::vector<UnitMapping> units, std::uint32_t identity = 0);
 
     [[nodiscard]] const std::vector<Register>& registers() const { return registers_; }
     [[nodiscard]] const std::vector<std::string>& serviceTypes() const { return serviceTypes_; }
     [[nodiscard]] const std::vector<std::string>& paths() const { return paths_; }
     [[nodiscard]] const std::vector<UnitMapping>& unitMappings() const { return units_; }
+    /// The map's identity: FNV-1a (32 bits) of the text of the map and its overlays as loaded, in
+    /// order. Any change of register-maps/victron.yaml changes it (registers 39503-39504, FC 43).
+    [[nodiscard]] std::uint32_t identity() const { return identity_; }
 
     /// The register that holds word `address`, or nullptr for a hole.
     [[nodiscard]] const Register* at(RegisterAddress address) const {
@@ -47,6 +50,7 @@ class RegisterMap {
     std::vector<std::string> serviceTypes_;
     std::vector<std::string> paths_;
     std::vector<UnitMapping> units_;
+    std::uint32_t identity_ = 0;
     std::vector<std::int32_t> owner_;
     std::array<std::int64_t, 256> unitToInstance_{};
     std::unordered_map<std::string, PathId> pathIndex_;

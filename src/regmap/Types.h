@@ -30,6 +30,8 @@ enum class Compute : std::uint8_t {
     FirmwareVersion, ///< Victron 24-bit version v: word0 = v >> 8, word1 = v & 0xFF (system 834)
     AnyText,         ///< `value` when any input holds a non-empty string, else 0 (genset 3214)
     Discovery,       ///< word `value` of the discovery block: the services on the bus (39000...)
+    ServerVersion,   ///< part `value` (0 major, 1 minor, 2 patch) of the server's version (39500...)
+    MapIdentity,     ///< RegisterMap::identity(): changes whenever the map's text changes (39503)
 };
 
 struct EnumText {

@@ -117,7 +117,9 @@ TEST_CASE("quantity 126 answers exception 3", "[site]") {
 TEST_CASE("an unknown function answers exception 1", "[site]") {
     Client client;
     CHECK(client.raw(246, {1, 0, 0, 0, 1}) == std::vector<std::uint8_t>{0x81, 1});
-    CHECK(client.raw(246, {43, 14, 1, 0}) == std::vector<std::uint8_t>{0xAB, 1});
+    // 43 with MEI 13 (CANopen) is not served; 43/14 is (libmodbus cannot read its replies: pymodbus
+    // checks it in identification_test.py, raw sockets in robustness_test.py).
+    CHECK(client.raw(246, {43, 13, 0, 0}) == std::vector<std::uint8_t>{0xAB, 1});
 }
 
 TEST_CASE("a refused SetValue answers exception 10", "[site]") {

@@ -97,7 +97,10 @@ s.close()
 s = connect()
 cases = [
     ("unknown function 1", b"\x01\x00\x00\x00\x01", b"\x81\x01"),
-    ("unknown function 0x2B/14", b"\x2b\x0e\x01\x00", b"\xab\x01"),
+    ("function 0x2B with MEI 13 (CANopen)", b"\x2b\x0d\x00\x00", b"\xab\x01"),
+    ("device identification, read device id code 5", b"\x2b\x0e\x05\x00", b"\xab\x03"),
+    ("device identification, PDU too short", b"\x2b\x0e\x01", b"\xab\x03"),
+    ("device identification, unknown object (individual)", b"\x2b\x0e\x04\x07", b"\xab\x02"),
     ("function 0", b"\x00", b"\x80\x01"),
     ("read quantity 0", read_pdu(840, 0), b"\x83\x03"),
     ("read quantity 126", read_pdu(840, 126), b"\x83\x03"),

@@ -1,13 +1,17 @@
 // Checks the shipped map against the published register list: every row of attributes.csv must be
-// served at its address with the same type, scale, path(s), D-Bus type and access; reserved words stay
-// reserved; the computed registers use their rule; the unit table matches unitid2di.csv.
+// served at its address with the same type, scale, path(s), D-Bus type and access; every value its
+// fourth column documents ("0=Off;1=On", ranges "51-52=...") must be in the register's enum with the
+// published meaning, and a write of it is not refused; reserved words stay reserved; the computed registers
+// use their rule; the unit table matches unitid2di.csv.
 //
 //   regmap-conformance REFERENCE_DIR MAP_FILE
 //
 // Exit status: 0 all agree, 1 a difference (each printed as FILE:LINE: message), 2 bad arguments,
 // 77 the reference is not there (the test is skipped).
+#include "codec/Codec.h"
 #include "regmap/MapLoader.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -61,6 +65,7 @@ class Checker {
         std::string service = split(f[0], '.').size() > 2 ? split(f[0], '.')[2] : f[0];
         expect("service type", service, map_.serviceTypes()[reg->service]);
         const std::string& type = f[5];
+        enums(f[3], *reg);
         if (type.rfind("INTERNAL", 0) == 0) return computed(address, *reg);
         expect("type", type, typeText(*reg));
         for (std::uint32_t word = reg->address; word < reg->end(); ++word)
@@ -84,12 +89,79 @@ class Checker {
         expect("path", paths, mapPaths);
         expect("D-Bus type", f[2], std::string(1, reg->dbusType));
         if (reg->compute != Compute::None) fail("a published path register must not be computed");
+        if (type != "int16" && type != "uint16" && type != "int32" && type != "uint32") return;
+        // The register reads what a GX device reads for the same D-Bus value: round(value x scale) with
+        // the product in double and C round (halves away from zero). Decimal values whose product is a
+        // half, as shown on a GX screen; those the type cannot hold are left to the saturation tests.
+        std::int64_t min = type == "int16" ? -32768 : type == "int32" ? -2147483648LL : 0;
+        std::int64_t max = type == "int16"    ? 32767
+                           : type == "uint16" ? 65535
+                           : type == "int32"  ? 2147483647LL
+                                              : 4294967295LL;
+        bool served = false;
+        for (const char* text :
+             {"0.15", "0.35", "1.15", "1.45", "2.675", "1.005", "1.0005", "4700.65", "12.34567895", "34.5",
+              "-0.15", "-1.45", "-2.675", "-4700.65", "-34.5", "25", "35", "-250"}) {
+            double value = std::strtod(text, nullptr);
+            double gx = std::round(value * scale);
+            if (gx < static_cast<double>(min) || gx >= static_cast<double>(max)) continue;
+            std::vector<std::uint16_t> words(reg->words);
+            vmd::codec::encode(value, *reg, vmd::codec::NotAvailable::Zero, words);
+            auto bits = static_cast<std::uint64_t>(static_cast<std::int64_t>(gx));
+            std::vector<std::uint16_t> expected(reg->words);
+            for (std::size_t i = 0; i < expected.size(); ++i)
+                expected[i] = static_cast<std::uint16_t>(bits >> (16 * (expected.size() - 1 - i)));
+            if (words != expected) fail(std::string("reads ") + text + " unlike a GX device");
+            served = true;
+        }
+        if (served) ++readRows_;
     }
 
     [[nodiscard]] unsigned rows() const { return rows_; }
     [[nodiscard]] unsigned failures() const { return failures_; }
+    [[nodiscard]] unsigned enumRows() const { return enumRows_; }
+    [[nodiscard]] unsigned readRows() const { return readRows_; }
 
   private:
+    /// The published meanings of column 4 must all be in the register's enum, word for word.
+    void enums(const std::string& column, const Register& reg) {
+        if (column.find('=') == std::string::npos) return;
+        std::map<std::int64_t, std::string> published;
+        for (const auto& item : split(column, ';')) {
+            auto eq = item.find('=');
+            auto key = trim(item.substr(0, eq));
+            if (eq == std::string::npos || key.empty())
+                return fail("column 4 item '" + item + "' is not VALUE=TEXT");
+            auto dash = key.find('-', 1);
+            std::int64_t first = std::stoll(key.substr(0, dash));
+            std::int64_t last = dash == std::string::npos ? first : std::stoll(key.substr(dash + 1));
+            for (auto v = first; v <= last; ++v)
+                published.emplace(v, trim(item.substr(eq + 1)));
+        }
+        ++enumRows_;
+        if (reg.writable() && reg.type != ModbusType::String)
+            for (const auto& [value, text] : published) {
+                // A documented value is never refused: the write decodes as the server decodes it.
+                std::vector<std::uint16_t> words(reg.words);
+                auto raw = static_cast<std::int64_t>(std::llround(static_cast<double>(value) * reg.scale));
+                for (std::size_t i = 0; i < words.size(); ++i)
+                    words[i] = static_cast<std::uint16_t>(static_cast<std::uint64_t>(raw) >>
+                                                          (16 * (words.size() - 1 - i)));
+                if (vmd::codec::decode(reg, words).error != vmd::codec::DecodeError::None)
+                    fail("a write of the published value " + std::to_string(value) + " (" + text +
+                         ") is refused");
+            }
+        for (const auto& [value, text] : published) {
+            auto it = std::find_if(reg.enumTexts.begin(), reg.enumTexts.end(),
+                                   [&](const auto& e) { return e.value == value; });
+            if (it == reg.enumTexts.end())
+                fail("enum: the published value " + std::to_string(value) + " (" + text + ") is missing");
+            else if (it->text != text)
+                fail("enum: published " + std::to_string(value) + " = '" + text + "', map has '" + it->text +
+                     "'");
+        }
+    }
+
     void computed(unsigned address, const Register& reg) {
         std::vector<std::string> errorInputs;
         for (int i = 0; i < 8; ++i)
@@ -136,6 +208,8 @@ class Checker {
     std::string where_;
     unsigned rows_ = 0;
     unsigned failures_ = 0;
+    unsigned enumRows_ = 0;
+    unsigned readRows_ = 0;
 };
 
 } // namespace
@@ -202,7 +276,9 @@ int main(int argc, char** argv) {
         std::cerr << failures << " difference(s) from the published register list\n";
         return 1;
     }
-    std::cout << "all " << checker.rows() << " published registers and " << unitRows
+    std::cout << "all " << checker.rows() << " of 1003 published registers (" << checker.enumRows()
+              << " of them with enum meanings; " << checker.readRows()
+              << " number registers read decimal halves as a GX device does) and " << unitRows
               << " unit-ID rows agree with the map\n";
     return 0;
 }

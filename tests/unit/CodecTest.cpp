@@ -48,6 +48,46 @@ TEST_CASE("scaling multiplies by the scale and rounds half away from zero", "[co
     CHECK(enc(std::int64_t{-100}, reg(ModbusType::Int16, -10)) == W{1000});
 }
 
+// The value a GX screen shows, times the published scale, read as a GX device reads it: the GX computes
+// round(value x scale) in double precision (C round, halves away from zero). Each expected word below is
+// that product written out by hand, for every scale the published list uses (1, 10, 100, 1000, 10000,
+// 10000000, 0.1, 0.01, -1, -10), halves of both signs. On x86 an extended-precision product keeps the
+// binary error of the decimal input (4700.65 is 4700.6499999...) and rounds the other way.
+TEST_CASE("a decimal half reads as a GX device reads it, with every published scale, on every CPU",
+          "[codec]") {
+    auto i16 = [](double scale) { return reg(ModbusType::Int16, scale); };
+    auto i32 = [](double scale) { return reg(ModbusType::Int32, scale); };
+    auto u16 = [](double scale) { return reg(ModbusType::Uint16, scale); };
+    CHECK(enc(34.5, i16(1)) == W{35});
+    CHECK(enc(-34.5, i16(1)) == W{0xFFDD}); // -35
+    CHECK(enc(4700.65, i32(10)) == W{0, 47007});
+    CHECK(enc(-4700.65, i32(10)) == W{0xFFFF, 0x4861}); // -47007
+    CHECK(enc(4700.65, u16(10)) == W{47007});           // the issue's case
+    CHECK(enc(0.15, i16(10)) == W{2});
+    CHECK(enc(0.35, i16(10)) == W{4});
+    CHECK(enc(1.15, i16(10)) == W{12});
+    CHECK(enc(-1.45, i16(10)) == W{0xFFF1}); // -15
+    CHECK(enc(2.675, i16(100)) == W{268});
+    CHECK(enc(-2.675, i16(100)) == W{0xFEF4}); // -268
+    // 1.005 x 100 is 100.49999999999999 in double: a GX reads 100, not the decimal 100.5 -> 101.
+    CHECK(enc(1.005, i16(100)) == W{100});
+    CHECK(enc(1.0005, i16(1000)) == W{1001});
+    CHECK(enc(-1.0005, i16(1000)) == W{0xFC17}); // -1001
+    CHECK(enc(1.23455, i16(10000)) == W{12346});
+    CHECK(enc(-1.23455, i32(10000)) == W{0xFFFF, 0xCFC6});        // -12346
+    CHECK(enc(12.34567895, i32(10000000)) == W{0x075B, 0xCD16});  // 123456790
+    CHECK(enc(-12.34567895, i32(10000000)) == W{0xF8A4, 0x32EA}); // -123456790
+    CHECK(enc(std::int64_t{25}, i16(0.1)) == W{3});
+    CHECK(enc(-35.0, i16(0.1)) == W{0xFFFC}); // -4
+    CHECK(enc(4705.0, u16(0.1)) == W{471});
+    CHECK(enc(std::int64_t{150}, i16(0.01)) == W{2});
+    CHECK(enc(-250.0, i16(0.01)) == W{0xFFFD}); // -3
+    CHECK(enc(2.5, i16(-1)) == W{0xFFFD});      // -3
+    CHECK(enc(-2.5, i16(-1)) == W{3});
+    CHECK(enc(1.15, i16(-10)) == W{0xFFF4}); // -12
+    CHECK(enc(-4700.65, i32(-10)) == W{0, 47007});
+}
+
 TEST_CASE("values beyond a 16-bit type saturate at MIN or MAX-1 for every source type", "[codec]") {
     auto i16 = reg(ModbusType::Int16);
     auto u16 = reg(ModbusType::Uint16);

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+
 using namespace vmd;
 using modbus::ExceptionCode;
 using Bytes = std::vector<std::uint8_t>;
@@ -29,6 +31,12 @@ registers:
   - {address: 830, service: system, type: uint64, access: R, compute: utc-time}
   - {address: 834, service: system, type: uint32, access: R, compute: firmware-version, inputs: [/FirmwareVersion]}
   - {address: 777, service: solarcharger, type: int16, scale: 10, access: R, compute: quotient, inputs: [/Yield/Power, /Pv/V]}
+  - {address: 4700, service: pump, path: /State, type: uint16, access: R}
+  - {address: 4701, service: settings, path: /Settings/Pump0/AutoStartEnabled, type: uint16, dbus-type: i, access: W}
+  - {address: 39500, service: system, type: uint16, access: R, compute: server-version, value: 0}
+  - {address: 39501, service: system, type: uint16, access: R, compute: server-version, value: 1}
+  - {address: 39502, service: system, type: uint16, access: R, compute: server-version, value: 2}
+  - {address: 39503, service: system, type: uint32, access: R, compute: map-identity}
   - {address: 3214, service: genset, type: uint16, access: R, compute: any-text, inputs: [/Error/0/Id, /Error/1/Id], value: 65280}
 )";
 
@@ -97,7 +105,7 @@ std::vector<std::uint16_t> words(const modbus::Reply& reply) {
 
 struct Fixture {
     Site site;
-    modbus::RequestHandler handler{site.index, {}};
+    modbus::RequestHandler handler{site.index, {codec::NotAvailable::Zero, false, {1, 2, 3}}};
     modbus::Outcome run(std::uint8_t unit, const Bytes& pdu) { return handler.handle(unit, pdu, 1764201600); }
     ExceptionCode code(std::uint8_t unit, const Bytes& pdu) { return run(unit, pdu).reply.exception(); }
 };
@@ -177,9 +185,159 @@ TEST_CASE_METHOD(Fixture, "a service absent for part of a block reads as not ava
     CHECK(words(out.reply) == W{1500, 50, 0, 0});
 }
 
+TEST_CASE_METHOD(Fixture,
+                 "a block whose first register's service is absent is exception 10, whatever follows",
+                 "[handler]") {
+    // A discovery probe of the pump group (4700 pump, 4701 settings) must not find a pump that is not
+    // there, although the settings service answers for 4701.
+    for (std::uint8_t unit : {std::uint8_t{0}, std::uint8_t{100}}) {
+        CHECK(code(unit, read(4700, 2)) == ExceptionCode::GatewayPathUnavailable);
+        CHECK(code(unit, read(4700, 1)) == ExceptionCode::GatewayPathUnavailable);
+        CHECK(!run(unit, read(4701, 1)).reply.isException()); // settings itself is there
+    }
+    auto& pump = site.index.add("com.victronenergy.pump.startstop0");
+    site.set(pump, "/State", std::uint64_t{1});
+    site.index.reindex();
+    CHECK(words(run(100, read(4700, 2)).reply) == W{1, 0});
+}
+
+TEST_CASE_METHOD(Fixture, "the version registers hold the server's version and the map's identity",
+                 "[handler]") {
+    auto id = site.map.identity();
+    for (std::uint8_t unit : {std::uint8_t{0}, std::uint8_t{100}})
+        CHECK(words(run(unit, read(39500, 5)).reply) ==
+              W{1, 2, 3, static_cast<std::uint16_t>(id >> 16), static_cast<std::uint16_t>(id & 0xFFFF)});
+    CHECK(words(run(100, read(39504, 1)).reply) == W{static_cast<std::uint16_t>(id & 0xFFFF)});
+}
+
+TEST_CASE("the map identity is FNV-1a of the map text and changes whenever the text changes", "[handler]") {
+    CHECK(regmap::fnv1a32("") == 0x811C9DC5u); // the published FNV-1a test vectors
+    CHECK(regmap::fnv1a32("a") == 0xE40C292Cu);
+    CHECK(regmap::fnv1a32("foobar") == 0xBF9CF968u);
+    auto identityOf = [](const std::string& text) {
+        regmap::MapLoader loader;
+        loader.add(text, "map.yaml");
+        return loader.build().identity();
+    };
+    std::string text = kMap;
+    CHECK(identityOf(text) == regmap::fnv1a32(text));
+    CHECK(identityOf(text) == identityOf(text));
+    CHECK(identityOf(text + "# a comment\n") != identityOf(text));
+    std::string moved = text;
+    moved.replace(moved.find("scale: 10, access: R}"), 21, "scale: 100, access: R}");
+    CHECK(identityOf(moved) != identityOf(text));
+}
+
+namespace {
+
+/// The objects of a Read Device Identification reply: (id, text), after checking its header.
+std::vector<std::pair<int, std::string>> objectsOf(const modbus::Reply& reply, std::uint8_t code) {
+    std::vector<std::pair<int, std::string>> objects;
+    REQUIRE(reply.size >= 7);
+    CHECK(reply.bytes[0] == 43);
+    CHECK(reply.bytes[1] == 14);
+    CHECK(reply.bytes[2] == code);
+    CHECK(reply.bytes[3] == 0x83); // basic, regular and extended; stream and individual access
+    CHECK(reply.bytes[4] == 0);    // no More Follows: everything fits
+    CHECK(reply.bytes[5] == 0);
+    std::size_t at = 7;
+    for (int k = 0; k < reply.bytes[6]; ++k) {
+        REQUIRE(at + 2 <= reply.size);
+        int id = reply.bytes[at];
+        std::size_t length = reply.bytes[at + 1];
+        REQUIRE(at + 2 + length <= reply.size);
+        objects.emplace_back(id,
+                             std::string(reply.bytes.begin() + static_cast<std::ptrdiff_t>(at + 2),
+                                         reply.bytes.begin() + static_cast<std::ptrdiff_t>(at + 2 + length)));
+        at += 2 + length;
+    }
+    CHECK(at == reply.size);
+    return objects;
+}
+
+std::vector<int> idsOf(const std::vector<std::pair<int, std::string>>& objects) {
+    std::vector<int> ids;
+    for (const auto& o : objects)
+        ids.push_back(o.first);
+    return ids;
+}
+
+} // namespace
+
+TEST_CASE_METHOD(Fixture, "FC 43/14 streams the basic, regular and extended identification objects",
+                 "[handler]") {
+    auto basic = objectsOf(run(100, {43, 14, 1, 0}).reply, 1);
+    REQUIRE(idsOf(basic) == std::vector<int>{0, 1, 2});
+    CHECK(basic[0].second == "venus-modbusd developers");
+    CHECK(basic[1].second == "venus-modbusd");
+    CHECK(basic[2].second == "1.2.3"); // MajorMinorRevision: the server's version
+    CHECK(idsOf(objectsOf(run(100, {43, 14, 2, 0}).reply, 2)) == std::vector<int>{0, 1, 2, 3, 4, 5});
+    auto extended = objectsOf(run(100, {43, 14, 3, 0}).reply, 3);
+    REQUIRE(idsOf(extended) == std::vector<int>{0, 1, 2, 3, 4, 5, 0x80});
+    char identity[32];
+    std::snprintf(identity, sizeof identity, "register map 0x%08X",
+                  static_cast<unsigned>(site.map.identity()));
+    CHECK(extended[6].second == identity);
+    // A stream starts at the object asked for, and restarts at 0 when the category has no such object.
+    CHECK(idsOf(objectsOf(run(100, {43, 14, 1, 2}).reply, 1)) == std::vector<int>{2});
+    CHECK(idsOf(objectsOf(run(100, {43, 14, 3, 0x80}).reply, 3)) == std::vector<int>{0x80});
+    CHECK(idsOf(objectsOf(run(100, {43, 14, 1, 0x04}).reply, 1)) == std::vector<int>{0, 1, 2});
+    CHECK(idsOf(objectsOf(run(100, {43, 14, 2, 0x77}).reply, 2)) == std::vector<int>{0, 1, 2, 3, 4, 5});
+}
+
+TEST_CASE_METHOD(Fixture, "FC 43/14: objects that do not fit one reply are announced with More Follows",
+                 "[handler]") {
+    modbus::HandlerOptions options;
+    options.identity.productName = std::string(120, 'P');
+    options.identity.modelName = std::string(150, 'M');
+    modbus::RequestHandler longNames(site.index, options);
+    auto first = longNames.handle(100, Bytes{43, 14, 2, 0}, 0).reply;
+    REQUIRE(first.size > 7);
+    CHECK(first.bytes[4] == 0xFF); // More Follows
+    CHECK(first.bytes[5] == 0x05); // Next Object Id: ModelName did not fit after ProductName
+    CHECK(first.bytes[6] == 5);    // objects 0..4
+    CHECK(first.size <= modbus::kMaxPduSize);
+    auto rest = longNames.handle(100, Bytes{43, 14, 2, 0x05}, 0).reply; // the client asks again from there
+    CHECK(rest.bytes[4] == 0);
+    CHECK(rest.bytes[6] == 1);
+    CHECK(rest.bytes[7] == 0x05);
+    CHECK(rest.bytes[8] == 150);
+    // A single object longer than a reply can hold is cut to fit.
+    options.identity.modelName = std::string(300, 'M');
+    modbus::RequestHandler huge(site.index, options);
+    auto cut = huge.handle(100, Bytes{43, 14, 4, 0x05}, 0).reply;
+    CHECK(cut.size == modbus::kMaxPduSize);
+    CHECK(cut.bytes[8] == modbus::kMaxPduSize - 9);
+}
+
+TEST_CASE_METHOD(Fixture, "FC 43/14 individual access returns one object, exception 2 for an unknown one",
+                 "[handler]") {
+    auto one = objectsOf(run(246, {43, 14, 4, 0x04}).reply, 4);
+    CHECK(one == std::vector<std::pair<int, std::string>>{{4, "venus-modbusd"}});
+    CHECK(idsOf(objectsOf(run(0, {43, 14, 4, 0x80}).reply, 4)) == std::vector<int>{0x80});
+    CHECK(code(100, {43, 14, 4, 0x06}) == ExceptionCode::IllegalDataAddress);
+    CHECK(code(100, {43, 14, 4, 0x81}) == ExceptionCode::IllegalDataAddress);
+    CHECK(code(100, {43, 14, 4, 0xFF}) == ExceptionCode::IllegalDataAddress);
+}
+
+TEST_CASE_METHOD(Fixture,
+                 "FC 43/14: a bad read device id code or length is exception 3, a unit without "
+                 "services exception 10",
+                 "[handler]") {
+    CHECK(code(100, {43, 14, 0, 0}) == ExceptionCode::IllegalDataValue);
+    CHECK(code(100, {43, 14, 5, 0}) == ExceptionCode::IllegalDataValue);
+    CHECK(code(100, {43, 14, 0xFF, 0}) == ExceptionCode::IllegalDataValue);
+    CHECK(code(100, {43, 14, 1}) == ExceptionCode::IllegalDataValue);
+    CHECK(code(100, {43, 14, 1, 0, 0}) == ExceptionCode::IllegalDataValue);
+    CHECK(code(100, {43}) == ExceptionCode::IllegalDataValue);
+    CHECK(run(100, {43, 14, 0, 0}).reply.bytes[0] == 0xAB);
+    CHECK(code(1, {43, 14, 1, 0}) == ExceptionCode::GatewayPathUnavailable); // no service at unit 1
+    CHECK(!run(246, {43, 14, 1, 0}).reply.isException());                    // the Multi's unit answers
+}
+
 TEST_CASE_METHOD(Fixture, "exception 1: an unknown function code", "[handler]") {
     CHECK(code(246, {1, 0, 3, 0, 1}) == ExceptionCode::IllegalFunction);
-    CHECK(code(246, {43, 14, 1, 0}) == ExceptionCode::IllegalFunction);
+    CHECK(code(246, {43, 13, 0, 0}) == ExceptionCode::IllegalFunction); // MEI 13 (CANopen): not served
     CHECK(run(246, {5, 0, 1, 0xFF, 0}).reply.bytes[0] == 0x85);
 }
 

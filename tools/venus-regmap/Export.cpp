@@ -51,6 +51,16 @@ std::string computeRemark(const regmap::RegisterMap& map, const regmap::Register
                " holds text, else 0";
     case regmap::Compute::Discovery:
         return "computed: the discovery block (see \"Discovery block\")";
+    case regmap::Compute::ServerVersion:
+        return std::string("computed: the ") +
+               (reg.computeValue == 0   ? "major"
+                : reg.computeValue == 1 ? "minor"
+                                        : "patch") +
+               " number of venus-modbusd's version (`venus-modbusd --version`)";
+    case regmap::Compute::MapIdentity:
+        return "computed: FNV-1a (32 bits) of the map file and its overlays as loaded; changes whenever the "
+               "map "
+               "changes";
     case regmap::Compute::None:
         break;
     }
@@ -189,12 +199,15 @@ std::string registersMarkdown(const regmap::RegisterMap& map, const Sources& sou
         "and "
         "commit the results; `ctest -R regmap` fails while they are out of date.\n\n";
     out +=
-        "Conventions: register = D-Bus value x scale, rounded half away from zero; 32- and 64-bit values "
-        "high "
-        "word first; strings two characters per register, first character in the high byte. A value the "
+        "Conventions: register = D-Bus value x scale, computed in double precision and rounded half away "
+        "from zero, as a GX device computes it; 32- and 64-bit values high word first; strings two "
+        "characters per register, first character in the high byte. A value the "
         "device does not have reads as 0 (or the type's maximum with `--not-available=max`). Writable "
         "registers (W) send the value / scale to D-Bus with the path's D-Bus type; a range, where given, is "
-        "in D-Bus units and a write outside it is refused with exception 3.\n\n";
+        "in D-Bus units and a write outside it is refused with exception 3. The enum meanings of a "
+        "published register are the published list's; values marked \"(path list)\" come from the Venus OS "
+        "path list only, and the remarks say where the two lists disagree. A value the published list "
+        "documents is never refused.\n\n";
 
     out += "## Unit IDs\n\n";
     out += "### How a unit ID finds its device\n\n";
@@ -226,7 +239,8 @@ std::string registersMarkdown(const regmap::RegisterMap& map, const Sources& sou
         "| 0-5819 | the published Victron GX register list: address, type, scale, path and access exactly as "
         "published; its reserved words stay reserved |\n"
         "| 5820-38999 | free: future additions to the published list land here |\n"
-        "| 39000-39999 | venus-modbusd's own server blocks: the discovery block 39000-39401 (below) |\n"
+        "| 39000-39999 | venus-modbusd's own server blocks: the discovery block 39000-39401 (below), the "
+        "server's version 39500-39502 and the map identity 39503-39504 |\n"
         "| 40000-65535 | venus-modbusd's own registers, one block per service type (below) |\n\n";
     out +=
         "Each block of our own registers holds, in this order: for device services an identity header "

@@ -3,6 +3,7 @@
 #include "Text.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <map>
 
@@ -32,6 +33,44 @@ bool isString(const std::string& type) {
 }
 bool isReserved(const std::string& type) {
     return type.rfind("reserved[", 0) == 0;
+}
+
+/// Marks a meaning that only the path list gives.
+constexpr const char* kAddedMark = "(path list)";
+
+/// Text compared without case, spaces and punctuation: "Low power/ECO" and "Low Power/Eco" agree.
+std::string folded(const std::string& text) {
+    std::string out;
+    for (char ch : text)
+        if (auto c = static_cast<unsigned char>(ch); std::isalnum(c))
+            out.push_back(static_cast<char>(std::tolower(c)));
+    return out;
+}
+
+struct MergedEnum {
+    std::vector<regmap::EnumText> texts;
+    bool added = false;
+    std::string contradictions; ///< "0 = AC output, 1 = AC input": the path list's differing meanings
+};
+
+/// The published meanings, plus the path list's values the published list lacks (marked). Where both
+/// give a value different meanings the published one is kept and the other is reported.
+MergedEnum mergeEnums(const std::vector<regmap::EnumText>& published,
+                      const std::vector<regmap::EnumText>& pathList) {
+    MergedEnum m;
+    m.texts = published;
+    for (const auto& e : pathList) {
+        auto same = std::find_if(published.begin(), published.end(),
+                                 [&](const auto& p) { return p.value == e.value; });
+        if (same == published.end()) {
+            m.texts.push_back({e.value, e.text + " " + kAddedMark});
+            m.added = true;
+        } else if (folded(same->text) != folded(e.text)) {
+            m.contradictions +=
+                (m.contradictions.empty() ? "" : ", ") + std::to_string(e.value) + " = " + e.text;
+        }
+    }
+    return m;
 }
 
 struct Line {
@@ -84,13 +123,29 @@ Line render(const Assignment& a, const PathList& paths, Diagnostics& problems) {
     std::vector<regmap::EnumText> enumTexts = a.enumTexts ? *a.enumTexts
                                               : entry     ? entry->enumTexts
                                                           : std::vector<regmap::EnumText>{};
+    std::string remarks = a.remarks;
+    auto addRemark = [&](const std::string& text) { remarks += (remarks.empty() ? "" : "; ") + text; };
+    if (entry && entry->bitmask && !a.enumTexts) addRemark("bit mask: the enum values are bits");
+    if (a.publishedEnum) {
+        auto merged = mergeEnums(*a.publishedEnum, enumTexts);
+        enumTexts = std::move(merged.texts);
+        if (merged.added)
+            addRemark(std::string(kAddedMark) +
+                      ": a value the Venus OS path list adds, not in the published list");
+        if (!merged.contradictions.empty())
+            addRemark("the published list and the Venus OS path list disagree, the published meaning is "
+                      "given (path list: " +
+                      merged.contradictions + ")");
+        if (a.range)
+            for (const auto& e : *a.publishedEnum)
+                if (static_cast<double>(e.value) < a.range->min ||
+                    static_cast<double>(e.value) > a.range->max)
+                    problem("register " + std::to_string(a.address) + ": range [" +
+                            formatNumber(a.range->min) + ", " + formatNumber(a.range->max) + "] refuses " +
+                            std::to_string(e.value) + ", which the published list documents");
+    }
     std::stable_sort(enumTexts.begin(), enumTexts.end(),
                      [](const auto& x, const auto& y) { return x.value < y.value; });
-    std::string remarks = a.remarks;
-    if (entry && entry->bitmask && !a.enumTexts) {
-        if (!remarks.empty()) remarks += "; ";
-        remarks += "bit mask: the enum values are bits";
-    }
 
     std::string t = "  - {address: " + std::to_string(a.address) + ", service: " + a.service;
     if (!a.path.empty()) t += ", path: " + yamlQuote(a.path);

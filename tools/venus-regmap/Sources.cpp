@@ -195,7 +195,7 @@ void readAssignments(const YAML::Node& list, const std::string& file, std::vecto
         }
         checkKeys(node,
                   {"address", "service", "path", "type", "scale", "dbus-type", "access", "compute", "inputs",
-                   "value", "range", "unit", "enum", "description", "remarks"},
+                   "value", "range", "unit", "enum", "published-enum", "description", "remarks"},
                   file, problems);
         try {
             a.address = node["address"].as<unsigned>();
@@ -214,6 +214,7 @@ void readAssignments(const YAML::Node& list, const std::string& file, std::vecto
         if (node["unit"]) a.unit = text(node, "unit");
         if (node["description"]) a.description = text(node, "description");
         a.enumTexts = readEnum(node["enum"], file, problems);
+        a.publishedEnum = readEnum(node["published-enum"], file, problems);
         if (auto inputs = node["inputs"]) {
             if (!inputs.IsSequence())
                 problems.push_back({file, a.line, "'inputs' must be a list of paths"});

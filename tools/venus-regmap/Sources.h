@@ -70,6 +70,9 @@ struct Assignment {
     std::optional<regmap::Range> range;
     std::optional<std::string> unit;
     std::optional<std::vector<regmap::EnumText>> enumTexts;
+    /// published.yaml: the meanings the published register list gives (its fourth column). They win
+    /// over the path list's; the path list's other values are added, marked.
+    std::optional<std::vector<regmap::EnumText>> publishedEnum;
     std::optional<std::string> description;
     std::string remarks;
     std::string source;

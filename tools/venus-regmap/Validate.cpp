@@ -97,7 +97,10 @@ void checkRegister(const YAML::Node& node, const std::string& file, Diagnostics&
         }
     }
     if (!compute.empty()) {
-        std::string need = compute == "utc-time" ? "uint64" : compute == "firmware-version" ? "uint32" : "";
+        std::string need = compute == "utc-time"                                        ? "uint64"
+                           : compute == "firmware-version" || compute == "map-identity" ? "uint32"
+                           : compute == "server-version"                                ? "uint16"
+                                                                                        : "";
         if (!need.empty() && typeText != need)
             problem("compute '" + compute + "' needs type " + need + ", not " + typeText);
         if (need.empty() && (!isNumber(*type) || *type == regmap::ModbusType::Uint64))
