@@ -1,6 +1,7 @@
 #include "Export.h"
 
 #include "core/ServiceIndex.h"
+#include "regmap/Slots.h"
 
 #include "Generate.h"
 #include "Text.h"
@@ -367,6 +368,46 @@ std::string writeRegistersXlsx(const regmap::RegisterMap& map, const std::string
     return "";
 }
 
+namespace {
+
+/// Our own writable registers (40000 and up): whose D-Bus type and range come from the software that
+/// publishes the path, and which are unverified, per service.
+std::string checkedSection(const Sources& sources) {
+    std::map<std::string, std::pair<unsigned, unsigned>> counts; // service -> (checked, unverified)
+    std::string unverified;
+    unsigned checked = 0, open = 0;
+    for (const auto& a : sources.extensions) {
+        if (a.access != "W" || a.checked.empty()) continue;
+        auto& c = counts[a.service];
+        if (a.unverified()) {
+            ++c.second;
+            ++open;
+            unverified += "| " + std::to_string(a.address) + " | " + a.service + " | " +
+                          markdownCell(a.path) + " | " + markdownCell(a.checked) + " |\n";
+        } else {
+            ++c.first;
+            ++checked;
+        }
+    }
+    std::string out = "## Writable registers of our own: where their D-Bus type and range come from\n\n";
+    out += std::to_string(checked + open) + " writable registers from 40000 up: " + std::to_string(checked) +
+           " take their D-Bus type and range from the software that publishes the path (named in each "
+           "register's remarks), " +
+           std::to_string(open) +
+           " are unverified against a device (why, row by row, below: no public source publishes the "
+           "path, or it has not been checked yet).\n\n| service | from a source | unverified |\n| --- | --- "
+           "| --- |\n";
+    for (const auto& [service, c] : counts)
+        out += "| " + service + " | " + std::to_string(c.first) + " | " + std::to_string(c.second) + " |\n";
+    out += "| **all** | " + std::to_string(checked) + " | " + std::to_string(open) + " |\n\n";
+    if (!unverified.empty())
+        out += "The unverified ones:\n\n| register | service | path | why |\n| --- | --- | --- | --- |\n" +
+               unverified + "\n";
+    return out;
+}
+
+} // namespace
+
 std::string coverageMarkdown(const regmap::RegisterMap& map, const Sources& sources, Diagnostics& problems) {
     // Every (service, path) the map serves, through a path, an alternative or a computed register's input.
     std::map<std::pair<std::string, std::string>, std::vector<unsigned>> served;
@@ -374,8 +415,8 @@ std::string coverageMarkdown(const regmap::RegisterMap& map, const Sources& sour
         const auto& service = map.serviceTypes()[reg.service];
         std::set<regmap::PathId> ids(reg.paths.begin(), reg.paths.end());
         ids.insert(reg.inputs.begin(), reg.inputs.end());
-        for (auto id : ids)
-            served[{service, map.paths()[id]}].push_back(reg.address);
+        for (auto id : ids) // a slot path counts for the path list's entry without the slot number
+            served[{service, regmap::slotPattern(map.paths()[id])}].push_back(reg.address);
     }
     struct Totals {
         unsigned paths = 0, published = 0, ours = 0, excluded = 0, missing = 0;
@@ -463,7 +504,7 @@ std::string coverageMarkdown(const regmap::RegisterMap& map, const Sources& sour
     out += "| **all** | " + std::to_string(all.paths) + " | " + std::to_string(all.published) + " | " +
            std::to_string(all.ours) + " | " + std::to_string(all.excluded) + " | " +
            std::to_string(all.missing) + " |\n\n";
-    return out + body;
+    return out + checkedSection(sources) + body;
 }
 
 } // namespace vmd::regmaptool

@@ -2,6 +2,8 @@
 
 #include "Text.h"
 
+#include "regmap/Slots.h"
+
 #include <algorithm>
 #include <charconv>
 #include <map>
@@ -48,7 +50,8 @@ Line render(const Assignment& a, const PathList& paths, Diagnostics& problems) {
     if (!paths.service(a.service)) problem("service '" + a.service + "' is not in the path list");
     if (!a.path.empty()) {
         for (const auto& candidate : regmap::expandAlternatives(a.path)) {
-            const auto* e = paths.find(a.service, candidate);
+            // The path list names a slot path without its number: /SwitchableOutput/#/State.
+            const auto* e = paths.find(a.service, regmap::slotPattern(candidate));
             if (!e) {
                 problem("path '" + candidate + "' of service '" + a.service + "' is not in the path list");
                 continue;
@@ -80,6 +83,8 @@ Line render(const Assignment& a, const PathList& paths, Diagnostics& problems) {
                               : entry              ? entry->description
                               : isReserved(a.type) ? "Reserved"
                                                    : "";
+    if (auto slot = regmap::parseSlotPath(a.path); slot && !a.description && entry)
+        description = "Output slot " + std::to_string(slot->slot) + ": " + description;
     std::string unit = a.unit ? *a.unit : entry ? entry->unit : "";
     std::vector<regmap::EnumText> enumTexts = a.enumTexts ? *a.enumTexts
                                               : entry     ? entry->enumTexts
@@ -90,6 +95,18 @@ Line render(const Assignment& a, const PathList& paths, Diagnostics& problems) {
     if (entry && entry->bitmask && !a.enumTexts) {
         if (!remarks.empty()) remarks += "; ";
         remarks += "bit mask: the enum values are bits";
+    }
+    if (!a.checked.empty()) {
+        if (!remarks.empty()) remarks += "; ";
+        if (a.unverified()) {
+            auto why = a.checked.substr(std::string_view("unverified").size());
+            while (!why.empty() && (why.front() == ':' || why.front() == ' '))
+                why.erase(0, 1);
+            remarks +=
+                "D-Bus type and range unverified against a device" + (why.empty() ? "" : " (" + why + ")");
+        } else {
+            remarks += "D-Bus type and range from " + a.checked;
+        }
     }
 
     std::string t = "  - {address: " + std::to_string(a.address) + ", service: " + a.service;
@@ -155,6 +172,12 @@ void checkBlocks(const Sources& sources, Diagnostics& problems) {
                                     " block " + std::to_string(it->second->first) + ".." +
                                     std::to_string(it->second->last)});
     }
+    for (const auto& a : sources.extensions)
+        if (a.access == "W" && !isReserved(a.type) && a.checked.empty())
+            problems.push_back({a.source, a.line,
+                                "writable register " + std::to_string(a.address) +
+                                    " needs 'checked': the software its D-Bus type and range were taken "
+                                    "from, or 'unverified'"});
     for (const auto& a : sources.server)
         if (a.address < kDiscoveryFirst || a.address + std::max(1u, typeWords(a.type)) > kExtensionStart)
             problems.push_back({a.source, a.line,
