@@ -106,11 +106,12 @@ struct Repeat {
     unsigned count;
     unsigned stride;
     unsigned first;
+    bool slots = false; ///< output slots (`/Prefix/#k/...`, k from 1) rather than D-Bus indexes
 };
 
 /// Repeated structures in our blocks: /Prefix/N/... with a fixed distance between instances.
 std::map<std::string, std::vector<Repeat>> repeatsOf(const regmap::RegisterMap& map) {
-    static const std::regex pattern(R"(^(/[A-Za-z]+/)([0-9]+|[A-H])(/.+)$)");
+    static const std::regex pattern(R"(^(/[A-Za-z]+/)([0-9]+|[A-H]|#[0-9]+)(/.+)$)");
     struct Member {
         unsigned index;
         unsigned address;
@@ -119,13 +120,18 @@ std::map<std::string, std::vector<Repeat>> repeatsOf(const regmap::RegisterMap& 
     for (const auto& reg : map.registers()) {
         if (reg.address < kExtensionStart || reg.paths.empty()) continue;
         std::smatch m;
-        const auto& path = map.paths()[reg.paths.front()];
+        auto path = map.paths()[reg.paths.front()];
+        if (auto slot = regmap::parseSlotPath(path); slot && slot->rest.empty())
+            path += "/(id)"; // the slot's identifier register belongs to the structure too
         if (!std::regex_match(path, m, pattern)) continue;
         auto idx = m[2].str();
-        unsigned index = std::isdigit(static_cast<unsigned char>(idx[0]))
+        bool slot = idx[0] == '#';
+        unsigned index = slot ? static_cast<unsigned>(std::stoul(idx.substr(1))) - 1
+                         : std::isdigit(static_cast<unsigned char>(idx[0]))
                              ? static_cast<unsigned>(std::stoul(idx))
                              : static_cast<unsigned>(idx[0] - 'A');
-        groups[{map.serviceTypes()[reg.service], m[1].str(), m[3].str()}].push_back({index, reg.address});
+        groups[{map.serviceTypes()[reg.service], m[1].str() + (slot ? "#" : ""), m[3].str()}].push_back(
+            {index, reg.address});
     }
     // A structure counts when at least two of its fields repeat with one stride.
     std::map<std::pair<std::string, std::string>, std::vector<Repeat>> found;
@@ -137,9 +143,11 @@ std::map<std::string, std::vector<Repeat>> repeatsOf(const regmap::RegisterMap& 
         for (std::size_t i = 1; i < members.size(); ++i)
             regular = regular && members[i].address - members[i - 1].address == stride &&
                       members[i].index == members[i - 1].index + 1;
+        bool slots = !prefix.empty() && prefix.back() == '#';
         if (regular)
-            found[{service, prefix}].push_back(
-                {prefix, static_cast<unsigned>(members.size()), stride, members[0].address});
+            found[{service, prefix}].push_back({slots ? prefix.substr(0, prefix.size() - 1) : prefix,
+                                                static_cast<unsigned>(members.size()), stride,
+                                                members[0].address, slots});
     }
     std::map<std::string, std::vector<Repeat>> result;
     for (const auto& [key, list] : found) {
@@ -258,9 +266,27 @@ std::string registersMarkdown(const regmap::RegisterMap& map, const Sources& sou
             "| --- | --- | --- | --- | --- |\n";
         for (const auto& [service, list] : repeats)
             for (const auto& r : list)
-                out += "| " + service + " | `" + r.prefix + "N/...` | " + std::to_string(r.count) + " | " +
-                       std::to_string(r.stride) + " | " + std::to_string(r.first) + " |\n";
+                out += "| " + service + " | `" + r.prefix +
+                       (r.slots ? "#k/...` (output slot k = 1, 2, ...)" : "N/...`") + " | " +
+                       std::to_string(r.count) + " | " + std::to_string(r.stride) + " | " +
+                       std::to_string(r.first) + " |\n";
     }
+    out +=
+        "\n### Output slots\n\n"
+        "A path segment `#k` in the map is an output slot: `/SwitchableOutput/#k/State` is "
+        "`/SwitchableOutput/<id>/State` for the k-th of the output identifiers the service publishes under "
+        "`/SwitchableOutput/`, in natural order (runs of digits compare as numbers: `output_1`, `pwm_1`, "
+        "`pwm_2`, `relay_1`, `relay_2`, `relay_10`). Current GX software names its outputs with such strings "
+        "(dbus-switch: `relay_N`, `pwm_N`, `output_N` of a GX IO extender; dbus-shelly: the channel number), "
+        "so "
+        "the register map, whose paths are fixed, reaches them through slots. The register at the start of "
+        "each slot (`/SwitchableOutput/#k`) reads the identifier itself, and the diagnostics service lists "
+        "the slots of every service (`/Services/N/Slots` of `com.victronenergy.modbustcp`, e.g. "
+        "`/SwitchableOutput/ 1=output_1 2=pwm_1`). A write to an empty slot answers exception 10 and sends "
+        "nothing. An output that appears later renumbers the slots after it: a client that must not confuse "
+        "outputs checks the identifier register. The slots are filled from what a service lists (`GetItems`, "
+        "or `GetValue` on `/`) and from its change signals; a very old service that is read path by path "
+        "shows no outputs.\n";
     out += "\n## Discovery block\n\n";
     out +=
         "At unit 100 (with a `com.victronenergy.system` service on the bus), registers 39000-39401 list "
