@@ -88,6 +88,16 @@ TEST_CASE("a PLC switches a GX IO extender relay and dims a PWM output through t
         return client.read(kIoExtender, slot(2, kDimming), 1).words == std::vector<std::uint16_t>{75};
     }));
 
+    // A relay has no /Dimming: the service refuses the write (exception 10).
+    CHECK(client.writeSingle(kIoExtender, slot(4, kDimming), 50).exceptionCode() == 10);
+    // The output's name, as text.
+    std::vector<std::uint16_t> name(16, 0);
+    name[0] = ('P' << 8) | 'u';
+    name[1] = ('m' << 8) | 'p';
+    REQUIRE(client.writeMultiple(kIoExtender, slot(4, kName), name).error == 0);
+    CHECK(peer.get(kIoName, "/SwitchableOutput/relay_1/Settings/CustomName") ==
+          codec::Value{std::string("Pump")});
+
     // A value changed on D-Bus (the GUI switching the relay off) is seen in its slot.
     REQUIRE(peer.set(kIoName, "/SwitchableOutput/relay_1/State", sdbus::Variant(std::int32_t{0})) == 0);
     CHECK(eventually(
