@@ -22,6 +22,7 @@ void Diagnostics::update(const core::ServiceIndex& index, const modbus::Server& 
         it->type = s->type;
         it->instance = s->instance;
         it->active = true;
+        it->slots = index.slotSummary(*s);
     }
     exporter_.set("/Services/Count", static_cast<std::int64_t>(entries_.size()));
     for (std::size_t i = 0; i < entries_.size(); ++i) {
@@ -41,6 +42,7 @@ void Diagnostics::update(const core::ServiceIndex& index, const modbus::Server& 
         exporter_.set(base + "IsActive", static_cast<std::int64_t>(e.active));
         exporter_.set(base + "VrmInstanceId", static_cast<std::int64_t>(e.instance));
         exporter_.set(base + "Reachable", static_cast<std::int64_t>(reachable));
+        exporter_.set(base + "Slots", e.slots.empty() ? codec::Value{} : codec::Value{e.slots});
     }
 
     const auto& stats = server.stats();

@@ -12,7 +12,9 @@ namespace vmd::app {
 /// The diagnostics service com.victronenergy.modbustcp, compatible with the GX device's:
 /// /LastError/Message, /LastError/Timestamp, /Services/Count, /Services/N/{ServiceName, UnitId,
 /// IsActive, VrmInstanceId}; plus /Services/N/Reachable (0: no Modbus unit reaches it: its
-/// instance has no unit, or another service of its type has the same instance) and our counters
+/// instance has no unit, or another service of its type has the same instance), /Services/N/Slots
+/// (which output identifier fills which register slot, "/SwitchableOutput/ 1=pwm_1 2=relay_1";
+/// invalid when the service has none) and our counters
 /// (/Clients/Count, /Requests/Count, /Exceptions/<code>, /Writes/Count, /Writes/Failed,
 /// /Failsafe/Activations, /Failsafe/Retrying: fail-safe writes that failed and wait for their
 /// retry, /Connections/Refused). Unlike the GX device it lists services without
@@ -32,6 +34,7 @@ class Diagnostics {
         std::string type;
         regmap::DeviceInstance instance = 0;
         bool active = false;
+        std::string slots; ///< ServiceIndex::slotSummary: which output identifier fills which slot
     };
     dbus::ItemExporter& exporter_;
     const regmap::RegisterMap* map_;

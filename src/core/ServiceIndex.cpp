@@ -105,9 +105,16 @@ std::unique_ptr<ServiceIndex> ServiceIndex::rebuiltFor(const regmap::RegisterMap
         s.ready = old->ready;
         for (regmap::PathId id = 0; id < old->values.size(); ++id)
             if (auto newId = map.pathId(map_->paths()[id])) s.values[*newId] = old->values[id];
+        s.slots = old->slots;
+        index->slots_.project(s.slots, s.values);
     }
     index->reindex();
     return index;
+}
+
+std::string ServiceIndex::writePath(const ServiceState& state, regmap::PathId path) const {
+    if (auto concrete = slots_.concretePath(state.slots, path)) return *concrete;
+    return map_->paths()[path];
 }
 
 std::vector<std::pair<std::string, std::string>> ServiceIndex::conflicts() const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "codec/Value.h"
+#include "core/OutputSlots.h"
 #include "regmap/RegisterMap.h"
 
 #include <memory>
@@ -21,6 +22,7 @@ struct ServiceState {
     bool hasInstance = false;
     bool ready = true;                ///< false while its values are still being loaded: not served yet
     std::vector<codec::Value> values; ///< indexed by regmap::PathId; invalid where unknown
+    ServiceSlots slots;               ///< what it publishes under the map's slot families
 
     [[nodiscard]] const codec::Value& value(regmap::PathId path) const {
         static const codec::Value invalid;
@@ -47,7 +49,7 @@ struct DiscoveryEntry {
 /// Pure data: filled by the BusMirror in the daemon and by hand in unit tests.
 class ServiceIndex {
   public:
-    explicit ServiceIndex(const regmap::RegisterMap& map) : map_(&map) {}
+    explicit ServiceIndex(const regmap::RegisterMap& map) : map_(&map), slots_(map) {}
 
     /// Adds a service (or replaces one of the same name) and returns it for filling in.
     ServiceState& add(const std::string& name);
@@ -67,6 +69,20 @@ class ServiceIndex {
     /// the paths both maps know.
     [[nodiscard]] std::unique_ptr<ServiceIndex> rebuiltFor(const regmap::RegisterMap& map) const;
 
+    /// Records a value of a path the map names only through a slot path (`/SwitchableOutput/relay_1/State`
+    /// for `/SwitchableOutput/#2/State`, see regmap/Slots.h) and brings the service's slot values up to
+    /// date. False (nothing recorded) when `path` lies in no slot family of the map.
+    bool applySlotValue(ServiceState& state, std::string_view path, const codec::Value& value) {
+        return slots_.apply(state.slots, state.values, path, value);
+    }
+    /// The D-Bus path a write to `path` goes to on `state`: the map's path, or for a slot path the path
+    /// of the identifier in that slot; "" when the service has no identifier in that slot.
+    [[nodiscard]] std::string writePath(const ServiceState& state, regmap::PathId path) const;
+    /// Which identifier fills which slot on `state` ("/SwitchableOutput/ 1=pwm_1 2=relay_1"), "" if none.
+    [[nodiscard]] std::string slotSummary(const ServiceState& state) const {
+        return slots_.describe(state.slots);
+    }
+
     /// Pairs of services that share a (type, instance): the one chosen is listed first.
     [[nodiscard]] std::vector<std::pair<std::string, std::string>> conflicts() const;
 
@@ -75,6 +91,7 @@ class ServiceIndex {
         return (std::uint64_t{type} << 32) | instance;
     }
     const regmap::RegisterMap* map_;
+    SlotResolver slots_;
     std::vector<std::unique_ptr<ServiceState>> services_;
     std::unordered_map<std::uint64_t, const ServiceState*> byKey_;
     std::vector<DiscoveryEntry> discovery_;

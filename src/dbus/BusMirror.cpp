@@ -229,7 +229,10 @@ void BusMirror::applyValue(core::ServiceState& state, const std::string& path,
             if (state.ready) index_->reindex();
         }
     }
-    if (auto id = index_->map().pathId(path)) state.values[*id] = fromVariant(variant);
+    if (auto id = index_->map().pathId(path))
+        state.values[*id] = fromVariant(variant);
+    else
+        index_->applySlotValue(state, path, fromVariant(variant));
 }
 
 void BusMirror::onItemsChanged(sdbus::Message& message) {

@@ -284,8 +284,11 @@ ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t a
                 target = path;
                 break;
             }
+        // A slot path goes to the identifier in that slot; an empty slot has nothing to write to.
+        auto path = services_->writePath(*service, target);
+        if (path.empty()) return ExceptionCode::GatewayPathUnavailable;
         writes.push_back({service->name,
-                          map_->paths()[target],
+                          std::move(path),
                           std::move(decoded.value),
                           &reg,
                           {regWords.begin(), regWords.end()},

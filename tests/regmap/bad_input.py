@@ -95,7 +95,9 @@ def check_sources(tool, work):
                       "      - {path: /Soc, description: State of charge, unit: \"%\"}\n"
                       "      - {path: /Dc/0/Voltage, description: Voltage, unit: V DC}\n"
                       "      - {path: /Batteries, description: List, kind: array, exclude: array-valued}\n"
-                      "      - {path: /Forgotten, description: Nobody maps me}\n",
+                      "      - {path: /Forgotten, description: Nobody maps me}\n"
+                      "      - {path: /Mode, description: Mode, access: W}\n"
+                      "      - {path: \"/Out/#/State\", description: Output on, access: W}\n",
         "published.yaml": "registers:\n"
                           "  - {address: 10, service: battery, path: /Soc, type: uint16, scale: 10, dbus-type: d, access: W}\n"
                           "  - {address: 11, service: battery, path: /Unknown, type: uint16, dbus-type: d, access: R}\n"
@@ -103,7 +105,8 @@ def check_sources(tool, work):
         "extensions.yaml": "blocks:\n"
                            "  - {service: battery, first: 40000, last: 40009}\n"
                            "registers:\n"
-                           "  - {address: 40010, service: battery, path: /Dc/0/Voltage, type: uint16, scale: 100, dbus-type: d, access: R}\n",
+                           "  - {address: 40010, service: battery, path: /Dc/0/Voltage, type: uint16, scale: 100, dbus-type: d, access: R}\n"
+                           "  - {address: 40005, service: battery, path: /Mode, type: uint16, dbus-type: i, access: W}\n",
         "unit-ids.yaml": "unit-ids:\n  - {unit: 100, instance: 0}\n",
     }
     for name, text in files.items():
@@ -114,6 +117,8 @@ def check_sources(tool, work):
     published = os.path.join(src, "published.yaml")
     extensions = os.path.join(src, "extensions.yaml")
     want = ["%s:4: register 40010 lies outside the battery block 40000..40009" % extensions,
+            "%s:5: writable register 40005 needs 'checked': the software its D-Bus type and range were taken "
+            "from, or 'unverified'" % extensions,
             "%s:2: register 10 is writable but the path list does not mark '/Soc' writable" % published,
             "%s:3: path '/Unknown' of service 'battery' is not in the path list" % published,
             "%s:4: path '/Batteries' is excluded in the path list (array-valued) but register 12 serves it" % published]
@@ -128,17 +133,36 @@ def check_sources(tool, work):
                 "  - {address: 10, service: battery, path: /Soc, type: uint16, scale: 10, dbus-type: d, access: R}\n")
     with open(extensions, "w") as f:
         f.write("blocks:\n  - {service: battery, first: 40000, last: 40099}\nregisters:\n"
-                "  - {address: 40000, service: battery, path: /Dc/0/Voltage, type: uint16, scale: 100, dbus-type: d, access: R}\n")
+                "  - {address: 40000, service: battery, path: /Dc/0/Voltage, type: uint16, scale: 100, dbus-type: d, access: R}\n"
+                "  - {address: 40005, service: battery, path: /Mode, type: uint16, dbus-type: i, access: W, checked: \"unverified: no driver\"}\n"
+                "  - {address: 40006, service: battery, path: \"/Out/#1/State\", type: uint16, dbus-type: i, access: W, checked: a test driver}\n"
+                "  - {address: 40007, service: battery, path: \"/Out/#2/State\", type: uint16, dbus-type: i, access: W, checked: a test driver}\n")
     result = run(tool, "generate", "--sources", src, "--output", out)
     if result.returncode != 0:
         failures.append("generate on repaired sources: exit %d\n%s" % (result.returncode, result.stderr))
         return
+    with open(out) as f:
+        made = f.read()
+    for line in ('remarks: "D-Bus type and range unverified against a device (no driver)"',
+                 'path: "/Out/#1/State", type: "uint16", scale: 1, dbus-type: i, access: W, description: "Output slot 1: '
+                 'Output on", remarks: "D-Bus type and range from a test driver"'):
+        if line not in made:
+            failures.append("generate: '%s' missing from the map:\n%s" % (line, made))
     cov = os.path.join(work, "coverage.md")
     result = run(tool, "coverage", "--sources", src, "--map", out, "--output", cov)
     want = "%s:9: path '/Forgotten' of 'battery' has no register and no reason: give it one or add 'exclude'" % \
         os.path.join(src, "paths.yaml")
     if result.returncode != 2 or want not in result.stderr.splitlines() or not os.path.exists(cov):
         failures.append("coverage: exit %d, stderr:\n%s\nexpected the line\n%s" % (result.returncode, result.stderr, want))
+        return
+    with open(cov) as f:
+        made = f.read()
+    for line in ("3 writable registers from 40000 up: 2 take their D-Bus type and range from the software that "
+                 "publishes the path",
+                 "| 40005 | battery | /Mode | unverified: no driver |",
+                 "| /Out/#/State | 40006, 40007 |  |"):
+        if line not in made:
+            failures.append("coverage: '%s' missing from\n%s" % (line, made))
 
 
 def check_usage(tool):

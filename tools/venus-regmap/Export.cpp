@@ -1,6 +1,7 @@
 #include "Export.h"
 
 #include "core/ServiceIndex.h"
+#include "regmap/Slots.h"
 
 #include "Generate.h"
 #include "Text.h"
@@ -115,11 +116,12 @@ struct Repeat {
     unsigned count;
     unsigned stride;
     unsigned first;
+    bool slots = false; ///< output slots (`/Prefix/#k/...`, k from 1) rather than D-Bus indexes
 };
 
 /// Repeated structures in our blocks: /Prefix/N/... with a fixed distance between instances.
 std::map<std::string, std::vector<Repeat>> repeatsOf(const regmap::RegisterMap& map) {
-    static const std::regex pattern(R"(^(/[A-Za-z]+/)([0-9]+|[A-H])(/.+)$)");
+    static const std::regex pattern(R"(^(/[A-Za-z]+/)([0-9]+|[A-H]|#[0-9]+)(/.+)$)");
     struct Member {
         unsigned index;
         unsigned address;
@@ -128,13 +130,18 @@ std::map<std::string, std::vector<Repeat>> repeatsOf(const regmap::RegisterMap& 
     for (const auto& reg : map.registers()) {
         if (reg.address < kExtensionStart || reg.paths.empty()) continue;
         std::smatch m;
-        const auto& path = map.paths()[reg.paths.front()];
+        auto path = map.paths()[reg.paths.front()];
+        if (auto slot = regmap::parseSlotPath(path); slot && slot->rest.empty())
+            path += "/(id)"; // the slot's identifier register belongs to the structure too
         if (!std::regex_match(path, m, pattern)) continue;
         auto idx = m[2].str();
-        unsigned index = std::isdigit(static_cast<unsigned char>(idx[0]))
+        bool slot = idx[0] == '#';
+        unsigned index = slot ? static_cast<unsigned>(std::stoul(idx.substr(1))) - 1
+                         : std::isdigit(static_cast<unsigned char>(idx[0]))
                              ? static_cast<unsigned>(std::stoul(idx))
                              : static_cast<unsigned>(idx[0] - 'A');
-        groups[{map.serviceTypes()[reg.service], m[1].str(), m[3].str()}].push_back({index, reg.address});
+        groups[{map.serviceTypes()[reg.service], m[1].str() + (slot ? "#" : ""), m[3].str()}].push_back(
+            {index, reg.address});
     }
     // A structure counts when at least two of its fields repeat with one stride.
     std::map<std::pair<std::string, std::string>, std::vector<Repeat>> found;
@@ -146,9 +153,11 @@ std::map<std::string, std::vector<Repeat>> repeatsOf(const regmap::RegisterMap& 
         for (std::size_t i = 1; i < members.size(); ++i)
             regular = regular && members[i].address - members[i - 1].address == stride &&
                       members[i].index == members[i - 1].index + 1;
+        bool slots = !prefix.empty() && prefix.back() == '#';
         if (regular)
-            found[{service, prefix}].push_back(
-                {prefix, static_cast<unsigned>(members.size()), stride, members[0].address});
+            found[{service, prefix}].push_back({slots ? prefix.substr(0, prefix.size() - 1) : prefix,
+                                                static_cast<unsigned>(members.size()), stride,
+                                                members[0].address, slots});
     }
     std::map<std::string, std::vector<Repeat>> result;
     for (const auto& [key, list] : found) {
@@ -271,9 +280,27 @@ std::string registersMarkdown(const regmap::RegisterMap& map, const Sources& sou
             "| --- | --- | --- | --- | --- |\n";
         for (const auto& [service, list] : repeats)
             for (const auto& r : list)
-                out += "| " + service + " | `" + r.prefix + "N/...` | " + std::to_string(r.count) + " | " +
-                       std::to_string(r.stride) + " | " + std::to_string(r.first) + " |\n";
+                out += "| " + service + " | `" + r.prefix +
+                       (r.slots ? "#k/...` (output slot k = 1, 2, ...)" : "N/...`") + " | " +
+                       std::to_string(r.count) + " | " + std::to_string(r.stride) + " | " +
+                       std::to_string(r.first) + " |\n";
     }
+    out +=
+        "\n### Output slots\n\n"
+        "A path segment `#k` in the map is an output slot: `/SwitchableOutput/#k/State` is "
+        "`/SwitchableOutput/<id>/State` for the k-th of the output identifiers the service publishes under "
+        "`/SwitchableOutput/`, in natural order (runs of digits compare as numbers: `output_1`, `pwm_1`, "
+        "`pwm_2`, `relay_1`, `relay_2`, `relay_10`). Current GX software names its outputs with such strings "
+        "(dbus-switch: `relay_N`, `pwm_N`, `output_N` of a GX IO extender; dbus-shelly: the channel number), "
+        "so "
+        "the register map, whose paths are fixed, reaches them through slots. The register at the start of "
+        "each slot (`/SwitchableOutput/#k`) reads the identifier itself, and the diagnostics service lists "
+        "the slots of every service (`/Services/N/Slots` of `com.victronenergy.modbustcp`, e.g. "
+        "`/SwitchableOutput/ 1=output_1 2=pwm_1`). A write to an empty slot answers exception 10 and sends "
+        "nothing. An output that appears later renumbers the slots after it: a client that must not confuse "
+        "outputs checks the identifier register. The slots are filled from what a service lists (`GetItems`, "
+        "or `GetValue` on `/`) and from its change signals; a very old service that is read path by path "
+        "shows no outputs.\n";
     out += "\n## Discovery block\n\n";
     out +=
         "At unit 100 (with a `com.victronenergy.system` service on the bus), registers 39000-39401 list "
@@ -381,6 +408,46 @@ std::string writeRegistersXlsx(const regmap::RegisterMap& map, const std::string
     return "";
 }
 
+namespace {
+
+/// Our own writable registers (40000 and up): whose D-Bus type and range come from the software that
+/// publishes the path, and which are unverified, per service.
+std::string checkedSection(const Sources& sources) {
+    std::map<std::string, std::pair<unsigned, unsigned>> counts; // service -> (checked, unverified)
+    std::string unverified;
+    unsigned checked = 0, open = 0;
+    for (const auto& a : sources.extensions) {
+        if (a.access != "W" || a.checked.empty()) continue;
+        auto& c = counts[a.service];
+        if (a.unverified()) {
+            ++c.second;
+            ++open;
+            unverified += "| " + std::to_string(a.address) + " | " + a.service + " | " +
+                          markdownCell(a.path) + " | " + markdownCell(a.checked) + " |\n";
+        } else {
+            ++c.first;
+            ++checked;
+        }
+    }
+    std::string out = "## Writable registers of our own: where their D-Bus type and range come from\n\n";
+    out += std::to_string(checked + open) + " writable registers from 40000 up: " + std::to_string(checked) +
+           " take their D-Bus type and range from the software that publishes the path (named in each "
+           "register's remarks), " +
+           std::to_string(open) +
+           " are unverified against a device (why, row by row, below: no public source publishes the "
+           "path, or it has not been checked yet).\n\n| service | from a source | unverified |\n| --- | --- "
+           "| --- |\n";
+    for (const auto& [service, c] : counts)
+        out += "| " + service + " | " + std::to_string(c.first) + " | " + std::to_string(c.second) + " |\n";
+    out += "| **all** | " + std::to_string(checked) + " | " + std::to_string(open) + " |\n\n";
+    if (!unverified.empty())
+        out += "The unverified ones:\n\n| register | service | path | why |\n| --- | --- | --- | --- |\n" +
+               unverified + "\n";
+    return out;
+}
+
+} // namespace
+
 std::string coverageMarkdown(const regmap::RegisterMap& map, const Sources& sources, Diagnostics& problems) {
     // Every (service, path) the map serves, through a path, an alternative or a computed register's input.
     std::map<std::pair<std::string, std::string>, std::vector<unsigned>> served;
@@ -388,8 +455,8 @@ std::string coverageMarkdown(const regmap::RegisterMap& map, const Sources& sour
         const auto& service = map.serviceTypes()[reg.service];
         std::set<regmap::PathId> ids(reg.paths.begin(), reg.paths.end());
         ids.insert(reg.inputs.begin(), reg.inputs.end());
-        for (auto id : ids)
-            served[{service, map.paths()[id]}].push_back(reg.address);
+        for (auto id : ids) // a slot path counts for the path list's entry without the slot number
+            served[{service, regmap::slotPattern(map.paths()[id])}].push_back(reg.address);
     }
     struct Totals {
         unsigned paths = 0, published = 0, ours = 0, excluded = 0, missing = 0;
@@ -477,7 +544,7 @@ std::string coverageMarkdown(const regmap::RegisterMap& map, const Sources& sour
     out += "| **all** | " + std::to_string(all.paths) + " | " + std::to_string(all.published) + " | " +
            std::to_string(all.ours) + " | " + std::to_string(all.excluded) + " | " +
            std::to_string(all.missing) + " |\n\n";
-    return out + body;
+    return out + checkedSection(sources) + body;
 }
 
 } // namespace vmd::regmaptool

@@ -2,6 +2,8 @@
 
 #include "Text.h"
 
+#include "regmap/Slots.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -87,7 +89,8 @@ Line render(const Assignment& a, const PathList& paths, Diagnostics& problems) {
     if (!paths.service(a.service)) problem("service '" + a.service + "' is not in the path list");
     if (!a.path.empty()) {
         for (const auto& candidate : regmap::expandAlternatives(a.path)) {
-            const auto* e = paths.find(a.service, candidate);
+            // The path list names a slot path without its number: /SwitchableOutput/#/State.
+            const auto* e = paths.find(a.service, regmap::slotPattern(candidate));
             if (!e) {
                 problem("path '" + candidate + "' of service '" + a.service + "' is not in the path list");
                 continue;
@@ -119,6 +122,8 @@ Line render(const Assignment& a, const PathList& paths, Diagnostics& problems) {
                               : entry              ? entry->description
                               : isReserved(a.type) ? "Reserved"
                                                    : "";
+    if (auto slot = regmap::parseSlotPath(a.path); slot && !a.description && entry)
+        description = "Output slot " + std::to_string(slot->slot) + ": " + description;
     std::string unit = a.unit ? *a.unit : entry ? entry->unit : "";
     std::vector<regmap::EnumText> enumTexts = a.enumTexts ? *a.enumTexts
                                               : entry     ? entry->enumTexts
@@ -146,6 +151,17 @@ Line render(const Assignment& a, const PathList& paths, Diagnostics& problems) {
     }
     std::stable_sort(enumTexts.begin(), enumTexts.end(),
                      [](const auto& x, const auto& y) { return x.value < y.value; });
+    if (!a.checked.empty()) {
+        if (a.unverified()) {
+            auto why = a.checked.substr(std::string_view("unverified").size());
+            while (!why.empty() && (why.front() == ':' || why.front() == ' '))
+                why.erase(0, 1);
+            addRemark("D-Bus type and range unverified against a device" +
+                      (why.empty() ? "" : " (" + why + ")"));
+        } else {
+            addRemark("D-Bus type and range from " + a.checked);
+        }
+    }
 
     std::string t = "  - {address: " + std::to_string(a.address) + ", service: " + a.service;
     if (!a.path.empty()) t += ", path: " + yamlQuote(a.path);
@@ -210,6 +226,12 @@ void checkBlocks(const Sources& sources, Diagnostics& problems) {
                                     " block " + std::to_string(it->second->first) + ".." +
                                     std::to_string(it->second->last)});
     }
+    for (const auto& a : sources.extensions)
+        if (a.access == "W" && !isReserved(a.type) && a.checked.empty())
+            problems.push_back({a.source, a.line,
+                                "writable register " + std::to_string(a.address) +
+                                    " needs 'checked': the software its D-Bus type and range were taken "
+                                    "from, or 'unverified'"});
     for (const auto& a : sources.server)
         if (a.address < kDiscoveryFirst || a.address + std::max(1u, typeWords(a.type)) > kExtensionStart)
             problems.push_back({a.source, a.line,

@@ -195,7 +195,7 @@ void readAssignments(const YAML::Node& list, const std::string& file, std::vecto
         }
         checkKeys(node,
                   {"address", "service", "path", "type", "scale", "dbus-type", "access", "compute", "inputs",
-                   "value", "range", "unit", "enum", "published-enum", "description", "remarks"},
+                   "value", "range", "unit", "enum", "published-enum", "description", "remarks", "checked"},
                   file, problems);
         try {
             a.address = node["address"].as<unsigned>();
@@ -211,6 +211,7 @@ void readAssignments(const YAML::Node& list, const std::string& file, std::vecto
         a.compute = text(node, "compute");
         a.value = number(node, "value", file, problems);
         a.remarks = text(node, "remarks");
+        a.checked = text(node, "checked");
         if (node["unit"]) a.unit = text(node, "unit");
         if (node["description"]) a.description = text(node, "description");
         a.enumTexts = readEnum(node["enum"], file, problems);

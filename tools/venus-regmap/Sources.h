@@ -75,8 +75,14 @@ struct Assignment {
     std::optional<std::vector<regmap::EnumText>> publishedEnum;
     std::optional<std::string> description;
     std::string remarks;
+    /// Where the D-Bus type and range of a writable register were taken from (the software that
+    /// publishes the path, e.g. "localsettings settings.xml"), or "unverified[: why]" when no public
+    /// source says; required for our own writable registers, rendered into the remarks.
+    std::string checked;
     std::string source;
     unsigned line = 0;
+
+    [[nodiscard]] bool unverified() const { return checked.rfind("unverified", 0) == 0; }
 };
 
 /// A service's block of our own registers (40000 and up).
