@@ -1,6 +1,7 @@
 // venus-regmap: builds, checks and documents the register map (register-maps/victron.yaml).
 #include "Export.h"
 #include "Generate.h"
+#include "PathImport.h"
 #include "Sources.h"
 #include "Text.h"
 #include "Validate.h"
@@ -10,9 +11,12 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -37,6 +41,8 @@ commands:
   validate   check map files (overlaps, types, enums, ranges, unit table); problems as FILE:LINE: message
   export     write docs/registers.xlsx, docs/registers.csv and docs/registers.md from the map
   coverage   write docs/coverage.md: every path of the path list and its registers, or why it has none
+  paths      'paths import LIST': merge a new release of Victron's D-Bus path list into paths.yaml;
+             'paths show LIST': print the paths the list holds, as the import reads them
 
 Run 'venus-regmap COMMAND --help' for the options of a command.
 Exit status: 0 ok, 1 a file could not be written, 2 bad arguments or bad input.
@@ -80,15 +86,35 @@ reported as FILE:LINE: message (exit status 2; the file is written all the same)
   --map FILE      the map (default: register-maps/victron.yaml of the source tree)
   --output FILE   the file to write (default: docs/coverage.md of the source tree)
 )"},
+    {"paths", R"(usage: venus-regmap paths import LIST [--dry-run] [--sources DIR]
+       venus-regmap paths show LIST
+
+import: reads LIST, a D-Bus path list in the published format (sections 'com.victronenergy.TYPE', lines
+'/Path <- description', placeholders x, n, #, Lx, [0-19], * and ...), and merges it into paths.yaml.
+Paths paths.yaml does not have are added at the end of their service with the list's description and the
+unit it names; they show as "not mapped" in 'coverage' until they get a register or an 'exclude' reason.
+Paths the list no longer has are reported, never deleted; curated fields are never changed. What the list
+said is kept in path-list.yaml (a digest per description), so the next import reports exactly what was
+added, what is gone and which descriptions changed. Prints that summary and exits 0.
+show: prints each listed path as SERVICE PATH [UNIT] DESCRIPTION.
+A malformed path line is reported as LIST:LINE: message (exit status 2).
+
+  --dry-run       print the summary, write nothing
+  --sources DIR   the sources (default: register-maps/src of the source tree)
+)"},
 };
 
 struct Arguments {
     std::map<std::string, std::string> options;
     std::vector<std::string> files;
+    std::set<std::string> flags;
     bool help = false;
 };
 
-/// Parses `--name VALUE` options (only those in `known`) and plain arguments.
+/// Options without a value.
+const std::set<std::string> kFlags = {"dry-run", "json"};
+
+/// Parses `--name VALUE` options and `--flag`s (only those in `known`) and plain arguments.
 std::optional<Arguments> parse(const std::vector<std::string>& args, const std::vector<std::string>& known,
                                bool allowFiles) {
     Arguments out;
@@ -96,6 +122,12 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, const std::
         const auto& a = args[i];
         if (a == "--help" || a == "-h") {
             out.help = true;
+        } else if (a.rfind("--", 0) == 0 && kFlags.count(a.substr(2))) {
+            if (std::find(known.begin(), known.end(), a.substr(2)) == known.end()) {
+                std::cerr << "venus-regmap: unknown option " << a << "\n";
+                return std::nullopt;
+            }
+            out.flags.insert(a.substr(2));
         } else if (a.rfind("--", 0) == 0) {
             auto name = a.substr(2);
             std::string value;
@@ -228,10 +260,72 @@ int coverage(const Arguments& args) {
     if (!write(output, text)) return kFailure;
     if (!problems.empty()) {
         print(problems);
-        std::cerr << "venus-regmap: " << problems.size() << " path(s) without a register or a reason\n";
+        std::cerr << "venus-regmap: " << problems.size()
+                  << " problem(s): each path needs a register or a reason (\"not mapped\"), not both\n";
         return kBadInput;
     }
     if (output != "-") std::cout << "venus-regmap: wrote " << output << "\n";
+    return kOk;
+}
+
+std::optional<std::string> readText(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        std::cerr << "venus-regmap: cannot read " << file << ": " << std::strerror(errno) << "\n";
+        return std::nullopt;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+int paths(const Arguments& args) {
+    if (args.files.size() != 2 || (args.files[0] != "import" && args.files[0] != "show")) {
+        std::cerr << "venus-regmap: paths needs 'import LIST' or 'show LIST'\n" << kHelp.at("paths");
+        return kBadInput;
+    }
+    const auto& listFile = args.files[1];
+    auto listText = readText(listFile);
+    if (!listText) return kBadInput;
+    Diagnostics problems;
+    auto parsed = parsePathList(*listText, listFile, problems);
+    if (!problems.empty()) {
+        print(problems);
+        std::cerr << "venus-regmap: " << problems.size() << " problem(s) in " << listFile
+                  << "; nothing written\n";
+        return kBadInput;
+    }
+    if (args.files[0] == "show") {
+        for (const auto& p : parsed)
+            std::cout << p.service << " " << p.path << (p.unit.empty() ? "" : " [" + p.unit + "]")
+                      << (p.description.empty() ? "" : " " + p.description) << "\n";
+        return kOk;
+    }
+    auto dir = option(args, "sources", kDefaultSources);
+    auto sources = readSources(dir, problems);
+    auto pathsFile = dir + "/" + kPathsFile;
+    auto stateFile = dir + "/" + kPathListFile;
+    auto before = readPathListState(stateFile, problems);
+    auto pathsText = problems.empty() ? readText(pathsFile) : std::nullopt;
+    if (!problems.empty() || !pathsText) {
+        print(problems);
+        std::cerr << "venus-regmap: the sources in " << dir << " do not read; nothing written\n";
+        return kBadInput;
+    }
+    auto result = mergePathList(parsed, before, sources.paths, *pathsText);
+    std::cout << importSummary(result);
+    if (args.flags.count("dry-run")) {
+        std::cout << "dry run: nothing written\n";
+        return kOk;
+    }
+    if (!result.changesAnything()) {
+        std::cout << "paths.yaml and path-list.yaml are up to date\n";
+        return kOk;
+    }
+    if (!write(pathsFile, result.pathsText) || !write(stateFile, pathListStateText(result.listed)))
+        return kFailure;
+    std::cout << "wrote " << pathsFile << " and " << stateFile
+              << "; then run the venus-regmap commands of docs/registers.md\n";
     return kOk;
 }
 
@@ -250,6 +344,7 @@ int run(int argc, char** argv) {
         {"validate", {{}, true}},
         {"export", {{"map", "sources", "out-dir"}, false}},
         {"coverage", {{"sources", "map", "output"}, false}},
+        {"paths", {{"sources", "dry-run"}, true}},
     };
     auto command = commands.find(args[0]);
     if (command == commands.end()) {
@@ -268,6 +363,7 @@ int run(int argc, char** argv) {
     if (command->first == "generate") return generate(*parsed);
     if (command->first == "validate") return validate(*parsed);
     if (command->first == "export") return exportDocs(*parsed);
+    if (command->first == "paths") return paths(*parsed);
     return coverage(*parsed);
 }
 
