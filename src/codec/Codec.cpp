@@ -154,19 +154,19 @@ std::optional<DbusLimits> dbusLimits(char type) {
     }
 }
 
-} // namespace
-
-Decoded decode(const Register& reg, std::span<const std::uint16_t> words) {
-    if (reg.type == ModbusType::Reserved) return {DecodeError::NotWritable, {}};
-    if (reg.type == ModbusType::String) {
-        std::string bytes;
-        for (auto w : words) {
-            bytes.push_back(static_cast<char>(w >> 8));
-            bytes.push_back(static_cast<char>(w & 0xFF));
-        }
-        bytes.resize(std::min(bytes.size(), bytes.find('\0')));
-        return {DecodeError::None, {'s', latin1ToUtf8(bytes)}};
+/// The text of a string register: Latin-1 bytes, high byte first, up to the first NUL.
+std::string textOf(std::span<const std::uint16_t> words) {
+    std::string bytes;
+    for (auto w : words) {
+        bytes.push_back(static_cast<char>(w >> 8));
+        bytes.push_back(static_cast<char>(w & 0xFF));
     }
+    bytes.resize(std::min(bytes.size(), bytes.find('\0')));
+    return latin1ToUtf8(bytes);
+}
+
+/// register / scale of a number register, with the type's sign.
+long double engineeringOf(const Register& reg, std::span<const std::uint16_t> words) {
     auto bits = getWords(words);
     long double raw;
     switch (reg.type) {
@@ -180,7 +180,21 @@ Decoded decode(const Register& reg, std::span<const std::uint16_t> words) {
         raw = static_cast<long double>(bits);
         break;
     }
-    long double engineering = raw / static_cast<long double>(reg.scale);
+    return raw / static_cast<long double>(reg.scale);
+}
+
+} // namespace
+
+Value toEngineering(const Register& reg, std::span<const std::uint16_t> words) {
+    if (reg.type == ModbusType::Reserved) return {};
+    if (reg.type == ModbusType::String) return textOf(words);
+    return static_cast<double>(engineeringOf(reg, words));
+}
+
+Decoded decode(const Register& reg, std::span<const std::uint16_t> words) {
+    if (reg.type == ModbusType::Reserved) return {DecodeError::NotWritable, {}};
+    if (reg.type == ModbusType::String) return {DecodeError::None, {'s', textOf(words)}};
+    long double engineering = engineeringOf(reg, words);
     if (reg.range && (engineering < reg.range->min || engineering > reg.range->max))
         return {DecodeError::OutOfRange, {}};
     if (!reg.range && !reg.enumTexts.empty() &&
