@@ -34,6 +34,7 @@ bool parseEndpoint(const std::string& text, Endpoint& out, std::string& error) {
         return false;
     }
     out.host = host;
+    out.port = Endpoint{}.port;
     if (!port.empty()) {
         int value = 0;
         auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
