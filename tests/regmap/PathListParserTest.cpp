@@ -133,6 +133,8 @@ TEST_CASE("path list: units named in descriptions", "[pathlist]") {
     CHECK(unitOf("V AC") == "V AC");
     CHECK(unitOf("A, positive when charging") == "A");
     CHECK(unitOf("Alarm state") == "");
+    CHECK(unitOf("Bitmask indicating the reason(s) that it is off") == "");
+    CHECK(unitOf("Total energy consumed by dc load(s).") == "");
 }
 
 TEST_CASE("path list: a placeholder path stands for the concrete paths", "[pathlist]") {
