@@ -11,6 +11,7 @@
 absent, and fails instead when CI=true.
 """
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -259,6 +260,28 @@ def check_bad(tool):
             expect("paths.yaml after a bad list (%s)" % what, read(os.path.join(src, "paths.yaml")), SOURCES["paths.yaml"])
             if os.path.exists(os.path.join(src, "path-list.yaml")):
                 failures.append("a bad list (%s) wrote path-list.yaml" % what)
+        # Very long lines (std::regex would recurse once per character and overflow the stack) and
+        # seeded random mutations of a list: an answer (0, or 2 with FILE:LINE), never a crash or a hang.
+        longs = ["com.victronenergy.battery" + "a" * 300000 + "\n/Soc <- x\n",
+                 "- " + "a" * 300000 + "\n",
+                 "com.victronenergy.battery\n/Soc <" + "-" * 300000 + " x\n",
+                 "com.victronenergy.battery\n/" + "A/" * 100000 + "B <- x\n",
+                 "com.victronenergy.battery\n/Soc <- " + "(in seconds " * 50000 + "\n"]
+        rng = random.Random(12)
+        mutants = []
+        for _ in range(150):
+            text = bytearray((LIST_V2 * 3).encode("utf-8"))
+            for _ in range(rng.randint(1, 12)):
+                text[rng.randrange(len(text))] = rng.choice(b"/<->:[]()#*.x\n \xe2\x80\x94\x00" + bytes([rng.randrange(256)]))
+            mutants.append(bytes(text))
+        for i, data in enumerate([t.encode("utf-8") for t in longs] + mutants):
+            case = os.path.join(work, "case.txt")
+            with open(case, "wb") as f:
+                f.write(data)
+            result = subprocess.run([tool, "paths", "show", case], capture_output=True, timeout=60)
+            if result.returncode not in (0, 2):
+                failures.append("paths show on bad input %d (%s...): exit %d\n%s"
+                                % (i, data[:60], result.returncode, result.stderr[-300:]))
         # Binary junk and a missing file: a clear error or nothing found, never a crash.
         junk = os.path.join(work, "junk.bin")
         with open(junk, "wb") as f:

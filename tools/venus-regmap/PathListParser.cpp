@@ -77,21 +77,75 @@ std::string pathProblem(std::string_view path) {
     }
 }
 
-const std::regex& headerPattern() {
-    static const std::regex re(R"(^(?:\S+ is |\S+ makes an? )?com\.victronenergy\.([a-z0-9_]+)(.*)$)");
-    return re;
+// The structure of a line is read by hand, not with std::regex: its matcher recurses once per
+// character, so a long line of bad input would overflow the stack.
+
+/// "com.victronenergy.TYPE REST", "NAME is com.victronenergy.TYPE", "NAME makes a com.victronenergy.TYPE
+/// service": true, with TYPE and what follows it.
+bool matchHeader(std::string_view line, std::string& type, std::string& rest) {
+    static constexpr std::string_view kPrefix = "com.victronenergy.";
+    auto at = line.find(kPrefix);
+    if (at == std::string_view::npos) return false;
+    if (at != 0) {
+        auto space = line.find(' ');
+        auto lead = line.substr(space == std::string_view::npos ? 0 : space, at - std::min(at, space));
+        if (space == std::string_view::npos || space == 0 ||
+            (lead != " is " && lead != " makes a " && lead != " makes an "))
+            return false;
+    }
+    auto start = at + kPrefix.size();
+    auto end = start;
+    while (end < line.size() && (std::islower(static_cast<unsigned char>(line[end])) ||
+                                 std::isdigit(static_cast<unsigned char>(line[end])) || line[end] == '_'))
+        ++end;
+    if (end == start) return false;
+    type = std::string(line.substr(start, end - start));
+    rest = std::string(line.substr(end));
+    return true;
 }
 
-/// An entry of the index at the top of the page: "- vebus (inverter/charger)".
-const std::regex& indexPattern() {
-    static const std::regex re(R"(^- ([a-z][a-z0-9]*)(?: \(.*\))?$)");
-    return re;
+/// An entry of the index at the top of the page, "- vebus (inverter/charger)": the name.
+std::string indexEntry(std::string_view line) {
+    if (!line.starts_with("- ")) return {};
+    auto name = line.substr(2);
+    auto end = name.find(' ');
+    auto word = name.substr(0, end);
+    if (word.empty() || !std::islower(static_cast<unsigned char>(word.front()))) return {};
+    for (char c : word)
+        if (!std::islower(static_cast<unsigned char>(c)) && !std::isdigit(static_cast<unsigned char>(c)))
+            return {};
+    if (end != std::string_view::npos) {
+        auto note = name.substr(end);
+        if (!note.starts_with(" (") || !note.ends_with(")")) return {};
+    }
+    return std::string(word);
 }
 
-const std::regex& arrowPattern() {
-    // <-, <--, <---, <—-, <=, ->, -->, and ':' right after the path.
-    static const std::regex re("^(?:<[-=]+|<\xE2\x80\x94-*|-+>|:)\\s*");
-    return re;
+/// The length of the arrow that starts `tail` (<-, <--, <=, <—-, ->, -->, or ':'), 0 when none, with the
+/// blanks after it.
+std::size_t arrowLength(std::string_view tail) {
+    static constexpr std::string_view kEmDash = "\xE2\x80\x94";
+    std::size_t n = 0;
+    if (tail.starts_with(":")) {
+        n = 1;
+    } else if (tail.starts_with("<")) {
+        n = 1;
+        if (tail.substr(1).starts_with(kEmDash)) n += kEmDash.size();
+        auto body = n;
+        while (n < tail.size() && (tail[n] == '-' || tail[n] == '='))
+            ++n;
+        if (n == 1 && body == 1) return 0;
+    } else if (tail.starts_with("-")) {
+        while (n < tail.size() && tail[n] == '-')
+            ++n;
+        if (n == tail.size() || tail[n] != '>') return 0;
+        ++n;
+    } else {
+        return 0;
+    }
+    while (n < tail.size() && std::isspace(static_cast<unsigned char>(tail[n])))
+        ++n;
+    return n;
 }
 
 struct Section {
@@ -119,9 +173,8 @@ LineKind splitPathLine(std::string_view line, const Section& section, std::strin
         return LineKind::Malformed;
     }
     auto tail = trim(after);
-    std::smatch arrow;
-    std::string tailText(tail);
-    bool hasArrow = std::regex_search(tailText, arrow, arrowPattern());
+    auto arrow = arrowLength(tail);
+    bool hasArrow = arrow > 0;
     if (token.front() == '/') {
         path = std::string(token);
     } else {
@@ -133,7 +186,7 @@ LineKind splitPathLine(std::string_view line, const Section& section, std::strin
         if (!relative && !hasArrow && !tail.empty()) return LineKind::Prose;
         path = (relative ? section.prefix : std::string()) + "/" + std::string(token);
     }
-    rest = hasArrow ? tailText.substr(static_cast<std::size_t>(arrow.length(0))) : tailText;
+    rest = std::string(tail.substr(arrow));
     return LineKind::Path;
 }
 
@@ -170,26 +223,22 @@ std::vector<ListedPath> parsePathList(std::string_view text, const std::string& 
         text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
         ++number;
         auto line = trim(raw);
-        std::string lineText(line);
-        std::smatch header;
         bool continuation = continued;
         continued = !line.empty() && line.back() == '&';
         std::string lower(line);
         if (!lower.empty()) lower[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(lower[0])));
-        if (std::regex_match(lineText, header, indexPattern())) indexNames.insert(header[1].str());
+        if (auto entry = indexEntry(line); !entry.empty()) indexNames.insert(entry);
         if (line == "Generic paths" || indexNames.count(lower)) {
             // A heading: "Generic paths", or a single word the index names ("Heatpump", "motordrive").
             section = {{line == "Generic paths" ? std::string(PathList::kGeneric) : lower}, {}, true};
             continue;
         }
-        if (std::regex_match(lineText, header, headerPattern())) {
+        if (std::string type, restText; matchHeader(line, type, restText)) {
             if (!section.lastWasHeader) section.services.clear();
             section.prefix.clear();
             section.lastWasHeader = true;
-            if (std::find(section.services.begin(), section.services.end(), header[1].str()) ==
-                section.services.end())
-                section.services.push_back(header[1].str());
-            auto restText = header[2].str();
+            if (std::find(section.services.begin(), section.services.end(), type) == section.services.end())
+                section.services.push_back(type);
             auto rest = trim(restText);
             if (rest.starts_with("/")) {
                 section.prefix = std::string(rest);
@@ -197,7 +246,7 @@ std::vector<ListedPath> parsePathList(std::string_view text, const std::string& 
                     section.prefix.pop_back();
             } else if (!rest.empty() && rest.find(' ') == std::string_view::npos &&
                        rest.find('/') != std::string_view::npos) {
-                Section only{{header[1].str()}, {}, true};
+                Section only{{type}, {}, true};
                 std::swap(section, only);
                 addPath("/" + std::string(rest), {},
                         number); // "com.victronenergy.platform Gui/RunningVersion"
@@ -255,7 +304,7 @@ std::string unitOf(std::string_view description) {
             out.emplace_back(std::regex(r.pattern), r.unit);
         return out;
     }();
-    std::string text(description);
+    std::string text(description.substr(0, std::min<std::size_t>(description.size(), 512)));
     for (const auto& [re, unit] : rules) {
         std::smatch m;
         if (std::regex_search(text, m, re)) return unit == "$1" ? m[1].str() : unit;
