@@ -7,6 +7,7 @@ independent client, running the command line `find` printed.
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -134,6 +135,21 @@ expect(["read", TARGET, "vebus", "/Mode", "--unit", "17"], 1,
        stderr="reading register 33 of unit 17: Modbus exception 10: Gateway path unavailable")
 r = expect(["write", TARGET, "vebus", "/Mode", "Off", "--unit", "17", "--json"], 1)
 check(r.stdout.startswith('{"ok": false, "exception": 10, '), "write --json with an exception: %r" % r.stdout)
+
+# No server at the address: exit status 1 and why.
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    closed_port = s.getsockname()[1]
+expect(["read", "127.0.0.1:%d" % closed_port, "system", "/Serial"], 1, stderr="cannot connect to 127.0.0.1:%d" % closed_port)
+
+# find --json: a device service has no usual unit ID (null) and its mbpoll line asks for one.
+r = expect(["find", "vebus /Mode", "--json"], 0)
+try:
+    mode = [f for f in json.loads(r.stdout) if f["path"] == "/Mode"][0]
+    check(mode["unit_id"] is None and " -a UNIT " in mode["mbpoll"] and mode["address"] == 33,
+          "find vebus /Mode: %s" % mode)
+except (ValueError, KeyError, IndexError) as e:
+    failures.append("find vebus /Mode --json (%s): %r" % (e, r.stdout))
 
 # Bad arguments: a clear message and exit status 2, nothing sent.
 expect(["read", TARGET, "vebus", "/Mode"], 2, stderr="vebus has no usual unit ID: give --unit N")

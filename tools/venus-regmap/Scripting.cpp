@@ -144,11 +144,11 @@ const Register* resolve(const ScriptMap& script, const Request& request, int& un
     return nullptr;
 }
 
-std::string registerJson(const ScriptMap& script, const Register& reg, int unit) {
+std::string registerJson(const ScriptMap& script, const Register& reg, std::optional<int> unit) {
     return "\"service\": " + json(serviceOf(script, reg)) + ", \"path\": " + json(pathsOf(script, reg)) +
-           ", \"unit_id\": " + std::to_string(unit) + ", \"address\": " + std::to_string(reg.address) +
-           ", \"type\": " + json(typeName(reg)) + ", \"scale\": " + formatNumber(reg.scale) +
-           ", \"unit\": " + json(reg.unit);
+           ", \"unit_id\": " + (unit ? std::to_string(*unit) : std::string("null")) +
+           ", \"address\": " + std::to_string(reg.address) + ", \"type\": " + json(typeName(reg)) +
+           ", \"scale\": " + formatNumber(reg.scale) + ", \"unit\": " + json(reg.unit);
 }
 
 std::string wordsJson(const std::vector<std::uint16_t>& words) {
@@ -285,7 +285,7 @@ int findRegisters(const ScriptMap& script, const std::string& text, bool asJson,
         auto unit = usualUnit(script, service);
         auto units = script.unitsText.count(service) ? script.unitsText.at(service) : std::string();
         if (asJson) {
-            out << (i ? ",\n " : "\n ") << "{" << registerJson(script, reg, unit.value_or(-1))
+            out << (i ? ",\n " : "\n ") << "{" << registerJson(script, reg, unit)
                 << ", \"units\": " << json(units) << ", \"access\": " << json(accessOf(reg))
                 << ", \"description\": " << json(reg.description)
                 << ", \"enum\": " << json(reg.enumTexts.empty() ? std::string() : enumText(reg.enumTexts))
