@@ -2,6 +2,7 @@
 # Generates the manual pages from the programs' --help output with help2man:
 #   venus-modbusd.8  from venus-modbusd --help, plus venus-modbusd.h2m (exit status, files, ...)
 #   venus-sim.1      from venus-sim --help, plus venus-sim.h2m
+#   venus-regmap.1   from venus-regmap --help (every command's help), plus venus-regmap.h2m (examples)
 #
 #   docs/man/generate.sh BUILD_DIR [OUT_DIR]     (OUT_DIR defaults to docs/man)
 #
@@ -55,7 +56,8 @@ help2man --no-info --section=1 --source="venus-modbusd $version" --manual="User 
 
 # The tools have no --version either: they are released with the daemon.
 help2man --no-info --section=1 --source="venus-modbusd $version" --manual="User Commands" \
-  --name="generate, validate and document the venus-modbusd register map" \
+  --name="generate, validate and document the venus-modbusd register map; read and write it by D-Bus path" \
+  --include="$here/venus-regmap.h2m" \
   --version-string="venus-regmap $version" --output="$out/venus-regmap.1" "$work/venus-regmap"
 help2man --no-info --section=1 --source="venus-modbusd $version" --manual="User Commands" \
   --name="Modbus-TCP load generator for venus-modbusd" \

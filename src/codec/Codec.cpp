@@ -185,19 +185,19 @@ std::optional<DbusLimits> dbusLimits(char type) {
     }
 }
 
-} // namespace
-
-Decoded decode(const Register& reg, std::span<const std::uint16_t> words) {
-    if (reg.type == ModbusType::Reserved) return {DecodeError::NotWritable, {}};
-    if (reg.type == ModbusType::String) {
-        std::string bytes;
-        for (auto w : words) {
-            bytes.push_back(static_cast<char>(w >> 8));
-            bytes.push_back(static_cast<char>(w & 0xFF));
-        }
-        bytes.resize(std::min(bytes.size(), bytes.find('\0')));
-        return {DecodeError::None, {'s', latin1ToUtf8(bytes)}};
+/// The text of a string register: Latin-1 bytes, high byte first, up to the first NUL.
+std::string textOf(std::span<const std::uint16_t> words) {
+    std::string bytes;
+    for (auto w : words) {
+        bytes.push_back(static_cast<char>(w >> 8));
+        bytes.push_back(static_cast<char>(w & 0xFF));
     }
+    bytes.resize(std::min(bytes.size(), bytes.find('\0')));
+    return latin1ToUtf8(bytes);
+}
+
+/// register / scale of a number register, with the type's sign.
+double engineeringOf(const Register& reg, std::span<const std::uint16_t> words) {
     auto bits = getWords(words);
     // register / scale in double, as the GX device computes it.
     double raw;
@@ -212,7 +212,21 @@ Decoded decode(const Register& reg, std::span<const std::uint16_t> words) {
         raw = static_cast<double>(bits);
         break;
     }
-    double engineering = raw / reg.scale;
+    return raw / reg.scale;
+}
+
+} // namespace
+
+Value toEngineering(const Register& reg, std::span<const std::uint16_t> words) {
+    if (reg.type == ModbusType::Reserved) return {};
+    if (reg.type == ModbusType::String) return textOf(words);
+    return engineeringOf(reg, words);
+}
+
+Decoded decode(const Register& reg, std::span<const std::uint16_t> words) {
+    if (reg.type == ModbusType::Reserved) return {DecodeError::NotWritable, {}};
+    if (reg.type == ModbusType::String) return {DecodeError::None, {'s', textOf(words)}};
+    double engineering = engineeringOf(reg, words);
     if (reg.range && (engineering < reg.range->min || engineering > reg.range->max))
         return {DecodeError::OutOfRange, {}};
     if (!reg.range && !reg.enumTexts.empty() &&
@@ -225,7 +239,7 @@ Decoded decode(const Register& reg, std::span<const std::uint16_t> words) {
     if (!limits) return {DecodeError::OutOfRange, {}}; // 's' on a number register: nothing sensible to send
     // A 64-bit register written at scale 1 stays exact beyond 2^53.
     if (reg.scale == 1 && reg.type == ModbusType::Uint64 && reg.dbusType == 't')
-        return {DecodeError::None, {'t', Value{bits}}};
+        return {DecodeError::None, {'t', Value{getWords(words)}}};
     double rounded = std::round(engineering);
     if (rounded < limits->min || rounded >= limits->end) return {DecodeError::OutOfRange, {}};
     switch (reg.dbusType) {

@@ -39,6 +39,11 @@ struct Decoded {
 /// register / scale, as the register's D-Bus type; validated against range, enum and type limits.
 [[nodiscard]] Decoded decode(const regmap::Register& reg, std::span<const std::uint16_t> words);
 
+/// The engineering value of a register's full word image (reg.words words), as a client shows it:
+/// register / scale as a double for numbers, the text for strings, invalid for reserved registers.
+/// Unlike decode() nothing is validated (a read shows what the server holds).
+[[nodiscard]] Value toEngineering(const regmap::Register& reg, std::span<const std::uint16_t> words);
+
 /// Text in Latin-1 bytes (UTF-8 input; characters outside Latin-1 become '?').
 [[nodiscard]] std::string utf8ToLatin1(const std::string& text);
 [[nodiscard]] std::string latin1ToUtf8(const std::string& bytes);

@@ -150,7 +150,7 @@ def check_sources(tool, work):
             failures.append("generate: '%s' missing from the map:\n%s" % (line, made))
     cov = os.path.join(work, "coverage.md")
     result = run(tool, "coverage", "--sources", src, "--map", out, "--output", cov)
-    want = "%s:9: path '/Forgotten' of 'battery' has no register and no reason: give it one or add 'exclude'" % \
+    want = "%s:9: path '/Forgotten' of 'battery' is not mapped: it has no register and no reason; give it one or add 'exclude'" % \
         os.path.join(src, "paths.yaml")
     if result.returncode != 2 or want not in result.stderr.splitlines() or not os.path.exists(cov):
         failures.append("coverage: exit %d, stderr:\n%s\nexpected the line\n%s" % (result.returncode, result.stderr, want))

@@ -213,3 +213,19 @@ TEST_CASE("a written string is cut at the first NUL and sent as UTF-8", "[codec]
     CHECK(std::get<std::string>(decoded.value.value) == "a\xC3\xA4"
                                                         "b");
 }
+
+TEST_CASE("a read shows register / scale with the type's sign, and strings as text, unvalidated", "[codec]") {
+    using codec::toEngineering;
+    CHECK(std::get<double>(toEngineering(reg(ModbusType::Int16, 10), W{0xFF3B})) == Approx(-19.7));
+    CHECK(std::get<double>(toEngineering(reg(ModbusType::Uint16, 10), W{0xFF3B})) == Approx(6533.9));
+    CHECK(std::get<double>(toEngineering(reg(ModbusType::Int32, 1), W{0xFFFF, 0xFED4})) == -300.0);
+    CHECK(std::get<double>(toEngineering(reg(ModbusType::Uint32, 100), W{0x0001, 0x0000})) == Approx(655.36));
+    CHECK(std::get<std::string>(toEngineering(reg(ModbusType::String, 1, 3), W{0x4869, 0x2100, 0x4142})) ==
+          "Hi!");
+    CHECK_FALSE(codec::isValid(toEngineering(reg(ModbusType::Reserved), W{0xFFFF})));
+    // decode() refuses what is outside the enum; a read shows it all the same.
+    auto withEnum = reg(ModbusType::Uint16);
+    withEnum.enumTexts = {{1, "On"}, {4, "Off"}};
+    CHECK(codec::decode(withEnum, W{7}).error == codec::DecodeError::OutOfRange);
+    CHECK(std::get<double>(toEngineering(withEnum, W{7})) == 7.0);
+}

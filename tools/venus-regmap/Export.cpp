@@ -206,7 +206,12 @@ std::string registersMarkdown(const regmap::RegisterMap& map, const Sources& sou
         "`extensions.yaml`: our own blocks and registers; `unit-ids.yaml`: the unit table). After a change, "
         "run `build/venus-regmap generate`, `build/venus-regmap export` and `build/venus-regmap coverage` "
         "and "
-        "commit the results; `ctest -R regmap` fails while they are out of date.\n\n";
+        "commit the results; `ctest -R regmap` fails while they are out of date. A new release of Victron's "
+        "D-Bus path list is merged with `build/venus-regmap paths import LIST`: it prints what was added, "
+        "what "
+        "is gone and which descriptions changed, adds the new paths to `paths.yaml` (`coverage` calls them "
+        "\"not mapped\" until they get a register or an exclusion reason) and records what the list said in "
+        "`path-list.yaml`.\n\n";
     out +=
         "Conventions: register = D-Bus value x scale, computed in double precision and rounded half away "
         "from zero, as a GX device computes it; 32- and 64-bit values high word first; strings two "
@@ -505,9 +510,10 @@ std::string coverageMarkdown(const regmap::RegisterMap& map, const Sources& sour
                                         std::to_string(hits.front().second)});
                 reason = "(excluded, yet served)";
             } else if (hits.empty() && p.exclude.empty()) {
-                problems.push_back({p.source, p.line,
-                                    "path '" + p.path + "' of '" + service.type +
-                                        "' has no register and no reason: give it one or add 'exclude'"});
+                problems.push_back(
+                    {p.source, p.line,
+                     "path '" + p.path + "' of '" + service.type +
+                         "' is not mapped: it has no register and no reason; give it one or add 'exclude'"});
                 reason = "**not mapped, no reason given**";
                 ++t.missing;
             } else if (hits.empty()) {
