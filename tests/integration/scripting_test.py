@@ -116,9 +116,9 @@ expect(["write", TARGET, "settings", "/Settings/CGwacs/AcPowerSetPoint", "-300"]
 wait_dbus("com.victronenergy.settings", "/Settings/CGwacs/AcPowerSetPoint", -300)
 
 # Enum texts are accepted as values; a value outside the enum is refused before sending.
-expect(["write", TARGET, "settings", "/Settings/CGwacs/Hub4Mode", "external control"], 0)
+expect(["write", TARGET, "settings", "/Settings/CGwacs/Hub4Mode", "disabled/external control"], 0)
 wait_dbus("com.victronenergy.settings", "/Settings/CGwacs/Hub4Mode", 3)
-read_until(["settings", "/Settings/CGwacs/Hub4Mode"], "External control\n")
+read_until(["settings", "/Settings/CGwacs/Hub4Mode"], "Disabled/External Control\n")
 expect(["write", TARGET, "settings", "/Settings/CGwacs/Hub4Mode", "7"], 2, stderr="not sent: 7 is out of range (one of 1=")
 expect(["write", TARGET, "settings", "/Settings/CGwacs/Hub4Mode", "Sometimes"], 2,
        stderr="not sent: 'Sometimes' is not a number nor one of 1=")
