@@ -70,7 +70,7 @@ TEST_CASE("a service still loading is not served, listed or written to, and hide
     Client client;
     REQUIRE(eventually([&] { return level(client, 100) == 400; }));
 
-    SimProcess loading(scenario("tank-loading.yaml")); // GetItems and GetValue answer 10 minutes late
+    SimProcess loading(scenario("tank-loading.yaml"), false); // GetItems and GetValue answer 10 minutes late
     REQUIRE(
         eventually([&] { return !linesOf(loading.logFile(), "READ com.victronenergy.tank.aload").empty(); }));
     // The loading service sorts first and would win instance 0 if it were indexed there.
@@ -83,7 +83,7 @@ TEST_CASE("a service still loading is not served, listed or written to, and hide
 }
 
 TEST_CASE("a service whose every read failed is loaded again and served at its own unit", "[site][churn]") {
-    SimProcess failing(scenario("tank-failing.yaml")); // every read fails for its first 1.5 s
+    SimProcess failing(scenario("tank-failing.yaml"), false); // every read fails for its first 2.5 s
     Client client;
     CHECK(eventually([&] { return level(client, 54) == 330; }, std::chrono::seconds(15)));
     CHECK(!linesOf(env("VMD_SERVER_LOG"), "com.victronenergy.tank.failing: every read failed").empty());
@@ -111,11 +111,11 @@ TEST_CASE("a service without a valid /DeviceInstance is not served as instance 0
 TEST_CASE("a late reply from a name's previous owner does not land on its new owner", "[site][churn]") {
     // The first owner answers GetItems 3 s late and hands the name over after 1.5 s to the second,
     // which is queued for it: one NameOwnerChanged from the first to the second.
-    SimProcess first(scenario("tank-handover-old.yaml"));
+    SimProcess first(scenario("tank-handover-old.yaml"), false);
     Client client;
     REQUIRE(eventually(
         [&] { return !linesOf(first.logFile(), "READ com.victronenergy.tank.handover").empty(); }));
-    SimProcess second(scenario("tank-handover-new.yaml"));
+    SimProcess second(scenario("tank-handover-new.yaml"), false);
     REQUIRE(eventually([&] { return !linesOf(first.logFile(), "RELEASED").empty(); }));
     CHECK(eventually([&] { return level(client, 55) == 770; }));
     REQUIRE(eventually(
@@ -257,7 +257,7 @@ TEST_CASE("the GX write switch stays shut while the settings service is away or 
     CHECK(throughout([&] { return client.writeSingle(246, 22, 153).exceptionCode() == 2; },
                      std::chrono::milliseconds(500)));
     {
-        SimProcess settings(scenario("settings-slow.yaml")); // ReadWrite = 1, reads answered 2 s late
+        SimProcess settings(scenario("settings-slow.yaml"), false); // ReadWrite = 1, reads answered 3 s late
         REQUIRE(eventually(
             [&] { return !linesOf(settings.logFile(), "READ com.victronenergy.settings").empty(); }));
         CHECK(eventually([&] { return logged("the settings service is still loading"); }));
