@@ -197,7 +197,7 @@ void BusMirror::loadPerPath(Tracked& tracked) {
     tracked.pendingPathCalls = paths.size();
     tracked.pathValues = 0;
     for (const auto& path : paths)
-        pathProxy(tracked, path); // before any call: a reply may come while the map grows otherwise
+        pathProxy(tracked, path); // made (or reused) first, so that the line below counts them
     log()->debug("{}: reading {} paths one by one ({} path proxies)", tracked.name, paths.size(),
                  tracked.pathProxies.size());
     for (const auto& path : paths)
