@@ -3,6 +3,7 @@
 #include "app/Config.h"
 #include "app/Diagnostics.h"
 #include "app/Options.h"
+#include "app/WriteSwitch.h"
 #include "core/EventLoop.h"
 #include "core/ServiceIndex.h"
 #include "dbus/BusItem.h"
@@ -238,29 +239,9 @@ class Daemon {
             handler_.setReadOnly(true);
             return;
         }
-        const std::string setting = fmt::format("{} {}", kSettingsService, kReadWriteSetting);
-        bool writable = false;
-        std::string reason;
-        const auto* value = mirror_.watched(kSettingsService, kReadWriteSetting);
-        if (options_.readOnly) {
-            reason = "refused by --read-only";
-        } else if (!settingsSeen_) {
-            writable = true;
-            reason = fmt::format("enabled: no {} on this bus (not a GX device)", kSettingsService);
-        } else if (!mirror_.present(kSettingsService)) {
-            reason = fmt::format("refused: {} unknown: the settings service left the bus", setting);
-        } else if (!mirror_.loaded(kSettingsService)) {
-            reason = fmt::format("refused: {} unknown: the settings service is still loading", setting);
-        } else if (value && codec::isValid(*value)) {
-            writable = codec::toText(*value) != "0";
-            reason = fmt::format("{} by the GX setting {} = {}", writable ? "enabled" : "refused", setting,
-                                 codec::toText(*value));
-        } else if (value) {
-            reason = fmt::format("refused: {} is invalid", setting);
-        } else {
-            writable = true;
-            reason = fmt::format("enabled: {} has no {}", kSettingsService, kReadWriteSetting);
-        }
+        auto [writable, reason] = decideWriteSwitch(
+            {options_.readOnly, settingsSeen_, mirror_.present(kSettingsService),
+             mirror_.loaded(kSettingsService), mirror_.watched(kSettingsService, kReadWriteSetting)});
         if (reason != writeSwitchReason_) log_->info("writes {}", reason);
         writeSwitchReason_ = reason;
         handler_.setReadOnly(!writable);
