@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <set>
 #include <thread>
 
 using namespace vmd;
@@ -80,6 +81,28 @@ TEST_CASE("a service still loading is not served, listed or written to, and hide
     REQUIRE(client.writeMultiple(100, 3010, text8("renamed")).error == 0);
     CHECK(real.setLines().size() == 1);
     CHECK(loading.setLines().empty());
+}
+
+TEST_CASE("a service restarting under reads answers exception 10 until loaded and never zeros",
+          "[site][churn]") {
+    Client client;
+    std::set<int> seen;
+    {
+        SimProcess real(scenario("tank-zero.yaml"));
+        REQUIRE(eventually([&] { return level(client, 100) == 400; }));
+    }
+    SimProcess back(scenario("tank-zero-slow.yaml"), false); // reads answered 1.5 s late
+    CHECK(eventually(
+        [&] {
+            auto l = level(client, 100);
+            seen.insert(l);
+            return l == 400;
+        },
+        std::chrono::seconds(15)));
+    CHECK(!linesOf(back.logFile(), "REPLY com.victronenergy.tank.zreal").empty()); // it did answer late
+    CHECK(seen.count(-10) == 1);                                                   // away, then loading
+    for (int l : seen)
+        CHECK((l == 400 || l == -10));
 }
 
 TEST_CASE("a service whose every read failed is loaded again and served at its own unit", "[site][churn]") {
