@@ -3,6 +3,7 @@
 #include "app/Config.h"
 #include "app/Diagnostics.h"
 #include "app/Options.h"
+#include "app/WriteSwitch.h"
 #include "core/EventLoop.h"
 #include "core/ServiceIndex.h"
 #include "dbus/BusItem.h"
@@ -129,6 +130,9 @@ class Daemon {
         startDiagnostics();
         mirror_.watch(kReadWriteSetting);
         mirror_.onWatchedChange = [this] { updateWriteSwitch(); };
+        mirror_.setScheduler([this](std::chrono::milliseconds delay, std::function<void()> callback) {
+            loop_.at(core::EventLoop::Clock::now() + delay, std::move(callback));
+        });
         updateWriteSwitch();
         mirror_.start();
         // Serve once the services present at start are loaded (or after a bounded wait).
@@ -229,19 +233,21 @@ class Daemon {
         notifyStatus();
     }
 
-    /// The GX device's global write switch, honoured live; read-only while it is not known yet.
+    /// The GX device's global write switch, honoured live. Once the bus has shown a settings service,
+    /// writes stay refused while the setting is unknown (settings absent or still loading); only a bus
+    /// that never had one is "not a GX device". Before listening nothing is decided (nobody is served).
     void updateWriteSwitch() {
-        bool writable = true; // no such setting on this bus: not a GX device
-        const auto* value = mirror_.watched(kSettingsService, kReadWriteSetting);
-        if (value && codec::isValid(*value))
-            writable = codec::toText(*value) != "0";
-        else if (!listening_ || (index_->find(kSettingsService) && !mirror_.loaded(kSettingsService)))
-            writable = false;
-        if (gxWritable_ != writable)
-            log_->info("writes {} by {} {}", writable ? "enabled" : "disabled", kSettingsService,
-                       kReadWriteSetting);
-        gxWritable_ = writable;
-        handler_.setReadOnly(options_.readOnly || !writable);
+        if (mirror_.present(kSettingsService)) settingsSeen_ = true;
+        if (!listening_) {
+            handler_.setReadOnly(true);
+            return;
+        }
+        auto [writable, reason] = decideWriteSwitch(
+            {options_.readOnly, settingsSeen_, mirror_.present(kSettingsService),
+             mirror_.loaded(kSettingsService), mirror_.watched(kSettingsService, kReadWriteSetting)});
+        if (reason != writeSwitchReason_) log_->info("writes {}", reason);
+        writeSwitchReason_ = reason;
+        handler_.setReadOnly(!writable);
     }
 
     void everySecond() {
@@ -367,7 +373,8 @@ class Daemon {
     bool busWoke_ = false;
     core::EventLoop::Clock::time_point busDeadline_{};
     bool listening_ = false;
-    std::optional<bool> gxWritable_;
+    bool settingsSeen_ = false;     ///< the bus has shown a com.victronenergy.settings
+    std::string writeSwitchReason_; ///< what decided the write switch last, as logged
     std::chrono::microseconds watchdogInterval_{0};
 };
 

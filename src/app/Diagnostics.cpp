@@ -8,7 +8,7 @@ void Diagnostics::update(const core::ServiceIndex& index, const modbus::Server& 
     for (auto& e : entries_)
         e.active = false;
     for (const auto& s : index.services()) {
-        if (!s->ready) continue;
+        if (!core::ServiceIndex::identified(*s)) continue;
         auto it =
             std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.name == s->name; });
         if (it == entries_.end()) // a replacement (same type and instance) takes over an inactive entry

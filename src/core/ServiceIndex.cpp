@@ -19,6 +19,14 @@ const std::vector<std::string>& typeCodes() {
 }
 } // namespace
 
+bool instancelessType(const std::string& type) {
+    return type == "system" || type == "settings" || type == "hub4" || type == "platform";
+}
+
+bool ServiceIndex::identified(const ServiceState& s) {
+    return s.ready && (s.hasInstance || instancelessType(s.type));
+}
+
 std::string serviceTypeName(std::uint16_t code) {
     return code > 0 && code < typeCodes().size() ? typeCodes()[code] : std::string();
 }
@@ -30,6 +38,13 @@ std::uint16_t serviceTypeCode(const std::string& type) {
 }
 
 ServiceState& ServiceIndex::add(const std::string& name) {
+    auto& state = addLoading(name);
+    state.ready = true;
+    reindex();
+    return state;
+}
+
+ServiceState& ServiceIndex::addLoading(const std::string& name) {
     remove(name);
     auto state = std::make_unique<ServiceState>();
     state->name = name;
@@ -42,8 +57,8 @@ ServiceState& ServiceIndex::add(const std::string& name) {
     }
     if (auto id = map_->serviceTypeId(state->type)) state->typeId = *id;
     state->values.resize(map_->paths().size());
+    state->ready = false;
     services_.push_back(std::move(state));
-    reindex();
     return *services_.back();
 }
 
@@ -65,13 +80,13 @@ void ServiceIndex::reindex() {
     byKey_.clear();
     // Deterministic choice between two services at one (type, instance): the smaller bus name wins.
     for (const auto& s : services_) {
-        if (s->typeId == kUnmappedServiceType || !s->ready) continue;
+        if (s->typeId == kUnmappedServiceType || !identified(*s)) continue;
         auto [it, inserted] = byKey_.emplace(key(s->typeId, s->instance), s.get());
         if (!inserted && s->name < it->second->name) it->second = s.get();
     }
     discovery_.clear();
     for (const auto& s : services_) {
-        if (!s->ready) continue;
+        if (!identified(*s)) continue;
         DiscoveryEntry e;
         e.typeCode = serviceTypeCode(s->type);
         e.instance = static_cast<std::uint16_t>(std::min<regmap::DeviceInstance>(s->instance, 0xFFFF));
@@ -99,7 +114,7 @@ const ServiceState* ServiceIndex::resolve(regmap::ServiceTypeId type, regmap::Un
 std::unique_ptr<ServiceIndex> ServiceIndex::rebuiltFor(const regmap::RegisterMap& map) const {
     auto index = std::make_unique<ServiceIndex>(map);
     for (const auto& old : services_) {
-        auto& s = index->add(old->name);
+        auto& s = index->addLoading(old->name);
         s.instance = old->instance;
         s.hasInstance = old->hasInstance;
         s.ready = old->ready;
@@ -120,7 +135,7 @@ std::string ServiceIndex::writePath(const ServiceState& state, regmap::PathId pa
 std::vector<std::pair<std::string, std::string>> ServiceIndex::conflicts() const {
     std::vector<std::pair<std::string, std::string>> result;
     for (const auto& s : services_) {
-        if (s->typeId == kUnmappedServiceType || !s->ready) continue;
+        if (s->typeId == kUnmappedServiceType || !identified(*s)) continue;
         auto chosen = byKey_.at(key(s->typeId, s->instance));
         if (chosen != s.get()) result.emplace_back(chosen->name, s->name);
     }

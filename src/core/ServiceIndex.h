@@ -18,17 +18,22 @@ struct ServiceState {
     std::string name; ///< com.victronenergy.battery.ttyO2
     std::string type; ///< battery
     regmap::ServiceTypeId typeId = kUnmappedServiceType;
-    regmap::DeviceInstance instance = 0; ///< 0 for services without /DeviceInstance
-    bool hasInstance = false;
-    bool ready = true;                ///< false while its values are still being loaded: not served yet
-    std::vector<codec::Value> values; ///< indexed by regmap::PathId; invalid where unknown
-    ServiceSlots slots;               ///< what it publishes under the map's slot families
+    regmap::DeviceInstance instance = 0; ///< 0 for services without a valid /DeviceInstance
+    bool hasInstance = false;            ///< a valid /DeviceInstance (an integer from 0 to 2^32 - 1)
+    bool ready = true;                   ///< false while its values are still being loaded: not served yet
+    std::vector<codec::Value> values;    ///< indexed by regmap::PathId; invalid where unknown
+    ServiceSlots slots;                  ///< what it publishes under the map's slot families
 
     [[nodiscard]] const codec::Value& value(regmap::PathId path) const {
         static const codec::Value invalid;
         return path < values.size() ? values[path] : invalid;
     }
 };
+
+/// Whether services of `type` have no /DeviceInstance by nature: the GX device's own singletons
+/// (system, settings, hub4, platform), which the published list serves at unit 100 only. Only these
+/// are served as instance 0 without a valid /DeviceInstance (docs/architecture.md).
+[[nodiscard]] bool instancelessType(const std::string& type);
 
 /// The stable code of a service type in the discovery block (docs/registers.md); 65535 when unknown.
 /// Codes are never reused or renumbered; new types are appended.
@@ -51,12 +56,20 @@ class ServiceIndex {
   public:
     explicit ServiceIndex(const regmap::RegisterMap& map) : map_(&map), slots_(map) {}
 
-    /// Adds a service (or replaces one of the same name) and returns it for filling in.
+    /// Adds a loaded service (or replaces one of the same name) and returns it for filling in.
     ServiceState& add(const std::string& name);
+    /// Adds a service whose values are still being loaded: it is neither served nor listed until its
+    /// `ready` is set and reindex() is called.
+    ServiceState& addLoading(const std::string& name);
     void remove(const std::string& name);
     [[nodiscard]] ServiceState* find(const std::string& name);
     /// Call after a service's instance changed.
     void reindex();
+
+    /// Whether a service is served and listed: loaded, and identified by a valid /DeviceInstance or of a
+    /// type that has none by nature. A service of a mapped type is served; one of another type is only
+    /// listed in the discovery block.
+    [[nodiscard]] static bool identified(const ServiceState& service);
 
     /// The service of `type` that answers at `unit`, or nullptr.
     [[nodiscard]] const ServiceState* resolve(regmap::ServiceTypeId type, regmap::UnitId unit) const;

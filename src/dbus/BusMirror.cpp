@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <limits>
 #include <set>
 
 namespace vmd::dbus {
@@ -20,12 +21,16 @@ std::shared_ptr<spdlog::logger> log() {
 
 struct BusMirror::Tracked {
     std::string name;
-    std::string owner;
+    std::string owner; ///< the unique name that owns `name`: replies of any other are dropped
     bool initial = false;
+    bool initialCounted = false; ///< counted down in initialPending_ (loaded or first load failed)
     bool loaded = false;
+    std::uint64_t load = 0;   ///< the load in progress: replies of an earlier one are dropped
+    unsigned failedLoads = 0; ///< loads in a row that read nothing
     std::size_t pendingPathCalls = 0;
+    std::size_t pathValues = 0; ///< values read by the per-path load in progress
     std::unique_ptr<sdbus::IProxy> root;
-    std::vector<std::unique_ptr<sdbus::IProxy>> pathProxies;
+    std::map<std::string, std::unique_ptr<sdbus::IProxy>> pathProxies; ///< one per path, reused
 };
 
 BusMirror::BusMirror(sdbus::IConnection& connection, core::ServiceIndex& index)
@@ -50,8 +55,10 @@ BusMirror::~BusMirror() = default;
 void BusMirror::rebind(core::ServiceIndex& index) {
     index_ = &index;
     indexPaths();
+    // Every service is read again, those still loading too: their load in progress was made for the
+    // old map's paths; its replies are dropped from now on.
     for (auto& [name, tracked] : tracked_)
-        if (tracked->loaded) load(*tracked);
+        load(*tracked);
 }
 
 void BusMirror::start() {
@@ -96,9 +103,9 @@ void BusMirror::discovered(const std::string& name, const std::string& owner, bo
     byOwner_.emplace(owner, name);
     auto& ref = *tracked;
     tracked_[name] = std::move(tracked);
-    auto& state = index_->add(name);
-    state.ready = false;
+    index_->addLoading(name); // not served, not listed, hides nobody until loaded
     load(ref);
+    if (onWatchedChange) onWatchedChange();
 }
 
 void BusMirror::vanished(const std::string& name) {
@@ -110,93 +117,141 @@ void BusMirror::vanished(const std::string& name) {
             byOwner_.erase(o);
             break;
         }
-    if (it->second->initial && !it->second->loaded) --initialPending_;
+    if (it->second->initial && !it->second->initialCounted) --initialPending_;
     graveyard_.push_back(std::move(it->second)); // may be inside one of its own callbacks
     tracked_.erase(it);
     index_->remove(name);
-    bool hadWatched = false;
     for (auto w = watchedValues_.begin(); w != watchedValues_.end();)
-        if (w->first.first == name) {
-            w = watchedValues_.erase(w);
-            hadWatched = true;
-        } else {
-            ++w;
-        }
+        w = w->first.first == name ? watchedValues_.erase(w) : std::next(w);
     log()->info("service left: {}", name);
-    if (hadWatched && onWatchedChange) onWatchedChange();
+    if (onWatchedChange) onWatchedChange();
+}
+
+BusMirror::Tracked* BusMirror::current(const std::string& name, const std::string& owner,
+                                       std::uint64_t load) {
+    auto it = tracked_.find(name);
+    if (it == tracked_.end() || it->second->owner != owner || it->second->load != load) {
+        log()->debug("{}: dropping a late reply from {}", name, owner);
+        return nullptr;
+    }
+    return it->second.get();
 }
 
 void BusMirror::load(Tracked& tracked) {
-    tracked.root = sdbus::createProxy(connection_, tracked.name, "/");
-    const std::string name = tracked.name;
+    if (!tracked.root) tracked.root = sdbus::createProxy(connection_, tracked.name, "/");
+    tracked.load = ++lastLoad_;
+    tracked.pendingPathCalls = 0;
     tracked.root->callMethodAsync("GetItems")
         .onInterface(kBusItemInterface)
-        .uponReplyInvoke([this, name](const sdbus::Error* error, Items items) {
-            auto it = tracked_.find(name);
-            if (it == tracked_.end()) return;
+        .uponReplyInvoke([this, name = tracked.name, owner = tracked.owner,
+                          load = tracked.load](const sdbus::Error* error, Items items) {
+            auto* t = current(name, owner, load);
+            if (!t) return;
             if (error) {
                 log()->debug("{}: GetItems failed ({}), trying GetValue on /", name, error->getName());
-                return loadByRootGetValue(*it->second);
+                return loadByRootGetValue(*t);
             }
+            if (items.empty()) return loadFailed(*t);
             if (auto state = index_->find(name))
                 for (const auto& [path, properties] : items)
                     if (auto value = properties.find("Value"); value != properties.end())
                         applyValue(*state, path, value->second);
-            finishLoad(*it->second);
+            finishLoad(*t);
         });
 }
 
 void BusMirror::loadByRootGetValue(Tracked& tracked) {
-    const std::string name = tracked.name;
     tracked.root->callMethodAsync("GetValue")
         .onInterface(kBusItemInterface)
-        .uponReplyInvoke([this, name](const sdbus::Error* error, sdbus::Variant all) {
-            auto it = tracked_.find(name);
-            if (it == tracked_.end()) return;
+        .uponReplyInvoke([this, name = tracked.name, owner = tracked.owner,
+                          load = tracked.load](const sdbus::Error* error, sdbus::Variant all) {
+            auto* t = current(name, owner, load);
+            if (!t) return;
             if (error || all.peekValueType() != "a{sv}") {
                 log()->debug("{}: no dict GetValue on /, reading path by path", name);
-                return loadPerPath(*it->second);
+                return loadPerPath(*t);
             }
+            auto values = all.get<std::map<std::string, sdbus::Variant>>();
+            if (values.empty()) return loadFailed(*t);
             if (auto state = index_->find(name))
-                for (const auto& [key, value] : all.get<std::map<std::string, sdbus::Variant>>())
+                for (const auto& [key, value] : values)
                     applyValue(*state, "/" + key, value);
-            finishLoad(*it->second);
+            finishLoad(*t);
         });
+}
+
+sdbus::IProxy& BusMirror::pathProxy(Tracked& tracked, const std::string& path) {
+    auto& proxy = tracked.pathProxies[path];
+    if (!proxy) proxy = sdbus::createProxy(connection_, tracked.name, path);
+    return *proxy;
 }
 
 void BusMirror::loadPerPath(Tracked& tracked) {
     auto state = index_->find(tracked.name);
     if (!state) return;
-    std::vector<std::string> paths{kDeviceInstance};
-    paths.insert(paths.end(), watchedPaths_.begin(), watchedPaths_.end());
+    std::set<std::string> paths{kDeviceInstance};
+    paths.insert(watchedPaths_.begin(), watchedPaths_.end());
     if (auto it = pathsByType_.find(state->typeId); it != pathsByType_.end())
         for (auto id : it->second)
-            paths.push_back(index_->map().paths()[id]);
+            paths.insert(index_->map().paths()[id]);
     tracked.pendingPathCalls = paths.size();
-    const std::string name = tracked.name;
-    for (const auto& path : paths) {
-        auto& proxy = tracked.pathProxies.emplace_back(sdbus::createProxy(connection_, name, path));
-        proxy->callMethodAsync("GetValue")
+    tracked.pathValues = 0;
+    for (const auto& path : paths)
+        pathProxy(tracked, path); // made (or reused) first, so that the line below counts them
+    log()->debug("{}: reading {} paths one by one ({} path proxies)", tracked.name, paths.size(),
+                 tracked.pathProxies.size());
+    for (const auto& path : paths)
+        pathProxy(tracked, path)
+            .callMethodAsync("GetValue")
             .onInterface(kBusItemInterface)
-            .uponReplyInvoke([this, name, path](const sdbus::Error* error, sdbus::Variant value) {
-                auto it = tracked_.find(name);
-                if (it == tracked_.end()) return;
-                if (!error)
+            .uponReplyInvoke([this, name = tracked.name, owner = tracked.owner, load = tracked.load,
+                              path](const sdbus::Error* error, sdbus::Variant value) {
+                auto* t = current(name, owner, load);
+                if (!t) return;
+                if (!error) {
+                    ++t->pathValues;
                     if (auto s = index_->find(name)) applyValue(*s, path, value);
-                if (--it->second->pendingPathCalls == 0) finishLoad(*it->second);
+                }
+                if (--t->pendingPathCalls > 0) return;
+                if (t->pathValues == 0) return loadFailed(*t);
+                finishLoad(*t);
             });
+}
+
+void BusMirror::loadFailed(Tracked& tracked) {
+    if (tracked.initial && !tracked.initialCounted) { // start-up does not wait for the retries
+        tracked.initialCounted = true;
+        --initialPending_;
     }
+    if (tracked.loaded) return; // a reload (rebind) that read nothing: the values it had stand
+    const auto delay = std::chrono::milliseconds(1000) * (1u << std::min(tracked.failedLoads, 5u));
+    ++tracked.failedLoads;
+    log()->warn("{}: every read failed (attempt {}): not served; trying again in {} s", tracked.name,
+                tracked.failedLoads, delay.count() / 1000);
+    if (!schedule_) return;
+    schedule_(delay, [this, name = tracked.name, owner = tracked.owner, load = tracked.load] {
+        if (auto* t = current(name, owner, load); t && !t->loaded) this->load(*t);
+    });
 }
 
 void BusMirror::finishLoad(Tracked& tracked) {
     if (tracked.loaded) return;
     tracked.loaded = true;
-    if (tracked.initial) --initialPending_;
+    tracked.failedLoads = 0;
+    if (tracked.initial && !tracked.initialCounted) {
+        tracked.initialCounted = true;
+        --initialPending_;
+    }
     if (auto state = index_->find(tracked.name)) {
         state->ready = true;
         index_->reindex();
-        log()->info("service online: {} (instance {})", tracked.name,
-                    state->hasInstance ? std::to_string(state->instance) : "none, counts as 0");
+        if (state->hasInstance)
+            log()->info("service online: {} (instance {})", tracked.name, state->instance);
+        else if (core::instancelessType(state->type))
+            log()->info("service online: {} (no /DeviceInstance: instance 0, as its type has none)",
+                        tracked.name);
+        else
+            log()->warn("service online: {}, but not served: no valid /DeviceInstance", tracked.name);
     }
     if (onWatchedChange) onWatchedChange();
 }
@@ -217,27 +272,77 @@ void BusMirror::applyValue(core::ServiceState& state, const std::string& path,
         watchedValues_[{state.name, path}] = fromVariant(variant);
         if (onWatchedChange) onWatchedChange();
     }
-    if (path == kDeviceInstance) {
-        auto value = fromVariant(variant);
-        std::optional<regmap::DeviceInstance> instance;
-        if (auto p = std::get_if<std::int64_t>(&value); p && *p >= 0)
-            instance = static_cast<regmap::DeviceInstance>(*p);
-        if (auto p = std::get_if<std::uint64_t>(&value)) instance = static_cast<regmap::DeviceInstance>(*p);
-        if (instance.value_or(0) != state.instance || instance.has_value() != state.hasInstance) {
-            state.instance = instance.value_or(0);
-            state.hasInstance = instance.has_value();
-            if (state.ready) index_->reindex();
-        }
-    }
+    if (path == kDeviceInstance) applyDeviceInstance(state, variant);
     if (auto id = index_->map().pathId(path))
         state.values[*id] = fromVariant(variant);
     else
         index_->applySlotValue(state, path, fromVariant(variant));
 }
 
+void BusMirror::applyDeviceInstance(core::ServiceState& state, const sdbus::Variant& variant) {
+    auto value = fromVariant(variant);
+    std::optional<regmap::DeviceInstance> instance;
+    constexpr std::uint64_t kMax = std::numeric_limits<regmap::DeviceInstance>::max();
+    bool outOfRange = false;
+    if (auto p = std::get_if<std::int64_t>(&value)) {
+        outOfRange = *p < 0 || static_cast<std::uint64_t>(*p) > kMax;
+        if (!outOfRange) instance = static_cast<regmap::DeviceInstance>(*p);
+    } else if (auto p = std::get_if<std::uint64_t>(&value)) {
+        outOfRange = *p > kMax;
+        if (!outOfRange) instance = static_cast<regmap::DeviceInstance>(*p);
+    }
+    if (outOfRange)
+        log()->warn("{}: /DeviceInstance {} is out of range (0 to {}): ignored, the service has no instance",
+                    state.name, codec::toText(value), kMax);
+    if (instance.value_or(0) != state.instance || instance.has_value() != state.hasInstance) {
+        state.instance = instance.value_or(0);
+        state.hasInstance = instance.has_value();
+        if (state.ready) {
+            index_->reindex();
+            if (!instance && !core::instancelessType(state.type))
+                log()->warn("{}: no valid /DeviceInstance any more: not served", state.name);
+        }
+    }
+}
+
+void BusMirror::applySignal(const std::string& sender, const std::map<std::string, sdbus::Variant>& values) {
+    auto owners = byOwner_.equal_range(sender);
+    if (owners.first == owners.second) return;
+    if (std::next(owners.first) == owners.second) { // one name: the values are its own
+        if (auto state = index_->find(owners.first->second))
+            for (const auto& [path, value] : values)
+                applyValue(*state, path, value);
+        return;
+    }
+    // A signal carries no destination: which of the names the values belong to is unknown. Each
+    // name is asked for the paths we keep, so that one service's values never land on another.
+    std::vector<std::string> paths;
+    for (const auto& [path, value] : values)
+        if (path == kDeviceInstance || watchedPaths_.count(path) || index_->map().pathId(path))
+            paths.push_back(path);
+    if (paths.empty()) return;
+    std::vector<std::string> names;
+    for (auto o = owners.first; o != owners.second; ++o)
+        names.push_back(o->second);
+    for (const auto& name : names)
+        if (auto it = tracked_.find(name); it != tracked_.end()) reread(*it->second, paths);
+}
+
+void BusMirror::reread(Tracked& tracked, const std::vector<std::string>& paths) {
+    for (const auto& path : paths)
+        pathProxy(tracked, path)
+            .callMethodAsync("GetValue")
+            .onInterface(kBusItemInterface)
+            .uponReplyInvoke([this, name = tracked.name, owner = tracked.owner,
+                              path](const sdbus::Error* error, sdbus::Variant value) {
+                auto it = tracked_.find(name);
+                if (error || it == tracked_.end() || it->second->owner != owner) return;
+                if (auto state = index_->find(name)) applyValue(*state, path, value);
+            });
+}
+
 void BusMirror::onItemsChanged(sdbus::Message& message) {
-    auto owners = byOwner_.equal_range(message.getSender());
-    if (owners.first == owners.second || message.getPath() != "/") return;
+    if (byOwner_.count(message.getSender()) == 0 || message.getPath() != "/") return;
     Items items;
     try {
         message >> items;
@@ -245,16 +350,15 @@ void BusMirror::onItemsChanged(sdbus::Message& message) {
         log()->warn("malformed ItemsChanged from {}: {}", message.getSender(), e.getMessage());
         return;
     }
-    for (auto o = owners.first; o != owners.second; ++o)
-        if (auto state = index_->find(o->second))
-            for (const auto& [path, properties] : items)
-                if (auto value = properties.find("Value"); value != properties.end())
-                    applyValue(*state, path, value->second);
+    std::map<std::string, sdbus::Variant> values;
+    for (const auto& [path, properties] : items)
+        if (auto value = properties.find("Value"); value != properties.end())
+            values.emplace(path, value->second);
+    applySignal(message.getSender(), values);
 }
 
 void BusMirror::onPropertiesChanged(sdbus::Message& message) {
-    auto owners = byOwner_.equal_range(message.getSender());
-    if (owners.first == owners.second) return;
+    if (byOwner_.count(message.getSender()) == 0) return;
     std::map<std::string, sdbus::Variant> properties;
     try {
         message >> properties;
@@ -264,9 +368,7 @@ void BusMirror::onPropertiesChanged(sdbus::Message& message) {
     }
     auto value = properties.find("Value");
     if (value == properties.end()) return;
-    const auto path = message.getPath();
-    for (auto o = owners.first; o != owners.second; ++o)
-        if (auto state = index_->find(o->second)) applyValue(*state, path, value->second);
+    applySignal(message.getSender(), {{message.getPath(), value->second}});
 }
 
 void BusMirror::onNameOwnerChanged(sdbus::Message& message) {

@@ -4,6 +4,8 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,6 +19,12 @@ namespace vmd::dbus {
 /// match rules first (NameOwnerChanged, ItemsChanged, PropertiesChanged, one each, matched by
 /// interface), then ListNames, then per service GetNameOwner and GetItems (fallback: GetValue on
 /// "/", then GetValue per mapped path). Runs on the caller's event loop; never blocks after start().
+///
+/// A service is served only once loaded (ServiceIndex::addLoading). Every reply is checked against
+/// the owner (unique name) and the load it was asked for: replies of an owner that is gone, or of a
+/// superseded load, are dropped. A load that read nothing is retried with back-off. Signals carry no
+/// destination: from a connection that owns one name they are applied to it; from one that owns
+/// several, the changed paths are read again from each name, so that each keeps its own values.
 class BusMirror {
   public:
     BusMirror(sdbus::IConnection& connection, core::ServiceIndex& index);
@@ -42,18 +50,32 @@ class BusMirror {
     [[nodiscard]] const codec::Value* watched(const std::string& service, const std::string& path) const;
     /// Whether the service is on the bus and loaded.
     [[nodiscard]] bool loaded(const std::string& service) const;
-    /// Called after a watched path changed, appeared or went away.
+    /// Whether the service is on the bus (loaded or not).
+    [[nodiscard]] bool present(const std::string& service) const { return tracked_.count(service) != 0; }
+    /// Called after a watched path changed, appeared or went away, and after a service came or went.
     std::function<void()> onWatchedChange;
+
+    /// Runs a callback after a delay on the caller's event loop (needed for load retries).
+    using Scheduler = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
+    void setScheduler(Scheduler scheduler) { schedule_ = std::move(scheduler); }
 
   private:
     struct Tracked;
     void discovered(const std::string& name, const std::string& owner, bool initial);
     void vanished(const std::string& name);
+    /// A reply's tracked service if it is still the load it was asked for (same owner, same load).
+    Tracked* current(const std::string& name, const std::string& owner, std::uint64_t load);
     void load(Tracked& tracked);
     void loadByRootGetValue(Tracked& tracked);
     void loadPerPath(Tracked& tracked);
     void finishLoad(Tracked& tracked);
+    void loadFailed(Tracked& tracked);
+    sdbus::IProxy& pathProxy(Tracked& tracked, const std::string& path);
+    /// Reads `paths` of one service again (signals from a connection that owns several names).
+    void reread(Tracked& tracked, const std::vector<std::string>& paths);
+    void applySignal(const std::string& sender, const std::map<std::string, sdbus::Variant>& values);
     void applyValue(core::ServiceState& state, const std::string& path, const sdbus::Variant& value);
+    void applyDeviceInstance(core::ServiceState& state, const sdbus::Variant& value);
     void onItemsChanged(sdbus::Message& message);
     void onPropertiesChanged(sdbus::Message& message);
     void onNameOwnerChanged(sdbus::Message& message);
@@ -68,6 +90,8 @@ class BusMirror {
     std::multimap<std::string, std::string> byOwner_;         ///< unique name -> well-known names
     std::vector<std::unique_ptr<Tracked>> graveyard_;         ///< freed outside of their callbacks
     std::size_t initialPending_ = 0;
+    std::uint64_t lastLoad_ = 0; ///< the id of the latest load started, for matching replies
+    Scheduler schedule_;
     std::map<regmap::ServiceTypeId, std::vector<regmap::PathId>> pathsByType_;
     std::set<std::string> watchedPaths_;
     std::map<std::pair<std::string, std::string>, codec::Value> watchedValues_; ///< (service, path)

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <stdexcept>
@@ -98,7 +99,25 @@ int Peer::set(const std::string& service, const std::string& path, const sdbus::
     return result;
 }
 
-SimProcess::SimProcess(const std::string& scenario) {
+namespace {
+/// Whether the server logged, after its first `skip` lines, that `name` came online (loaded: served or
+/// not).
+bool onlineSince(const std::string& serverLog, std::size_t skip, const std::string& name) {
+    auto lines = linesOf(serverLog, "");
+    for (auto i = skip; i < lines.size(); ++i) {
+        const auto& line = lines[i];
+        auto at = line.find("service online: " + name);
+        if (at == std::string::npos) continue;
+        auto end = at + std::string("service online: ").size() + name.size();
+        if (end == line.size() || line[end] == ' ' || line[end] == ',') return true;
+    }
+    return false;
+}
+} // namespace
+
+SimProcess::SimProcess(const std::string& scenario, bool waitServed) {
+    const std::string serverLog = env("VMD_SERVER_LOG");
+    const std::size_t mark = linesOf(serverLog, "").size(); // what the server logged before this process
     log_ = env("VMD_WORK") + "/sim-" + std::to_string(::getpid()) + "-" +
            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + ".log";
     std::string binary = env("VMD_BUILD") + "/venus-sim";
@@ -117,6 +136,20 @@ SimProcess::SimProcess(const std::string& scenario) {
     posix_spawn_file_actions_destroy(&actions);
     if (!eventually([&] { return !linesOf(log_, "services ready").empty(); }))
         throw std::runtime_error("venus-sim did not get ready: see " + log_);
+    if (!waitServed) return;
+    // "[time] [info] NAME: published N paths": the names this process owns.
+    std::vector<std::string> names;
+    for (const auto& line : linesOf(log_, ": published ")) {
+        auto end = line.find(": published ");
+        auto start = line.rfind(' ', end);
+        names.push_back(line.substr(start + 1, end - start - 1));
+    }
+    if (!eventually([&] {
+            return std::all_of(names.begin(), names.end(),
+                               [&](const auto& name) { return onlineSince(serverLog, mark, name); });
+        }))
+        throw std::runtime_error("the server did not load the services of " + scenario + ": see " +
+                                 serverLog);
 }
 
 SimProcess::~SimProcess() {

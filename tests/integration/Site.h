@@ -55,7 +55,10 @@ class Peer {
 /// A venus-sim process with its own scenario; stopped (by PID) when destroyed or on stop().
 class SimProcess {
   public:
-    explicit SimProcess(const std::string& scenario);
+    /// Starts the simulator and waits until it published its services and, with `waitServed`, until
+    /// the server has loaded each of them ("service online: NAME" in VMD_SERVER_LOG), so that a test
+    /// does not race the server's GetItems. Tests of services that never load pass false.
+    explicit SimProcess(const std::string& scenario, bool waitServed = true);
     ~SimProcess();
     void stop();
     /// The SET lines the simulator printed so far.

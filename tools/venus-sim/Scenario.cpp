@@ -221,7 +221,10 @@ class Parser {
 
     ServiceSpec service(const YAML::Node& node) const {
         if (!node.IsMap()) fail(node, "a service must be a map with 'name' and 'paths'");
-        allowOnly(node, {"name", "getitems", "root-getvalue", "paths"}, "service");
+        allowOnly(node,
+                  {"name", "getitems", "root-getvalue", "read-delay-ms", "reads-fail-for-ms",
+                   "release-after-ms", "queue", "paths"},
+                  "service");
         ServiceSpec spec;
         const YAML::Node name = node["name"];
         if (!name) fail(node, "service without 'name'");
@@ -230,6 +233,16 @@ class Parser {
         spec.name = name.Scalar();
         if (auto g = node["getitems"]) spec.getItems = boolean(g, "getitems");
         if (auto g = node["root-getvalue"]) spec.rootGetValue = boolean(g, "root-getvalue");
+        auto milliseconds = [&](const char* key) {
+            const YAML::Node n = node[key];
+            const double v = number(n, key);
+            if (v < 0 || v > 3600000 || v != std::floor(v)) fail(n, std::string(key) + " must be 0..3600000");
+            return static_cast<int>(v);
+        };
+        if (node["read-delay-ms"]) spec.readDelayMs = milliseconds("read-delay-ms");
+        if (node["reads-fail-for-ms"]) spec.readsFailForMs = milliseconds("reads-fail-for-ms");
+        if (node["release-after-ms"]) spec.releaseAfterMs = milliseconds("release-after-ms");
+        if (auto q = node["queue"]) spec.queue = boolean(q, "queue");
         const YAML::Node paths = node["paths"];
         if (!paths || !paths.IsMap())
             fail(paths ? paths : node, "service " + spec.name + " needs 'paths', a map of /Path: value");

@@ -40,6 +40,11 @@ struct ServiceSpec {
     std::string name;
     bool getItems = true;
     bool rootGetValue = true; ///< false: GetValue on / is not offered either (a very old service)
+    // Faults for tests of the mirror under churn (all off by default):
+    int readDelayMs = 0;     ///< GetItems and every GetValue answer this much later
+    int readsFailForMs = 0;  ///< GetItems and every GetValue answer an error for this long after publishing
+    int releaseAfterMs = -1; ///< the bus name is released this long after publishing (the connection stays)
+    bool queue = false;      ///< the name is queued for when its current owner releases it
     std::vector<PathSpec> paths;
 };
 

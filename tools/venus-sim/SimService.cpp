@@ -86,8 +86,75 @@ void SimService::publish() {
     for (auto& item : items_)
         registerItem(item);
     registerRoot();
-    connection_->requestName(spec_.name);
+    publishedAt_ = std::chrono::steady_clock::now();
+    if (spec_.queue) { // RequestName without DO_NOT_QUEUE: the bus daemon queues us behind the owner
+        auto bus = sdbus::createProxy(*connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+        std::uint32_t reply = 0;
+        bus->callMethod("RequestName")
+            .onInterface("org.freedesktop.DBus")
+            .withArguments(spec_.name, std::uint32_t{0})
+            .storeResultsTo(reply);
+        spdlog::info("{}: {}", spec_.name, reply == 1 ? "owner" : "queued for the name");
+    } else {
+        connection_->requestName(spec_.name);
+    }
+    if (spec_.releaseAfterMs >= 0)
+        later(std::chrono::milliseconds(spec_.releaseAfterMs), [this] {
+            connection_->releaseName(spec_.name);
+            const std::string line = "RELEASED " + spec_.name + "\n";
+            std::fputs(line.c_str(), stdout);
+            std::fflush(stdout);
+        });
     spdlog::info("{}: published {} paths", spec_.name, items_.size());
+}
+
+void SimService::later(std::chrono::milliseconds delay, std::function<void()> action) {
+    due_.emplace_back(std::chrono::steady_clock::now() + delay, std::move(action));
+}
+
+void SimService::runDue(std::chrono::steady_clock::time_point now) {
+    // Actions may add more: take the due ones out first.
+    std::vector<std::function<void()>> ready;
+    for (auto it = due_.begin(); it != due_.end();)
+        if (it->first <= now) {
+            ready.push_back(std::move(it->second));
+            it = due_.erase(it);
+        } else {
+            ++it;
+        }
+    for (auto& action : ready)
+        action();
+}
+
+std::optional<std::chrono::steady_clock::time_point> SimService::nextDue() const {
+    std::optional<std::chrono::steady_clock::time_point> next;
+    for (const auto& [when, action] : due_)
+        if (!next || when < *next) next = when;
+    return next;
+}
+
+template <typename T>
+void SimService::answerRead(sdbus::Result<T>&& result, const char* what, std::function<T()> value) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < publishedAt_ + std::chrono::milliseconds(spec_.readsFailForMs)) {
+        result.returnError(
+            sdbus::Error("org.freedesktop.DBus.Error.Failed", "venus-sim: reads fail for now"));
+        return;
+    }
+    if (spec_.readDelayMs <= 0) {
+        result.returnResults(value());
+        return;
+    }
+    const std::string line = "READ " + spec_.name + " " + what + " delayed\n";
+    std::fputs(line.c_str(), stdout);
+    std::fflush(stdout);
+    auto shared = std::make_shared<sdbus::Result<T>>(std::move(result));
+    later(std::chrono::milliseconds(spec_.readDelayMs), [this, shared, what, value = std::move(value)] {
+        shared->returnResults(value());
+        const std::string line = "REPLY " + spec_.name + " " + what + " (delayed)\n";
+        std::fputs(line.c_str(), stdout);
+        std::fflush(stdout);
+    });
 }
 
 void SimService::registerItem(Item& item) {
@@ -96,7 +163,10 @@ void SimService::registerItem(Item& item) {
     o.registerMethod("GetValue")
         .onInterface(kBusItemInterface)
         .withOutputParamNames("value")
-        .implementedAs([&item] { return toVariant(item.spec.type, item.value); });
+        .implementedAs([this, &item](sdbus::Result<sdbus::Variant>&& result) {
+            answerRead<sdbus::Variant>(std::move(result), "GetValue",
+                                       [&item] { return toVariant(item.spec.type, item.value); });
+        });
     o.registerMethod("GetText")
         .onInterface(kBusItemInterface)
         .withOutputParamNames("text")
@@ -118,11 +188,13 @@ void SimService::registerRoot() {
         root_->registerMethod("GetValue")
             .onInterface(kBusItemInterface)
             .withOutputParamNames("value")
-            .implementedAs([this] {
-                std::map<std::string, sdbus::Variant> all;
-                for (const auto& item : items_)
-                    all.emplace(item.spec.path.substr(1), toVariant(item.spec.type, item.value));
-                return sdbus::Variant(all);
+            .implementedAs([this](sdbus::Result<sdbus::Variant>&& result) {
+                answerRead<sdbus::Variant>(std::move(result), "GetValue", [this] {
+                    std::map<std::string, sdbus::Variant> all;
+                    for (const auto& item : items_)
+                        all.emplace(item.spec.path.substr(1), toVariant(item.spec.type, item.value));
+                    return sdbus::Variant(all);
+                });
             });
     root_->registerMethod("GetText")
         .onInterface(kBusItemInterface)
@@ -132,11 +204,13 @@ void SimService::registerRoot() {
         root_->registerMethod("GetItems")
             .onInterface(kBusItemInterface)
             .withOutputParamNames("items")
-            .implementedAs([this] {
-                ItemsDict all;
-                for (const auto& item : items_)
-                    all.emplace(item.spec.path, itemDict(item.spec.type, item.value));
-                return all;
+            .implementedAs([this](sdbus::Result<ItemsDict>&& result) {
+                answerRead<ItemsDict>(std::move(result), "GetItems", [this] {
+                    ItemsDict all;
+                    for (const auto& item : items_)
+                        all.emplace(item.spec.path, itemDict(item.spec.type, item.value));
+                    return all;
+                });
             });
         root_->registerSignal("ItemsChanged")
             .onInterface(kBusItemInterface)

@@ -8,6 +8,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -40,6 +41,11 @@ class SimService {
     /// The service type: the third part of the bus name.
     [[nodiscard]] std::string type() const;
 
+    /// Sends the delayed replies and does the scheduled actions that are due.
+    void runDue(std::chrono::steady_clock::time_point now);
+    /// When runDue() has something to do next, if anything.
+    [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> nextDue() const;
+
     sdbus::IConnection& connection() { return *connection_; }
     const std::string& name() const { return spec_.name; }
 
@@ -55,6 +61,10 @@ class SimService {
     void setValue(Item& item, sdbus::Result<std::int32_t>&& result, const sdbus::Variant& in);
     void applySet(Item& item, sdbus::Result<std::int32_t>&& result, const sdbus::Variant& in);
     void emitChanges(const std::vector<const Item*>& changed);
+    /// Answers a read (GetItems, GetValue) as the scenario's faults say: at once, later, or an error.
+    template <typename T>
+    void answerRead(sdbus::Result<T>&& result, const char* what, std::function<T()> value);
+    void later(std::chrono::milliseconds delay, std::function<void()> action);
 
     // Declared first so that it is destroyed last, after every object using it.
     std::unique_ptr<sdbus::IConnection> connection_;
@@ -69,6 +79,8 @@ class SimService {
         sdbus::Variant value;
     };
     std::vector<DelayedSet> delayed_; // SetValue calls of paths with a set-delay, in arrival order
+    std::chrono::steady_clock::time_point publishedAt_;
+    std::vector<std::pair<std::chrono::steady_clock::time_point, std::function<void()>>> due_;
     std::mt19937 rng_;
 };
 

@@ -210,6 +210,8 @@ int serve(const Scenario& scenario, const Options& options, int signalFd) {
         for (auto& s : services)
             while (s->connection().processPendingRequest()) {
             }
+        for (auto& s : services)
+            s->runDue(Clock::now());
         const auto now = Clock::now();
         if (walking && now >= nextTick) {
             for (auto& s : services)
@@ -227,6 +229,11 @@ int serve(const Scenario& scenario, const Options& options, int signalFd) {
                 timeout = timeout.count() < 0 ? ms : std::min(timeout, ms);
             }
         for (std::size_t i = 0; i < services.size(); ++i) {
+            if (auto due = services[i]->nextDue()) {
+                const auto ms = std::max(std::chrono::ceil<std::chrono::milliseconds>(*due - now),
+                                         std::chrono::milliseconds(0));
+                timeout = timeout.count() < 0 ? ms : std::min(timeout, ms);
+            }
             const auto poll = services[i]->connection().getEventLoopPollData();
             fds[i] = pollfd{poll.fd, poll.events, 0};
             if (auto rel = poll.getRelativeTimeout()) {

@@ -1,0 +1,28 @@
+#pragma once
+
+#include "codec/Value.h"
+
+#include <string>
+
+namespace vmd::app {
+
+/// What the GX write switch is decided from (docs/semantics.md, "The GX write switch").
+struct WriteSwitchState {
+    bool readOnly = false;                 ///< --read-only
+    bool settingsSeen = false;             ///< the bus has ever shown com.victronenergy.settings
+    bool settingsPresent = false;          ///< it is on the bus now
+    bool settingsLoaded = false;           ///< and has loaded
+    const codec::Value* setting = nullptr; ///< /Settings/ModbusServer/ReadWrite, nullptr if not published
+};
+
+/// Whether writes are allowed, and the case that decided it, as the log says it after "writes ".
+struct WriteSwitchDecision {
+    bool writable = false;
+    std::string reason;
+};
+
+/// Pure: once the bus has shown a settings service, writes stay refused while the setting is unknown
+/// (settings absent or still loading); only a bus that never had one is "not a GX device".
+[[nodiscard]] WriteSwitchDecision decideWriteSwitch(const WriteSwitchState& state);
+
+} // namespace vmd::app
