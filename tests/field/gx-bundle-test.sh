@@ -17,6 +17,8 @@
 #     port in ../port, and pymodbus (gx_site_check.py) and mbpoll (libmodbus) get from it what
 #     the amd64 daemon serves: units 100, 246, the battery, the discovery block, exception 10;
 #     an ESS set point written to it arrives on D-Bus; SIGTERM ends it with status 0;
+#   - the archive renamed venus-data.tar.gz, unpacked as Venus OS does it from a USB stick (with
+#     its rc/post-hook.sh), installs it in a fresh GX-like root, and again changes nothing;
 #   - setup in a GX-like root (VMD_GX_ROOT: /data, /service, /data/rc.local, /var/log, and a
 #     simulated com.victronenergy.settings holding /Settings/Services/Modbus): install, install
 #     again, --replace-stock, reinstall, back to beside, uninstall, uninstall again, with and
@@ -145,12 +147,12 @@ test_arch() {
   # The archive: one directory, the expected files, the right architecture, every library inside.
   local gx=$work/$arch-gx pkg
   mkdir -p "$gx/data" "$gx/service" "$gx/var/log"
-  tar -xzf "$archive" -C "$gx/data"
+  tar -xzf "$archive" -C "$gx/data" venus-modbusd   # as docs/deploy.md says
   pkg=$gx/data/venus-modbusd
   local top
-  top=$(tar -tzf "$archive" | cut -d/ -f1 | sort -u | tr '\n' ' ')
-  [ "$top" = "venus-modbusd " ] && pass "$arch: the archive holds one directory, venus-modbusd/" ||
-    fail "$arch: the archive's top level is '$top'"
+  top=$(tar -tzf "$archive" | grep -v '^rc/post-hook.sh$' | cut -d/ -f1 | sort -u | tr '\n' ' ')
+  [ "$top" = "rc venus-modbusd " ] && pass "$arch: the archive holds venus-modbusd/ and rc/post-hook.sh only" ||
+    fail "$arch: the archive's top level is '$top' (and rc/ may hold only post-hook.sh)"
   local expected="LICENSE bin bin/venus-modbusd lib lib/$loader service service/log service/log/run service/run setup venus-modbusd version victron.yaml"
   local have
   have=$(cd "$pkg" && find . -path ./lib/'*' ! -name "$loader" -prune -o -print | sed 's|^\./||' | grep -v '^\.$' | sort | tr '\n' ' ')
@@ -204,6 +206,34 @@ test_arch() {
   rm -f "$pkg/port"
 
   test_setup "$arch" "$gx" "$emulator"
+  test_usb "$arch" "$archive" "$emulator"
+}
+
+# The archive renamed venus-data.tar.gz on a USB stick: Venus OS unpacks rc/ into a scratch
+# directory, runs rc/pre-hook.sh if there is one, unpacks the rest into /data, then runs
+# rc/post-hook.sh (its /etc/init.d/update-data.sh; done here the same way, in a fresh GX-like root).
+test_usb() {
+  local arch=$1 archive=$2 emulator=$3 usb=$work/$1-usb hooks=$work/$1-hooks boot first=""
+  mkdir -p "$usb/data" "$usb/service" "$usb/var/log"
+  local before
+  before=$(stock)
+  for boot in 1 2; do   # the stick left in: the next boot does it all again
+    rm -rf "$hooks" && mkdir -p "$hooks"
+    tar -xzf "$archive" -C "$hooks" rc
+    [ ! -f "$hooks/rc/pre-hook.sh" ] || sh "$hooks/rc/pre-hook.sh" || fail "$arch usb: pre-hook.sh"
+    tar -xzf "$archive" -C "$usb/data" --exclude rc
+    out=$(DBUS_SYSTEM_BUS_ADDRESS=$gx_bus VMD_GX_ROOT=$usb VMD_GX_EMULATOR=$emulator sh "$hooks/rc/post-hook.sh" 2>&1) ||
+      fail "$arch usb: post-hook.sh (boot $boot): $out"
+    [ $boot = 2 ] || first=$(snapshot "$usb")
+  done
+  [ "$(readlink "$usb/service/venus-modbusd")" = /data/venus-modbusd/service ] &&
+    [ "$(cat "$usb/data/rc.local")" = "$(printf '#!/bin/sh\nln -sfn /data/venus-modbusd/service /service/venus-modbusd')" ] &&
+    [ ! -e "$usb/data/venus-modbusd/port" ] && [ "$(stock)" = "$before" ] &&
+    pass "$arch usb: venus-data.tar.gz installs it beside the stock server without a shell" ||
+    fail "$arch usb: after unpacking as Venus OS does: link '$(readlink "$usb/service/venus-modbusd")', rc.local '$(cat "$usb/data/rc.local" 2>&1)'"
+  [ ! -e "$usb/data/rc" ] && pass "$arch usb: rc/ stays out of /data" || fail "$arch usb: /data/rc exists"
+  [ "$(snapshot "$usb")" = "$first" ] && pass "$arch usb: a second boot with the stick in changes nothing" ||
+    fail "$arch usb: a second boot with the stick in changed the root"
 }
 
 # setup in the GX-like root GX (the archive unpacked in GX/data).
