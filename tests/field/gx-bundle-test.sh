@@ -23,7 +23,9 @@
 #     simulated com.victronenergy.settings holding /Settings/Services/Modbus): install, install
 #     again, --replace-stock, reinstall, back to beside, uninstall, uninstall again, with and
 #     without an existing /data/rc.local, leave exactly the expected files, setting and lines;
-#     bad arguments, a missing settings service and the wrong architecture fail clearly.
+#     bad arguments, a missing settings service and the wrong architecture fail clearly; the
+#     armhf bundle's setup runs with busybox's sh and tools (as on a device), the arm64 one's
+#     with dash and GNU's.
 # Needs root (gx-bundle) and installs qemu-user if missing. Exit status 0 only if all passed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,9 +46,9 @@ start=$SECONDS
 for tool in "$build/venus-sim" "$build/venus-modbusd"; do
   [ -x "$tool" ] || { echo "FAIL: $tool is missing (build the amd64 tree first: ./scripts/setup)" >&2; exit 1; }
 done
-if ! command -v qemu-arm > /dev/null || ! command -v qemu-aarch64 > /dev/null; then
-  echo "gx-bundle-test: installing qemu-user"
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends qemu-user > /dev/null
+if ! command -v qemu-arm > /dev/null || ! command -v qemu-aarch64 > /dev/null || ! command -v busybox > /dev/null; then
+  echo "gx-bundle-test: installing qemu-user and busybox"
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends qemu-user busybox > /dev/null
 fi
 for tool in dbus-daemon dbus-send mbpoll readelf /usr/bin/python3; do
   command -v "$tool" > /dev/null || { echo "FAIL: $tool is missing (./scripts/setup installs it)" >&2; exit 1; }
@@ -88,6 +90,12 @@ start_sim() {   # start_sim NAME BUS SCENARIO
   pids+=($!)
   wait_for_line "$work/$1.log" 'services ready' "$!"
 }
+# busybox's shell and tools, as on a GX device, for the armhf bundle's setup (arm64: dash and GNU).
+busybox_bin=$work/busybox-bin
+mkdir -p "$busybox_bin"
+for applet in sh ash sed grep awk readlink cat rm mkdir ln chmod touch dirname uname printf echo tail head cut test [; do
+  ln -s "$(command -v busybox)" "$busybox_bin/$applet"
+done
 free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::", 0)); print(s.getsockname()[1])'; }
 
 if [ -z "$dist" ]; then
@@ -205,8 +213,10 @@ test_arch() {
   fi
   rm -f "$pkg/port"
 
-  test_setup "$arch" "$gx" "$emulator"
-  test_usb "$arch" "$archive" "$emulator"
+  local path=$PATH
+  [ "$arch" != armhf ] || path=$busybox_bin:$PATH
+  PATH=$path test_setup "$arch" "$gx" "$emulator"
+  PATH=$path test_usb "$arch" "$archive" "$emulator"
 }
 
 # The archive renamed venus-data.tar.gz on a USB stick: Venus OS unpacks rc/ into a scratch
@@ -241,7 +251,8 @@ test_setup() {
   local arch=$1 gx=$2 emulator=$3 pkg=$2/data/venus-modbusd out wrong=qemu-aarch64
   [ "$arch" = armhf ] || wrong=qemu-arm
   local line="ln -sfn /data/venus-modbusd/service /service/venus-modbusd"
-  run_setup() { DBUS_SYSTEM_BUS_ADDRESS=$gx_bus VMD_GX_ROOT=$gx VMD_GX_EMULATOR=$emulator "$pkg/setup" "$@" 2>&1; }
+  run_setup() { DBUS_SYSTEM_BUS_ADDRESS=$gx_bus VMD_GX_ROOT=$gx VMD_GX_EMULATOR=$emulator sh "$pkg/setup" "$@" 2>&1; }
+  echo "$arch setup: runs with sh = $(readlink -f "$(command -v sh)"), sed = $(readlink -f "$(command -v sed)")"
   expect() {   # expect WHAT CONDITION...
     local what=$1; shift
     if "$@"; then pass "$arch setup: $what"; else fail "$arch setup: $what"; fi
@@ -260,10 +271,10 @@ test_setup() {
     expect "an unknown action fails with usage" test $? -eq 2 -a -n "$(echo "$out" | grep 'setup install')"
   out=$(run_setup uninstall --replace-stock) && fail "$arch setup: 'uninstall --replace-stock' succeeded" ||
     expect "uninstall --replace-stock is a usage error" test $? -eq 2
-  out=$(DBUS_SYSTEM_BUS_ADDRESS=$gx_bus VMD_GX_ROOT=$gx VMD_GX_EMULATOR=$wrong "$pkg/setup" install 2>&1) &&
+  out=$(DBUS_SYSTEM_BUS_ADDRESS=$gx_bus VMD_GX_ROOT=$gx VMD_GX_EMULATOR=$wrong sh "$pkg/setup" install 2>&1) &&
     fail "$arch setup: install with a daemon that cannot run succeeded" ||
     expect "install refuses a daemon that does not run here (wrong architecture)" grep -q 'does not run on this device' <<< "$out"
-  out=$(DBUS_SYSTEM_BUS_ADDRESS=unix:path=$work/no-bus VMD_GX_ROOT=$gx VMD_GX_EMULATOR=$emulator "$pkg/setup" install --replace-stock 2>&1) &&
+  out=$(DBUS_SYSTEM_BUS_ADDRESS=unix:path=$work/no-bus VMD_GX_ROOT=$gx VMD_GX_EMULATOR=$emulator sh "$pkg/setup" install --replace-stock 2>&1) &&
     fail "$arch setup: --replace-stock without a settings service succeeded" ||
     expect "--replace-stock without the settings service fails clearly" grep -q 'cannot read /Settings/Services/Modbus' <<< "$out"
   expect "the failed attempts changed nothing" test "$(snapshot "$gx")" = "$pristine"
