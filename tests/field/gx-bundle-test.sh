@@ -98,6 +98,11 @@ for applet in sh ash sed grep awk readlink cat rm mkdir ln chmod touch dirname u
 done
 free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::", 0)); print(s.getsockname()[1])'; }
 
+# Bad arguments: a clear message and status 2, before anything is built.
+out=$("$src/scripts/gx-bundle" --arch mips 2>&1) && fail "gx-bundle --arch mips succeeded" || {
+  [ $? -eq 2 ] && grep -q "armhf or arm64" <<< "$out" && pass "gx-bundle refuses --arch mips (status 2)" ||
+    fail "gx-bundle --arch mips: $out"
+}
 if [ -z "$dist" ]; then
   dist=$work/dist
   arch_args=()
