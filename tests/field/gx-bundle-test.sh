@@ -17,6 +17,8 @@
 #     port in ../port, and pymodbus (gx_site_check.py) and mbpoll (libmodbus) get from it what
 #     the amd64 daemon serves: units 100, 246, the battery, the discovery block, exception 10;
 #     an ESS set point written to it arrives on D-Bus; SIGTERM ends it with status 0;
+#   - under daemontools (svscan, supervise, multilog) in a GX-like root entered with chroot:
+#     setup install starts it on 5020, --replace-stock restarts it on 502, uninstall stops it;
 #   - the archive renamed venus-data.tar.gz, unpacked as Venus OS does it from a USB stick (with
 #     its rc/post-hook.sh), installs it in a fresh GX-like root, and again changes nothing;
 #   - setup in a GX-like root (VMD_GX_ROOT: /data, /service, /data/rc.local, /var/log, and a
@@ -46,9 +48,10 @@ start=$SECONDS
 for tool in "$build/venus-sim" "$build/venus-modbusd"; do
   [ -x "$tool" ] || { echo "FAIL: $tool is missing (build the amd64 tree first: ./scripts/setup)" >&2; exit 1; }
 done
-if ! command -v qemu-arm > /dev/null || ! command -v qemu-aarch64 > /dev/null || ! command -v busybox > /dev/null; then
-  echo "gx-bundle-test: installing qemu-user and busybox"
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends qemu-user busybox > /dev/null
+if ! command -v qemu-arm > /dev/null || ! command -v qemu-aarch64 > /dev/null || ! command -v busybox > /dev/null ||
+  ! command -v svscan > /dev/null; then
+  echo "gx-bundle-test: installing qemu-user, busybox and daemontools"
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends qemu-user busybox daemontools > /dev/null
 fi
 for tool in dbus-daemon dbus-send mbpoll readelf /usr/bin/python3; do
   command -v "$tool" > /dev/null || { echo "FAIL: $tool is missing (./scripts/setup installs it)" >&2; exit 1; }
@@ -60,7 +63,13 @@ cleanup() {
   local rc=$? pid
   for pid in "${pids[@]}"; do kill "$pid" 2> /dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2> /dev/null || true; done
-  rm -rf "$work"
+  # The daemontools roots had /usr, /etc and /dev mounted in a mount namespace of their own, never
+  # here; should anything be mounted under $work after all, leave it rather than delete through it.
+  if awk -v w="$work/" 'index($2, w) == 1 {found = 1} END {exit !found}' /proc/mounts; then
+    echo "gx-bundle-test: $work has mounts; left in place" >&2
+  else
+    rm -rf "$work"
+  fi
   exit $rc
 }
 trap cleanup EXIT INT TERM
@@ -222,6 +231,45 @@ test_arch() {
   [ "$arch" != armhf ] || path=$busybox_bin:$PATH
   PATH=$path test_setup "$arch" "$gx" "$emulator"
   PATH=$path test_usb "$arch" "$archive" "$emulator"
+  test_daemontools "$arch" "$archive" "$emulator"
+}
+
+# The bundle under daemontools (Debian's svscan, supervise, multilog, svc, svok), installed and
+# removed by setup with the device's real paths: a GX-like root with the system's /usr and /etc
+# mounted read-only, the simulated site on its system bus address, entered with chroot in
+# namespaces of its own (mounts, network: ports 502 and 5020 are private; PIDs: everything
+# started in there ends with it). tests/field/gx-daemontools.sh does the checks in there.
+test_daemontools() {
+  local arch=$1 archive=$2 emulator=$3 dt=$work/$1-dt d
+  for d in data service var/log run/dbus proc tmp usr etc dev; do mkdir -p "$dt/$d"; done
+  for d in bin lib lib64 sbin; do ln -s "usr/$d" "$dt/$d"; done
+  ln -s ../run "$dt/var/run"
+  tar -xzf "$archive" -C "$dt/data" venus-modbusd
+  local bus=unix:path=$dt/run/dbus/system_bus_socket
+  sed "s|<listen>.*</listen>|<listen>$bus</listen>|" "$src/tests/integration/bus.conf" > "$work/$arch-dt-bus.conf"
+  dbus-daemon --config-file="$work/$arch-dt-bus.conf" --nofork --print-address=1 > "$work/$arch-dt-bus.address" 2> "$work/$arch-dt-bus.log" &
+  pids+=($!)
+  wait_for_line "$work/$arch-dt-bus.address" '^unix:' "$!" > /dev/null
+  sed '/\/Settings\/ModbusServer\/ReadWrite:/a\      /Settings/Services/Modbus: {value: 1, writable: true}' \
+    "$work/frozen-site.yaml" > "$work/dt-site.yaml"
+  start_sim "$arch-dt-sim" "$bus" "$work/dt-site.yaml"
+  cp "$here/gx-daemontools.sh" "$dt/tmp/"
+  local out
+  out=$(unshare --mount --net --pid --fork --propagation private bash -c '
+    set -e
+    dt=$1
+    ip link set lo up
+    for d in usr etc dev; do mount --bind "/$d" "$dt/$d"; done
+    mount -o remount,bind,ro "$dt/usr"
+    mount -o remount,bind,ro "$dt/etc"
+    mount -t proc proc "$dt/proc"
+    exec chroot "$dt" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin VMD_GX_EMULATOR="$2" sh /tmp/gx-daemontools.sh' \
+    sh "$dt" "$emulator" 2>&1) || true
+  echo "$out" | sed "s/^\(ok\|FAIL\): /\1: $arch /"
+  local failed
+  failed=$(grep -c '^FAIL' <<< "$out" || true)
+  failures=$((failures + failed))
+  grep -q '^ok: daemontools: not supervised after uninstall' <<< "$out" || fail "$arch daemontools: the checks did not run to the end"
 }
 
 # The archive renamed venus-data.tar.gz on a USB stick: Venus OS unpacks rc/ into a scratch
