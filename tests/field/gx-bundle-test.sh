@@ -200,6 +200,10 @@ test_arch() {
     fail "$arch: --check: $out"
   fi
 
+  out=$(VMD_GX_EMULATOR=$emulator "$pkg/venus-modbusd" --version 2>&1) || true
+  [ "$out" = "venus-modbusd $version" ] && pass "$arch: --version says $version, as the version file does" ||
+    fail "$arch: --version says '$out', expected 'venus-modbusd $version'"
+
   # The run script serves the site on the port of ../port; reads compared with the amd64 server.
   local port
   port=$(free_port)
