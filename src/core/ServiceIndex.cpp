@@ -20,7 +20,8 @@ const std::vector<std::string>& typeCodes() {
 } // namespace
 
 bool instancelessType(const std::string& type) {
-    return type == "system" || type == "settings" || type == "hub4" || type == "platform";
+    return type == "system" || type == "settings" || type == "hub4" || type == "platform" || type == "pump" ||
+           type == "generator";
 }
 
 bool ServiceIndex::identified(const ServiceState& s) {

@@ -31,7 +31,8 @@ struct ServiceState {
 };
 
 /// Whether services of `type` have no /DeviceInstance by nature: the GX device's own singletons
-/// (system, settings, hub4, platform), which the published list serves at unit 100 only. Only these
+/// (system, settings, hub4, platform, and the start/stop services pump.startstop0 and
+/// generator.startstop0), which the published list serves at unit 100 only. Only these
 /// are served as instance 0 without a valid /DeviceInstance (docs/architecture.md).
 [[nodiscard]] bool instancelessType(const std::string& type);
 

@@ -186,7 +186,7 @@ TEST_CASE_METHOD(Fixture, "a service absent for part of a block reads as not ava
 }
 
 TEST_CASE_METHOD(Fixture,
-                 "a block whose first register's service is absent is exception 10, whatever follows",
+                 "a block whose first register's service is absent is exception 10 whatever follows",
                  "[handler]") {
     // A discovery probe of the pump group (4700 pump, 4701 settings) must not find a pump that is not
     // there, although the settings service answers for 4701.
