@@ -131,6 +131,11 @@ pids+=($!)
 wait_for_line "$work/ref.log" 'listening on 127\.0\.0\.1:[0-9]+' "$!"
 ref_port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$work/ref.log" | head -n 1 | sed 's/.*://')
 
+# A second site of fixed values, many of them decimal halves once scaled (the rounding check).
+start_bus halves
+halves_bus=$(head -n 1 "$work/halves.address")
+start_sim halves-sim "$halves_bus" "$src/tests/integration/scenarios/mixed-no-hub4.yaml"
+
 # The settings service of the GX-like root: only /Settings/Services/Modbus, on a bus of its own.
 start_bus gx
 gx_bus=$(head -n 1 "$work/gx.address")
@@ -218,6 +223,13 @@ test_arch() {
     else
       fail "$arch: gx_site_check.py"
     fi
+    if VMD_BUS=$site_bus VMD_HOST=127.0.0.1 VMD_PORT=$port VMD_SOURCE=$src \
+         /usr/bin/python3 "$src/tests/integration/served_vs_published.py" 500 > "$work/$arch-published.log" 2>&1; then
+      pass "$arch: every published register on the site serves its D-Bus value as the published list says ($(tail -n 1 "$work/$arch-published.log"))"
+    else
+      fail "$arch: served_vs_published.py on the ESS site"
+      tail -n 20 "$work/$arch-published.log" >&2
+    fi
     out=$(mbpoll -m tcp -p "$port" -a 246 -r 33 -c 1 -0 -1 127.0.0.1 2>&1 || true)
     echo "$out" | grep -qE '^\[33\]:[[:space:]]+3$' && pass "$arch: mbpoll (libmodbus) reads unit 246 register 33 = 3" ||
       fail "$arch: mbpoll unit 246 register 33: $out"
@@ -230,6 +242,26 @@ test_arch() {
     tail -n 20 "$work/$arch-run.log" >&2
   fi
   rm -f "$pkg/port"
+
+  # Decimal halves (4700.65 x 10 = 47006.5 in double): the ARM build rounds as a GX device does.
+  VMD_GX_EMULATOR=$emulator "$pkg/venus-modbusd" --config /dev/null --bus "$halves_bus" --listen 127.0.0.1:0 \
+    --map "$pkg/victron.yaml" 2> "$work/$arch-halves.log" &
+  pid=$!
+  pids+=($pid)
+  if wait_for_line "$work/$arch-halves.log" 'listening on 127\.0\.0\.1:[0-9]+' "$pid"; then
+    port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$work/$arch-halves.log" | head -n 1 | sed 's/.*://')
+    if VMD_BUS=$halves_bus VMD_HOST=127.0.0.1 VMD_PORT=$port VMD_SOURCE=$src \
+         /usr/bin/python3 "$src/tests/integration/served_vs_published.py" 300 > "$work/$arch-halves-published.log" 2>&1; then
+      pass "$arch: on a site of decimal halves every published register reads as on a GX device ($(tail -n 1 "$work/$arch-halves-published.log"))"
+    else
+      fail "$arch: served_vs_published.py on the site of decimal halves"
+      tail -n 20 "$work/$arch-halves-published.log" >&2
+    fi
+    kill -TERM "$pid"; wait "$pid" || true
+  else
+    fail "$arch: the daemon did not start on the site of decimal halves"
+    tail -n 20 "$work/$arch-halves.log" >&2
+  fi
 
   local path=$PATH
   [ "$arch" != armhf ] || path=$busybox_bin:$PATH
