@@ -87,8 +87,12 @@ std::string SlotResolver::describe(const ServiceSlots& slots) const {
         if (!text.empty()) text += "; ";
         text += prefix;
         unsigned k = 0;
-        for (const auto& output : outputs)
-            text += " " + std::to_string(++k) + "=" + output.first;
+        for (const auto& output : outputs) { // appended piece by piece: " " + std::string trips GCC 12's
+            text += ' ';                     // -Wrestrict false positive at -O3 (GCC bug 105651)
+            text += std::to_string(++k);
+            text += '=';
+            text += output.first;
+        }
     }
     return text;
 }
