@@ -5,9 +5,10 @@
 # system call it made must be in the filter, as systemd-analyze expands the unit's groups.
 #   syscalls-within-unit-filter.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
+. "$(dirname "$0")/../skip.sh"
 src=$1 build=$2
 for tool in strace systemd-analyze dbus-daemon mbpoll python3; do
-  command -v $tool > /dev/null || { echo "SKIP: $tool is missing"; exit 77; }
+  command -v $tool > /dev/null || skip "$tool is missing"
 done
 fail() { echo "FAIL: $*" >&2; exit 1; }
 work=$(mktemp -d /tmp/vmd-syscalls.XXXXXX)
