@@ -15,8 +15,15 @@ done
 fail() { echo "FAIL: $*" >&2; exit 1; }
 work=$(mktemp -d /tmp/vmd-tcpbus.XXXXXX)
 pids=()
+server_pid=""
 cleanup() {
-  local rc=$? pid
+  local rc=$? pid status=0
+  # The daemon first: it must end with status 0 on SIGTERM (under the sanitizers, no leak or error).
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || status=$?
+    if [ $status -ne 0 ] && [ $rc -eq 0 ]; then echo "FAIL: the daemon exited with status $status on SIGTERM" >&2; rc=1; fi
+  fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ $rc -ne 0 ]; then
@@ -70,8 +77,8 @@ wait_for_line "$work/sim.log" 'services ready' "${pids[-1]}"
 : > "$work/empty-config.yaml"
 "$build/venus-modbusd" --config "$work/empty-config.yaml" --map "$src/register-maps/victron.yaml" \
   --bus "$tcp" --listen 127.0.0.1:0 2> "$work/server.log" &
-pids+=($!)
-wait_for_line "$work/server.log" 'listening on 127\.0\.0\.1:[0-9]+' "${pids[-1]}"
+server_pid=$!
+wait_for_line "$work/server.log" 'listening on 127\.0\.0\.1:[0-9]+' "$server_pid"
 port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$work/server.log" | head -n 1 | sed 's/.*://')
 grep -q "ANONYMOUS authentication" "$work/server.log" || fail "the daemon did not log that the TCP bus is unauthenticated"
 poll() { stdbuf -o0 mbpoll -m tcp -p "$port" -0 -1 -o 3 "$@"; }
