@@ -87,7 +87,7 @@ pids+=($!)
 wait_for_line "$work/sim.log" 'services ready' "${pids[-1]}"
 
 as_user() { setpriv --reuid="$user" --regid="$group" --clear-groups "$@"; }
-as_user "$work/venus-modbusd" --bus "$bus" --listen 127.0.0.1:0 --map "$work/victron.yaml" \
+as_user "$work/venus-modbusd" --config /dev/null --bus "$bus" --listen 127.0.0.1:0 --map "$work/victron.yaml" \
   --log-level debug 2> "$work/server.log" &
 pids+=($!)
 wait_for_line "$work/server.log" 'listening on 127\.0\.0\.1:[0-9]+' "${pids[-1]}"

@@ -39,7 +39,8 @@ bus=$(head -n 1 "$work/bus.address")
 pids+=($!)
 wait_for_line "$work/sim.log" 'services ready' "${pids[-1]}"
 
-strace -f -qq -o "$work/trace" "$build/venus-modbusd" --bus "$bus" --listen 127.0.0.1:0 --log-level debug \
+strace -f -qq -o "$work/trace" "$build/venus-modbusd" --config /dev/null --map "$src/register-maps/victron.yaml" \
+  --bus "$bus" --listen 127.0.0.1:0 --log-level debug \
   2> "$work/server.log" &
 tracer=$!
 pids+=($tracer)
