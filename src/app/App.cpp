@@ -412,6 +412,10 @@ int run(int argc, char** argv) {
     }
     spdlog::get("map")->info("{}: {} registers", options.map, map->registers().size());
     std::unique_ptr<sdbus::IConnection> bus;
+    if (dbus::needsAnonymousAuth(options.bus))
+        spdlog::get("app")->info("D-Bus '{}': TCP with ANONYMOUS authentication (no identity is checked: a "
+                                 "trusted network only)",
+                                 options.bus);
     try {
         bus = dbus::openBus(options.bus);
     } catch (const sdbus::Error& e) {

@@ -1,5 +1,10 @@
 #include "dbus/BusItem.h"
 
+#include <systemd/sd-bus.h>
+
+#include <cerrno>
+#include <dlfcn.h>
+
 namespace vmd::dbus {
 
 codec::Value fromVariant(const sdbus::Variant& variant) {
@@ -70,10 +75,52 @@ sdbus::Variant toVariant(const codec::TypedValue& typed) {
     }
 }
 
+namespace {
+
+/// Set while openBus connects to an address that needs ANONYMOUS authentication (see sd_bus_start
+/// below); only on the thread that connects.
+thread_local bool tAnonymousAuth = false;
+
+} // namespace
+
+bool needsAnonymousAuth(const std::string& bus) {
+    // A list of addresses is tried in order (';'-separated); sd-bus has one mechanism for all.
+    for (std::size_t start = 0; start < bus.size();) {
+        if (bus.compare(start, 4, "tcp:") == 0) return true;
+        const auto separator = bus.find(';', start);
+        if (separator == std::string::npos) break;
+        start = separator + 1;
+    }
+    return false;
+}
+
 std::unique_ptr<sdbus::IConnection> openBus(const std::string& bus) {
     if (bus == "system") return sdbus::createSystemBusConnection();
     if (bus == "session") return sdbus::createSessionBusConnection();
+    struct AnonymousWhileConnecting {
+        explicit AnonymousWhileConnecting(bool on) { tAnonymousAuth = on; }
+        AnonymousWhileConnecting(const AnonymousWhileConnecting&) = delete;
+        AnonymousWhileConnecting& operator=(const AnonymousWhileConnecting&) = delete;
+        ~AnonymousWhileConnecting() { tAnonymousAuth = false; }
+    } anonymous(needsAnonymousAuth(bus));
     return sdbus::createSessionBusConnectionWithAddress(bus);
 }
 
 } // namespace vmd::dbus
+
+/// sd-bus authenticates as a client with EXTERNAL (the peer's Unix credentials), which a dbus-daemon
+/// on TCP cannot check; Venus OS's bus on TCP port 78 accepts ANONYMOUS only. sd-bus offers ANONYMOUS
+/// when sd_bus_set_anonymous() is called before the connection starts, but sdbus-c++ 1.2 (Debian
+/// 12's) creates, configures and starts the sd_bus in one call and cannot take a prepared one. So
+/// the program defines sd_bus_start itself: being in the executable, it comes before libsystemd's
+/// in symbol lookup, and sdbus-c++'s call lands here. It sets ANONYMOUS while openBus() connects to
+/// a tcp: address and otherwise only passes the call on to libsystemd's sd_bus_start.
+extern "C" __attribute__((visibility("default"))) int sd_bus_start(sd_bus* bus) {
+    using Start = int (*)(sd_bus*);
+    static const auto next = reinterpret_cast<Start>(dlsym(RTLD_NEXT, "sd_bus_start"));
+    if (next == nullptr) return -ENOSYS;
+    if (vmd::dbus::tAnonymousAuth) {
+        if (const int r = sd_bus_set_anonymous(bus, 1); r < 0) return r;
+    }
+    return next(bus);
+}

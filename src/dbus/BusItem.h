@@ -17,7 +17,11 @@ inline constexpr const char* kOwnServiceName = "com.victronenergy.modbustcp";
 /// A value to send, as a variant of exactly its D-Bus type.
 [[nodiscard]] sdbus::Variant toVariant(const codec::TypedValue& value);
 
-/// Opens a bus: "system", "session" or a D-Bus address.
+/// Whether connecting to this D-Bus address authenticates with ANONYMOUS (a tcp: address, such as
+/// Venus OS's bus on port 78, which has no way to check a client's identity) rather than EXTERNAL.
+[[nodiscard]] bool needsAnonymousAuth(const std::string& bus);
+
+/// Opens a bus: "system", "session" or a D-Bus address (tcp: addresses with ANONYMOUS authentication).
 [[nodiscard]] std::unique_ptr<sdbus::IConnection> openBus(const std::string& bus);
 
 } // namespace vmd::dbus

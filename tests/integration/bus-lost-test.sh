@@ -12,7 +12,8 @@ for _ in $(seq 1 200); do grep -q '^unix:' "$work/address" && break; sleep 0.05;
 bus=$(head -n1 "$work/address")
 "$build/venus-sim" --bus "$bus" > "$work/sim.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 200); do grep -q 'services ready' "$work/sim.log" && break; sleep 0.05; done
-"$build/venus-modbusd" --bus "$bus" --listen 127.0.0.1:0 2> "$work/server.log" &
+"$build/venus-modbusd" --config /dev/null --map "$here/../../register-maps/victron.yaml" --bus "$bus" --listen 127.0.0.1:0 \
+  2> "$work/server.log" &
 server=$!
 for _ in $(seq 1 200); do grep -q 'listening on' "$work/server.log" && break; sleep 0.05; done
 grep -q 'listening on' "$work/server.log" || { echo "the server did not start"; cat "$work/server.log"; exit 1; }

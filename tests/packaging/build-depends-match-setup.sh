@@ -7,8 +7,9 @@ set -euo pipefail
 src=$1
 # Only for the tests, which the package does not build: the fuzzing runtime of clang.
 test_only='^(dpkg-dev|libfuzzer-[0-9]+-dev|libclang-rt-[0-9]+-dev)$'
-setup_devs=$(sed -n '/^packages=(/,/)/p' "$src/scripts/setup" | tr ' ()' '\n\n\n' | grep -E -- '-dev$' |
-             grep -vE "$test_only" | sort -u)
+packages=$("$src/scripts/setup" --print-packages)
+[ "$(echo "$packages" | wc -l)" -ge 10 ] || { echo "FAIL: scripts/setup --print-packages printed too few packages:" $packages >&2; exit 1; }
+setup_devs=$(echo "$packages" | grep -E -- '-dev$' | grep -vE "$test_only" | sort -u)
 build_deps=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$src/debian/control" | sed 's/^Build-Depends://' |
              tr ',' '\n' | sed 's/[[:space:]]//g; s/[(<].*//' | grep -v '^$' | sort -u)
 missing=$(comm -23 <(echo "$setup_devs") <(echo "$build_deps"))

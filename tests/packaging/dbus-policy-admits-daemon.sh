@@ -7,10 +7,11 @@
 # daemon's diagnostics service (com.victronenergy.modbustcp) can be read but not written by others.
 #   dbus-policy-admits-daemon.sh SOURCE_DIR BUILD_DIR      (KEEP=1 keeps the scratch directory)
 set -euo pipefail
+. "$(dirname "$0")/../skip.sh"
 src=$1 build=$2
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root, to run the daemon as another user"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "needs root, to run the daemon as another user"
 for tool in dbus-daemon dbus-send mbpoll setpriv; do
-  command -v $tool > /dev/null || { echo "SKIP: $tool is missing"; exit 77; }
+  command -v $tool > /dev/null || skip "$tool is missing"
 done
 fail() { echo "FAIL: $*" >&2; exit 1; }
 user=nobody group=$(id -gn nobody)
@@ -86,7 +87,7 @@ pids+=($!)
 wait_for_line "$work/sim.log" 'services ready' "${pids[-1]}"
 
 as_user() { setpriv --reuid="$user" --regid="$group" --clear-groups "$@"; }
-as_user "$work/venus-modbusd" --bus "$bus" --listen 127.0.0.1:0 --map "$work/victron.yaml" \
+as_user "$work/venus-modbusd" --config /dev/null --bus "$bus" --listen 127.0.0.1:0 --map "$work/victron.yaml" \
   --log-level debug 2> "$work/server.log" &
 pids+=($!)
 wait_for_line "$work/server.log" 'listening on 127\.0\.0\.1:[0-9]+' "${pids[-1]}"

@@ -3,9 +3,10 @@
 # (it refuses unknown elements and attributes, such as a misspelt send_destination_prefix).
 #   dbus-policy-is-well-formed.sh SOURCE_DIR
 set -euo pipefail
+. "$(dirname "$0")/../skip.sh"
 policy=$1/packaging/venus-modbusd-dbus.conf
-command -v xmllint > /dev/null || { echo "SKIP: xmllint is missing (apt-get install libxml2-utils)"; exit 77; }
-command -v dbus-daemon > /dev/null || { echo "SKIP: dbus-daemon is missing (apt-get install dbus-daemon)"; exit 77; }
+command -v xmllint > /dev/null || skip "xmllint is missing (apt-get install libxml2-utils)"
+command -v dbus-daemon > /dev/null || skip "dbus-daemon is missing (apt-get install dbus-daemon)"
 xmllint --noout "$policy"
 
 work=$(mktemp -d)

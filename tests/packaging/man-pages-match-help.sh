@@ -2,8 +2,9 @@
 # The committed man pages are what docs/man/generate.sh makes from the programs' --help now.
 #   man-pages-match-help.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
+. "$(dirname "$0")/../skip.sh"
 src=$1 build=$2
-command -v help2man > /dev/null || { echo "SKIP: help2man is missing (apt-get install help2man)"; exit 77; }
+command -v help2man > /dev/null || skip "help2man is missing (apt-get install help2man)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$src/docs/man/generate.sh" "$build" "$work"

@@ -5,10 +5,11 @@
 #   package-builds-lintian-clean.sh SOURCE_DIR [OUT_DIR]
 # With OUT_DIR the .deb is copied there (the debootstrap test installs it).
 set -euo pipefail
+. "$(dirname "$0")/../skip.sh"
 src=$(cd "$1" && pwd)
 out=${2:-}
 for tool in dpkg-buildpackage dh lintian dpkg-deb; do
-  command -v $tool > /dev/null || { echo "SKIP: $tool is missing (apt-get install dpkg-dev debhelper lintian)"; exit 77; }
+  command -v $tool > /dev/null || skip "$tool is missing (apt-get install dpkg-dev debhelper lintian)"
 done
 fail() { echo "FAIL: $*" >&2; exit 1; }
 

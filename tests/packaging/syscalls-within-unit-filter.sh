@@ -5,9 +5,10 @@
 # system call it made must be in the filter, as systemd-analyze expands the unit's groups.
 #   syscalls-within-unit-filter.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
+. "$(dirname "$0")/../skip.sh"
 src=$1 build=$2
 for tool in strace systemd-analyze dbus-daemon mbpoll python3; do
-  command -v $tool > /dev/null || { echo "SKIP: $tool is missing"; exit 77; }
+  command -v $tool > /dev/null || skip "$tool is missing"
 done
 fail() { echo "FAIL: $*" >&2; exit 1; }
 work=$(mktemp -d /tmp/vmd-syscalls.XXXXXX)
@@ -38,7 +39,8 @@ bus=$(head -n 1 "$work/bus.address")
 pids+=($!)
 wait_for_line "$work/sim.log" 'services ready' "${pids[-1]}"
 
-strace -f -qq -o "$work/trace" "$build/venus-modbusd" --bus "$bus" --listen 127.0.0.1:0 --log-level debug \
+strace -f -qq -o "$work/trace" "$build/venus-modbusd" --config /dev/null --map "$src/register-maps/victron.yaml" \
+  --bus "$bus" --listen 127.0.0.1:0 --log-level debug \
   2> "$work/server.log" &
 tracer=$!
 pids+=($tracer)

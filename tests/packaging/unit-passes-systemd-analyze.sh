@@ -5,8 +5,9 @@
 # a copy whose only change is the daemon's path (/usr/sbin -> the build), with MANPATH on docs/man.
 #   unit-passes-systemd-analyze.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
+. "$(dirname "$0")/../skip.sh"
 src=$1 build=$2
-command -v systemd-analyze > /dev/null || { echo "SKIP: systemd-analyze is missing (apt-get install systemd)"; exit 77; }
+command -v systemd-analyze > /dev/null || skip "systemd-analyze is missing (apt-get install systemd)"
 unit=$src/packaging/venus-modbusd.service
 grep -q '^ExecStart=/usr/sbin/venus-modbusd ' "$unit" || { echo "FAIL: ExecStart is not /usr/sbin/venus-modbusd" >&2; exit 1; }
 work=$(mktemp -d)
