@@ -14,7 +14,8 @@ namespace vmd::app {
 /// IsActive, VrmInstanceId}; plus /Services/N/Reachable (0: no Modbus unit reaches it: its
 /// instance has no unit, or another service of its type has the same instance) and our counters
 /// (/Clients/Count, /Requests/Count, /Exceptions/<code>, /Writes/Count, /Writes/Failed,
-/// /Failsafe/Activations, /Connections/Refused). Unlike the GX device it lists services without
+/// /Failsafe/Activations, /Connections/Refused; for TLS /Tls/Connections, /Tls/HandshakeFailures,
+/// /Tls/RoleRefusals, /Writes/RefusedByRole). Unlike the GX device it lists services without
 /// /DeviceInstance too (instance 0, unit 100). Entries are never removed; a service of the same
 /// type and instance as an inactive entry takes that entry over.
 class Diagnostics {
