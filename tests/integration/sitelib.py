@@ -9,6 +9,7 @@ import re
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -29,10 +30,39 @@ def wait_for(predicate, timeout=20.0, interval=0.02):
     return predicate()
 
 
+def waiting(timeout, interval=0.02):
+    """A wait_for whose default timeout is `timeout`, for a test whose waits are sized around it."""
+    return lambda predicate, timeout=timeout: wait_for(predicate, timeout, interval)
+
+
+class Checks:
+    """A test's checks: each prints "ok" or "FAIL" with its message; finish() prints the summary."""
+
+    def __init__(self, name):
+        self.name = name
+        self.failures = []
+
+    def check(self, condition, message):
+        """Records one check and returns `condition`."""
+        print(("ok   " if condition else "FAIL ") + message, flush=True)
+        if not condition:
+            self.failures.append(message)
+        return condition
+
+    def finish(self, tail=None):
+        """Prints the summary; when a check failed, prints `tail()` (a log's end) to stderr and exits 1."""
+        if self.failures:
+            if tail is not None:
+                print(tail(), file=sys.stderr)
+            print("%s: %d failed" % (self.name, len(self.failures)))
+            sys.exit(1)
+        print("%s: all checks passed" % self.name)
+
+
 class Site:
-    def __init__(self, build):
+    def __init__(self, build, prefix="vmd-py-site."):
         self.build = build
-        self.work = tempfile.mkdtemp(prefix="vmd-py-site.")
+        self.work = tempfile.mkdtemp(prefix=prefix)
         self.procs = []
         self.bus = None
 
@@ -54,15 +84,26 @@ class Site:
             raise RuntimeError("dbus-daemon did not print its address")
         return self.bus
 
-    def start_sim(self, scenario=DEFAULT_SCENARIO, extra=(), log="sim.log"):
-        """Starts venus-sim on the site's bus and waits for its services."""
+    def spawn(self, command, log, env=None, stdout=False):
+        """Starts `command` with its stderr (and its stdout when `stdout`) in the site's file `log`.
+
+        stop_all() stops it."""
+        out = open(self.path(log), "w")
+        proc = subprocess.Popen(command, stdout=out if stdout else None, stderr=out, env=env)
+        self.procs.append(proc)
+        return proc
+
+    def start_sim(self, scenario=DEFAULT_SCENARIO, extra=(), log="sim.log", timeout=20.0):
+        """Starts venus-sim on the site's bus and waits up to `timeout` s for its services.
+
+        `scenario` None starts the simulator's own default site."""
         if self.bus is None:
             self.start_bus()
-        out = open(self.path(log), "w")
-        proc = subprocess.Popen([os.path.join(self.build, "venus-sim"), "--bus", self.bus, "--scenario", scenario,
-                                 *extra], stdout=out, stderr=out)
-        self.procs.append(proc)
-        if not wait_for(lambda: "services ready" in self.text(log) or proc.poll() is not None):
+        command = [os.path.join(self.build, "venus-sim"), "--bus", self.bus]
+        if scenario is not None:
+            command += ["--scenario", scenario]
+        proc = self.spawn(command + list(extra), log, stdout=True)
+        if not wait_for(lambda: "services ready" in self.text(log) or proc.poll() is not None, timeout):
             raise RuntimeError("venus-sim did not get ready:\n" + self.text(log))
         if proc.poll() is not None:
             raise RuntimeError("venus-sim exited with %s:\n%s" % (proc.returncode, self.text(log)))
@@ -78,9 +119,7 @@ class Site:
         if "--listen" not in args:
             command += ["--listen", "127.0.0.1:0"]
         command += list(args)
-        out = open(self.path(log), "w")
-        proc = subprocess.Popen(command, stderr=out, env=env)
-        self.procs.append(proc)
+        proc = self.spawn(command, log, env=env)
         found = wait_for(lambda: re.search(r"listening on 127\.0\.0\.1:(\d+)", self.text(log)) or proc.poll() is not None)
         if proc.poll() is not None or not found:
             raise RuntimeError("venus-modbusd did not start (%s):\n%s" % (proc.poll(), self.text(log)))
