@@ -26,70 +26,28 @@ import sys
 import threading
 import time
 
+from sitelib import Checks, RawMbap, frame, read_pdu, waiting
+
 CASE = sys.argv[1]
 HOST = os.environ["VMD_HOST"]
 BUILD = os.environ["VMD_BUILD"]
 BUS = os.environ["VMD_BUS"]
 WORK = os.environ["VMD_WORK"]
-failures = []
+checks = Checks("connection " + CASE)
+check = checks.check
+failures = checks.failures
+wait_for = waiting(30.0, interval=0.05)
 
 SETPOINT = 2700  # settings /Settings/CGwacs/AcPowerSetPoint, int16 W, writable (unit 100)
 VEBUS_UNIT = 246  # the site's Multi; registers 3..122 are one contiguous block
-
-
-def check(condition, message):
-    print(("ok   " if condition else "FAIL ") + message, flush=True)
-    if not condition:
-        failures.append(message)
-
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
-
-
-def frame(tid, unit, pdu, protocol=0, length=None):
-    return struct.pack(">HHHB", tid, protocol, len(pdu) + 1 if length is None else length, unit) + pdu
-
-
-def read_pdu(address, count, fc=3):
-    return struct.pack(">BHH", fc, address, count)
 
 
 def write_pdu(address, value):
     return struct.pack(">BHh", 6, address, value)
 
 
-def recv_exactly(s, n):
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
-def read_reply(s):
-    """One reply (tid, unit, pdu), or None when the server closed the connection."""
-    try:
-        head = recv_exactly(s, 7)
-        if head is None:
-            return None
-        tid, _, length, unit = struct.unpack(">HHHB", head)
-        body = recv_exactly(s, length - 1)
-    except (ConnectionResetError, BrokenPipeError):
-        return None
-    return None if body is None else (tid, unit, body)
-
-
-def request(s, unit, pdu, tid=1):
-    s.sendall(frame(tid, unit, pdu))
-    return read_reply(s)
+raw = RawMbap(resets_close=True, close_wait=30.0)
+read_reply, request, closed_by_server = raw.read_reply, raw.request, raw.closed_by_server
 
 
 def connect(port, source="127.0.0.1", timeout=30.0, rcvbuf=None):
@@ -101,17 +59,6 @@ def connect(port, source="127.0.0.1", timeout=30.0, rcvbuf=None):
     s.connect((HOST, port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
-
-
-def closed_by_server(s, within=30.0):
-    """True once the server has closed the connection (EOF or reset) within `within` seconds."""
-    s.settimeout(within)
-    try:
-        return s.recv(1) == b""
-    except (ConnectionResetError, BrokenPipeError):
-        return True
-    except socket.timeout:
-        return False
 
 
 def still_served(s, tid=900):
@@ -432,7 +379,4 @@ CASES = {"slow-reader": slow_reader, "half-close": half_close, "oversize": overs
 if CASE not in CASES:
     sys.exit("unknown case " + CASE)
 CASES[CASE]()
-if failures:
-    print("%d check(s) failed" % len(failures))
-    sys.exit(1)
-print("connection %s: all checks passed" % CASE)
+checks.finish()

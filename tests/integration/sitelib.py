@@ -209,3 +209,66 @@ class Connection:
             return False
         except ConnectionResetError:
             return True
+
+
+# Raw MBAP on a plain socket, for tests that send malformed frames or watch the server close a
+# connection (sitelib.Connection raises where these return None).
+
+def frame(tid, unit, pdu, protocol=0, length=None):
+    """One MBAP frame; `protocol` and `length` override the header's fields to make a malformed one."""
+    return struct.pack(">HHHB", tid, protocol, len(pdu) + 1 if length is None else length, unit) + pdu
+
+
+def read_pdu(address, count, fc=3):
+    """The PDU of a read request (function code 3 unless `fc` says otherwise)."""
+    return struct.pack(">BHH", fc, address, count)
+
+
+def recv_exactly(s, n):
+    """`n` bytes from socket `s`, or None when the server closes it first."""
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+class RawMbap:
+    """A test's raw-MBAP helpers: whether a reset counts as the server closing, and how long to
+    wait for a close by default."""
+
+    def __init__(self, resets_close, close_wait):
+        self.resets_close = resets_close
+        self.close_wait = close_wait
+
+    def read_reply(self, s):
+        """One reply (tid, unit, pdu), or None when the server closed the connection (or reset it, when
+        resets count as closing; otherwise the reset is raised)."""
+        try:
+            head = recv_exactly(s, 7)
+            if head is None:
+                return None
+            tid, _, length, unit = struct.unpack(">HHHB", head)
+            body = recv_exactly(s, length - 1)
+        except (ConnectionResetError, BrokenPipeError):
+            if not self.resets_close:
+                raise
+            return None
+        return None if body is None else (tid, unit, body)
+
+    def request(self, s, unit, pdu, tid=1):
+        """Sends one request and returns read_reply()."""
+        s.sendall(frame(tid, unit, pdu))
+        return self.read_reply(s)
+
+    def closed_by_server(self, s, within=None):
+        """True once the server has closed the connection (EOF or reset) within `within` seconds."""
+        s.settimeout(self.close_wait if within is None else within)
+        try:
+            return s.recv(1) == b""
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
