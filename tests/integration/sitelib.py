@@ -35,6 +35,18 @@ def waiting(timeout, interval=0.02):
     return lambda predicate, timeout=timeout: wait_for(predicate, timeout, interval)
 
 
+def published_list_missing(reference):
+    """None when the published register list `reference`/attributes.csv is there. Otherwise says so and
+    returns the test's exit status: 77 (skip), or 1 (fail) when the environment has CI=true."""
+    if os.path.exists(os.path.join(reference, "attributes.csv")):
+        return None
+    if os.environ.get("CI") == "true":
+        print("FAIL: the published register list is not at %s (CI=true)" % reference, file=sys.stderr)
+        return 1
+    print("SKIP: the published register list is not at %s" % reference)
+    return 77
+
+
 class Checks:
     """A test's checks: each prints "ok" or "FAIL" with its message; finish() prints the summary."""
 
