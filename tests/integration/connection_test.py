@@ -122,6 +122,14 @@ class Daemon:
             print("\n".join(self.log().splitlines()[-30:]))
 
 
+def write_config(name, text):
+    """Writes the config file `name` of this test's own daemon and returns its path."""
+    path = os.path.join(WORK, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def site_log():
     with open(os.environ["VMD_SERVER_LOG"]) as f:
         return f.read()
@@ -264,9 +272,7 @@ def header_log():
 
 # --- issue 11 item 4 ----------------------------------------------------------------------------
 def per_address():
-    config = os.path.join(WORK, "per-address.yaml")
-    with open(config, "w") as f:
-        f.write("max-clients-per-address: 2\n")
+    config = write_config("per-address.yaml", "max-clients-per-address: 2\n")
     daemon = Daemon("--config", config)
     try:
         first = [connect(daemon.port, "127.0.0.2") for _ in range(2)]
@@ -295,8 +301,7 @@ def per_address():
         check(all(still_served(c) for c in first + [other]), "the admitted connections are served throughout")
 
         # SIGHUP: the new limit applies to new connections.
-        with open(config, "w") as f:
-            f.write("max-clients-per-address: 3\n")
+        write_config("per-address.yaml", "max-clients-per-address: 3\n")
         check(daemon.reload(), "the reload is done")
         check("reload: 32 clients at once, 3 per address" in daemon.log(), "the reload logs the new limit")
         now_third = connect(daemon.port, "127.0.0.2")
@@ -336,9 +341,7 @@ def evict():
 
 # --- issue 18 item 8 ----------------------------------------------------------------------------
 def reload_access():
-    config = os.path.join(WORK, "access.yaml")
-    with open(config, "w") as f:
-        f.write("log-level: debug\n")
+    config = write_config("access.yaml", "log-level: debug\n")
     daemon = Daemon("--config", config)
     try:
         leaving = connect(daemon.port, "127.0.0.2")   # will be removed from --allow
@@ -347,8 +350,7 @@ def reload_access():
         for c, value in ((leaving, 11), (writer, 12), (reader, 13)):
             reply = request(c, 100, write_pdu(SETPOINT, value))
             check(reply is not None and reply[2] == write_pdu(SETPOINT, value), "before the reload %s may write" % c.getsockname()[0])
-        with open(config, "w") as f:
-            f.write("log-level: debug\nallow: [127.0.0.3, 127.0.0.4]\nwrite-allow: [127.0.0.3]\n")
+        write_config("access.yaml", "log-level: debug\nallow: [127.0.0.3, 127.0.0.4]\nwrite-allow: [127.0.0.3]\n")
         check(daemon.reload(), "the reload is done")
         check(closed_by_server(leaving), "a connection no longer in --allow is closed by the reload")
         check(re.search(re.escape(peer_of(leaving)) + r": closing: no longer in --allow", daemon.log()) is not None,
@@ -363,8 +365,7 @@ def reload_access():
         reply = request(writer, 100, read_pdu(SETPOINT, 1))
         check(reply is not None and reply[2] == b"\x03\x02\x00\x0f", "the refused write changed nothing: 2700 reads 15")
         # And back: the write permission returns to the open connection.
-        with open(config, "w") as f:
-            f.write("log-level: debug\nallow: [127.0.0.3, 127.0.0.4]\n")
+        write_config("access.yaml", "log-level: debug\nallow: [127.0.0.3, 127.0.0.4]\n")
         check(daemon.reload(), "the second reload is done")
         reply = request(reader, 100, write_pdu(SETPOINT, 16))
         check(reply is not None and reply[2] == write_pdu(SETPOINT, 16), "write-allow widened: the open connection writes again")
