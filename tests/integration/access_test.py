@@ -11,6 +11,8 @@ import socket
 import struct
 import sys
 
+from sitelib import Checks
+
 mode = sys.argv[1]
 port4 = int(os.environ["VMD_PORT"])
 
@@ -26,13 +28,8 @@ def request(s, pdu, unit=100):
 
 READ = struct.pack(">BHH", 3, 2902, 1)                   # settings Hub4Mode
 WRITE = struct.pack(">BHH", 6, 2700, 25)                 # settings AcPowerSetPoint = 25 W
-failures = []
-
-
-def check(condition, message):
-    print(("ok   " if condition else "FAIL ") + message, flush=True)
-    if not condition:
-        failures.append(message)
+checks = Checks("access " + mode)
+check = checks.check
 
 
 if mode == "read-only":
@@ -59,4 +56,4 @@ elif mode == "ipv6":
     check(request(s4, WRITE) == b"\x86\x02", "not in --write-allow: the IPv4 client's write answers exception 2")
 else:
     sys.exit("unknown mode " + mode)
-sys.exit(1 if failures else 0)
+checks.finish()

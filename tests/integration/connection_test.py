@@ -26,70 +26,28 @@ import sys
 import threading
 import time
 
+from sitelib import Checks, RawMbap, frame, read_pdu, waiting
+
 CASE = sys.argv[1]
 HOST = os.environ["VMD_HOST"]
 BUILD = os.environ["VMD_BUILD"]
 BUS = os.environ["VMD_BUS"]
 WORK = os.environ["VMD_WORK"]
-failures = []
+checks = Checks("connection " + CASE)
+check = checks.check
+failures = checks.failures
+wait_for = waiting(30.0, interval=0.05)
 
 SETPOINT = 2700  # settings /Settings/CGwacs/AcPowerSetPoint, int16 W, writable (unit 100)
 VEBUS_UNIT = 246  # the site's Multi; registers 3..122 are one contiguous block
-
-
-def check(condition, message):
-    print(("ok   " if condition else "FAIL ") + message, flush=True)
-    if not condition:
-        failures.append(message)
-
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
-
-
-def frame(tid, unit, pdu, protocol=0, length=None):
-    return struct.pack(">HHHB", tid, protocol, len(pdu) + 1 if length is None else length, unit) + pdu
-
-
-def read_pdu(address, count, fc=3):
-    return struct.pack(">BHH", fc, address, count)
 
 
 def write_pdu(address, value):
     return struct.pack(">BHh", 6, address, value)
 
 
-def recv_exactly(s, n):
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
-def read_reply(s):
-    """One reply (tid, unit, pdu), or None when the server closed the connection."""
-    try:
-        head = recv_exactly(s, 7)
-        if head is None:
-            return None
-        tid, _, length, unit = struct.unpack(">HHHB", head)
-        body = recv_exactly(s, length - 1)
-    except (ConnectionResetError, BrokenPipeError):
-        return None
-    return None if body is None else (tid, unit, body)
-
-
-def request(s, unit, pdu, tid=1):
-    s.sendall(frame(tid, unit, pdu))
-    return read_reply(s)
+raw = RawMbap(resets_close=True, close_wait=30.0)
+read_reply, request, closed_by_server = raw.read_reply, raw.request, raw.closed_by_server
 
 
 def connect(port, source="127.0.0.1", timeout=30.0, rcvbuf=None):
@@ -101,17 +59,6 @@ def connect(port, source="127.0.0.1", timeout=30.0, rcvbuf=None):
     s.connect((HOST, port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
-
-
-def closed_by_server(s, within=30.0):
-    """True once the server has closed the connection (EOF or reset) within `within` seconds."""
-    s.settimeout(within)
-    try:
-        return s.recv(1) == b""
-    except (ConnectionResetError, BrokenPipeError):
-        return True
-    except socket.timeout:
-        return False
 
 
 def still_served(s, tid=900):
@@ -173,6 +120,14 @@ class Daemon:
         if failures:
             print("--- %s (last 30 lines)" % self.log_path)
             print("\n".join(self.log().splitlines()[-30:]))
+
+
+def write_config(name, text):
+    """Writes the config file `name` of this test's own daemon and returns its path."""
+    path = os.path.join(WORK, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
 
 
 def site_log():
@@ -317,9 +272,7 @@ def header_log():
 
 # --- issue 11 item 4 ----------------------------------------------------------------------------
 def per_address():
-    config = os.path.join(WORK, "per-address.yaml")
-    with open(config, "w") as f:
-        f.write("max-clients-per-address: 2\n")
+    config = write_config("per-address.yaml", "max-clients-per-address: 2\n")
     daemon = Daemon("--config", config)
     try:
         first = [connect(daemon.port, "127.0.0.2") for _ in range(2)]
@@ -348,8 +301,7 @@ def per_address():
         check(all(still_served(c) for c in first + [other]), "the admitted connections are served throughout")
 
         # SIGHUP: the new limit applies to new connections.
-        with open(config, "w") as f:
-            f.write("max-clients-per-address: 3\n")
+        write_config("per-address.yaml", "max-clients-per-address: 3\n")
         check(daemon.reload(), "the reload is done")
         check("reload: 32 clients at once, 3 per address" in daemon.log(), "the reload logs the new limit")
         now_third = connect(daemon.port, "127.0.0.2")
@@ -389,9 +341,7 @@ def evict():
 
 # --- issue 18 item 8 ----------------------------------------------------------------------------
 def reload_access():
-    config = os.path.join(WORK, "access.yaml")
-    with open(config, "w") as f:
-        f.write("log-level: debug\n")
+    config = write_config("access.yaml", "log-level: debug\n")
     daemon = Daemon("--config", config)
     try:
         leaving = connect(daemon.port, "127.0.0.2")   # will be removed from --allow
@@ -400,8 +350,7 @@ def reload_access():
         for c, value in ((leaving, 11), (writer, 12), (reader, 13)):
             reply = request(c, 100, write_pdu(SETPOINT, value))
             check(reply is not None and reply[2] == write_pdu(SETPOINT, value), "before the reload %s may write" % c.getsockname()[0])
-        with open(config, "w") as f:
-            f.write("log-level: debug\nallow: [127.0.0.3, 127.0.0.4]\nwrite-allow: [127.0.0.3]\n")
+        write_config("access.yaml", "log-level: debug\nallow: [127.0.0.3, 127.0.0.4]\nwrite-allow: [127.0.0.3]\n")
         check(daemon.reload(), "the reload is done")
         check(closed_by_server(leaving), "a connection no longer in --allow is closed by the reload")
         check(re.search(re.escape(peer_of(leaving)) + r": closing: no longer in --allow", daemon.log()) is not None,
@@ -416,8 +365,7 @@ def reload_access():
         reply = request(writer, 100, read_pdu(SETPOINT, 1))
         check(reply is not None and reply[2] == b"\x03\x02\x00\x0f", "the refused write changed nothing: 2700 reads 15")
         # And back: the write permission returns to the open connection.
-        with open(config, "w") as f:
-            f.write("log-level: debug\nallow: [127.0.0.3, 127.0.0.4]\n")
+        write_config("access.yaml", "log-level: debug\nallow: [127.0.0.3, 127.0.0.4]\n")
         check(daemon.reload(), "the second reload is done")
         reply = request(reader, 100, write_pdu(SETPOINT, 16))
         check(reply is not None and reply[2] == write_pdu(SETPOINT, 16), "write-allow widened: the open connection writes again")
@@ -432,7 +380,4 @@ CASES = {"slow-reader": slow_reader, "half-close": half_close, "oversize": overs
 if CASE not in CASES:
     sys.exit("unknown case " + CASE)
 CASES[CASE]()
-if failures:
-    print("%d check(s) failed" % len(failures))
-    sys.exit(1)
-print("connection %s: all checks passed" % CASE)
+checks.finish()

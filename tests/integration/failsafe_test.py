@@ -16,44 +16,27 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 from pymodbus.client import ModbusTcpClient
 
+from sitelib import Checks, Site, waiting
+
 build = sys.argv[1]
 here = os.path.dirname(os.path.abspath(__file__))
 scenario = os.path.join(here, "scenarios", "failsafe-site.yaml")
-work = tempfile.mkdtemp(prefix="vmd-failsafe.")
-failures = []
-procs = []
+site = Site(build, prefix="vmd-failsafe.")
+work = site.work
+checks = Checks("failsafe")
+check = checks.check
+wait_for = waiting(10.0)
+text = site.text
 
 PROMPT = "com.victronenergy.vebus.fs_prompt"  # unit 41
 SLOW = "com.victronenergy.vebus.fs_slow"  # unit 42, answers SetValue 3 s late (time for the reload)
 RESTARTING = "com.victronenergy.vebus.fs_restarting"  # unit 43
 L1, L2, L3 = ("/Hub4/L%d/AcPowerSetpoint" % i for i in (1, 2, 3))
-
-
-def check(condition, message):
-    print(("ok   " if condition else "FAIL ") + message, flush=True)
-    if not condition:
-        failures.append(message)
-    return condition
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
-def text(name):
-    with open(os.path.join(work, name)) as f:
-        return f.read()
 
 
 def sets(log, service, path, value=None):
@@ -71,13 +54,7 @@ def diagnostic(path):
 
 
 def start_sim(only, log):
-    sim = subprocess.Popen([os.path.join(build, "venus-sim"), "--bus", address, "--scenario", scenario]
-                           + [a for name in only for a in ("--only", name)],
-                           stdout=open(os.path.join(work, log), "w"), stderr=subprocess.STDOUT)
-    procs.append(sim)
-    if not wait_for(lambda: "services ready" in text(log)):
-        raise RuntimeError("venus-sim did not start: " + text(log))
-    return sim
+    return site.start_sim(scenario, [a for name in only for a in ("--only", name)], log, timeout=10.0)
 
 
 def write_overlay(rules):
@@ -88,10 +65,7 @@ def write_overlay(rules):
 
 
 try:
-    bus = subprocess.Popen(["dbus-daemon", "--config-file=" + os.path.join(here, "bus.conf"), "--nofork",
-                            "--print-address=1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    procs.append(bus)
-    address = bus.stdout.readline().strip()
+    address = site.start_bus()
     start_sim([PROMPT, SLOW], "sim.log")
     restarting = start_sim([RESTARTING], "sim-restarting-1.log")
 
@@ -101,9 +75,7 @@ try:
     with open(config, "w") as f:
         f.write("listen: [127.0.0.1:0]\nlog-level: debug\nbus: %s\nwrite-timeout: 5000\noverlays: [%s]\n"
                 % (address, overlay))
-    server = subprocess.Popen([os.path.join(build, "venus-modbusd"), "--config", config],
-                              stderr=open(os.path.join(work, "server.log"), "w"))
-    procs.append(server)
+    server = site.spawn([os.path.join(build, "venus-modbusd"), "--config", config], "server.log")
     if not wait_for(lambda: "listening on 127.0.0.1:" in text("server.log")):
         raise RuntimeError("the daemon did not start")
     port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", text("server.log")).group(1))
@@ -192,16 +164,9 @@ try:
 except Exception as e:  # a client error, a process that did not start: fail with the logs below
     check(False, "the test ran to its end: %s: %s" % (type(e).__name__, e))
 finally:
-    for p in reversed(procs):
-        if p.poll() is None:
-            p.terminate()
-            p.wait(timeout=10)
+    site.stop_all()
 
-if failures:
-    if os.path.exists(os.path.join(work, "server.log")):
-        print(text("server.log")[-4000:], file=sys.stderr)
-    print("failsafe: %d failed" % len(failures))
+try:
+    checks.finish(lambda: text("server.log")[-4000:])
+finally:
     shutil.rmtree(work, ignore_errors=True)
-    sys.exit(1)
-shutil.rmtree(work, ignore_errors=True)
-print("failsafe: all checks passed")

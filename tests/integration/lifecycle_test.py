@@ -9,37 +9,22 @@ import re
 import signal
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
+from sitelib import Checks, Site, waiting
+
 build = sys.argv[1]
-here = os.path.dirname(os.path.abspath(__file__))
-work = tempfile.mkdtemp(prefix="vmd-lifecycle.")
-failures = []
-procs = []
-
-
-def check(condition, message):
-    print(("ok   " if condition else "FAIL ") + message, flush=True)
-    if not condition:
-        failures.append(message)
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
+site = Site(build, prefix="vmd-lifecycle.")
+work = site.work
+checks = Checks("lifecycle")
+check = checks.check
+wait_for = waiting(10.0)
 
 
 def log_text():
-    with open(os.path.join(work, "server.log")) as f:
-        return f.read()
+    return site.text("server.log")
 
 
 # The notify socket, read by a thread that records every datagram with its time.
@@ -67,14 +52,8 @@ def notified(line, after=0.0):
 
 
 try:
-    bus = subprocess.Popen(["dbus-daemon", "--config-file=" + os.path.join(here, "bus.conf"), "--nofork",
-                            "--print-address=1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    procs.append(bus)
-    address = bus.stdout.readline().strip()
-    sim_log = open(os.path.join(work, "sim.log"), "w")
-    sim = subprocess.Popen([os.path.join(build, "venus-sim"), "--bus", address], stdout=sim_log, stderr=sim_log)
-    procs.append(sim)
-    wait_for(lambda: "services ready" in open(os.path.join(work, "sim.log")).read())
+    address = site.start_bus()
+    site.start_sim(None, timeout=10.0)
 
     config = os.path.join(work, "venus-modbusd.yaml")
     overlay = os.path.join(work, "overlay.yaml")
@@ -85,9 +64,7 @@ try:
 
     env = dict(os.environ, NOTIFY_SOCKET=notify_path, WATCHDOG_USEC="1000000")
     env.pop("WATCHDOG_PID", None)
-    server_log = open(os.path.join(work, "server.log"), "w")
-    server = subprocess.Popen([os.path.join(build, "venus-modbusd"), "--config", config], stderr=server_log, env=env)
-    procs.append(server)
+    server = site.spawn([os.path.join(build, "venus-modbusd"), "--config", config], "server.log", env=env)
     check(wait_for(lambda: notified("READY=1")), "READY=1 is sent")
     check("listening on 127.0.0.1:" in log_text(), "READY=1 comes once the server listens")
     port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", log_text()).group(1))
@@ -150,14 +127,7 @@ try:
     check(status == 0, "SIGTERM stops the daemon with status 0")
     check(wait_for(lambda: notified("STOPPING=1", after=stop), 2.0), "STOPPING=1 is sent at SIGTERM")
 finally:
-    for p in reversed(procs):
-        if p.poll() is None:
-            p.terminate()
-            p.wait(timeout=10)
+    site.stop_all()
     notify.close()
 
-if failures:
-    print(open(os.path.join(work, "server.log")).read()[-3000:], file=sys.stderr)
-    print("lifecycle: %d failed" % len(failures))
-    sys.exit(1)
-print("lifecycle: all checks passed")
+checks.finish(lambda: log_text()[-3000:])

@@ -12,19 +12,14 @@ import subprocess
 import sys
 import time
 
-from sitelib import SOURCE, SHIPPED_MAP, Connection, Site, wait_for
+from sitelib import SOURCE, SHIPPED_MAP, Checks, Connection, Site, wait_for
 
 BUILD = sys.argv[1]
 DAEMON = os.path.join(BUILD, "venus-modbusd")
 EXTRA = os.path.join(SOURCE, "tests", "integration", "scenarios", "extra-meter.yaml")
 TWINS = os.path.join(SOURCE, "tests", "integration", "scenarios", "twins.yaml")
-failures = []
-
-
-def check(condition, message):
-    print(("ok   " if condition else "FAIL ") + message, flush=True)
-    if not condition:
-        failures.append(message)
+checks = Checks("options")
+check = checks.check
 
 
 def run(*args, env=None):
@@ -227,7 +222,4 @@ for name in sys.argv[2:] or PARTS:
     except Exception as e:  # a part that breaks is a failure of that part, the others still run
         check(False, "%s raised %s: %s" % (name, type(e).__name__, e))
 
-if failures:
-    print("options: %d failed" % len(failures))
-    sys.exit(1)
-print("options: all checks passed")
+checks.finish()

@@ -17,6 +17,8 @@ import time
 import yaml
 from pymodbus.client import ModbusTcpClient
 
+from sitelib import published_list_missing
+
 HOST, PORT = os.environ["VMD_HOST"], int(os.environ["VMD_PORT"])
 REFERENCE = os.path.join(os.environ["VMD_SOURCE"], "..", "shared", "reference")
 SIM_LOG = os.environ["VMD_SIM_LOG"]
@@ -32,12 +34,9 @@ def documented(column):
 
 
 def main():
-    if not os.path.exists(os.path.join(REFERENCE, "attributes.csv")):
-        if os.environ.get("CI") == "true":
-            print("FAIL: the published register list is not at %s (CI=true)" % REFERENCE, file=sys.stderr)
-            return 1
-        print("SKIP: the published register list is not at %s" % REFERENCE)
-        return 77
+    missing = published_list_missing(REFERENCE)
+    if missing is not None:
+        return missing
     with open(sys.argv[1]) as f:
         site = yaml.safe_load(f)
     writable = {}  # (service type, path) -> (bus name, unit)

@@ -12,67 +12,32 @@ import re
 import signal
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
-import time
+
+from sitelib import Checks, Site, waiting
 
 build = sys.argv[1]
 here = os.path.dirname(os.path.abspath(__file__))
-work = tempfile.mkdtemp(prefix="vmd-reload-mirror.")
-failures = []
-procs = []
-
-
-def check(condition, message):
-    print(("ok   " if condition else "FAIL ") + message, flush=True)
-    if not condition:
-        failures.append(message)
-
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
-def text(name):
-    with open(os.path.join(work, name)) as f:
-        return f.read()
-
-
-def start_sim(address, scenario, log_name):
-    log = open(os.path.join(work, log_name), "w")
-    args = [os.path.join(build, "venus-sim"), "--bus", address]
-    if scenario:
-        args += ["--scenario", scenario]
-    sim = subprocess.Popen(args, stdout=log, stderr=log)
-    procs.append(sim)
-    if not wait_for(lambda: "services ready" in text(log_name)):
-        raise RuntimeError("venus-sim did not get ready: " + text(log_name))
-    return sim
+site = Site(build, prefix="vmd-reload-mirror.")
+work = site.work
+checks = Checks("reload_mirror")
+check = checks.check
+wait_for = waiting(15.0)
+text = site.text
 
 
 OVERLAY_V1 = "registers:\n  - {address: 60000, service: tank, path: /Level, type: uint16, scale: 10, access: R}\n"
 OVERLAY_V2 = OVERLAY_V1 + "  - {address: 60001, service: tank, path: /Sim/Extra, type: uint16, access: R}\n"
 
 try:
-    bus = subprocess.Popen(["dbus-daemon", "--config-file=" + os.path.join(here, "bus.conf"), "--nofork",
-                            "--print-address=1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    procs.append(bus)
-    address = bus.stdout.readline().strip()
-    start_sim(address, None, "sim.log")
+    address = site.start_bus()
+    site.start_sim(None, log="sim.log", timeout=15.0)
 
     overlay = os.path.join(work, "overlay.yaml")
     with open(overlay, "w") as f:
         f.write(OVERLAY_V1)
-    server_log = open(os.path.join(work, "server.log"), "w")
-    server = subprocess.Popen([os.path.join(build, "venus-modbusd"), "--bus", address, "--listen", "127.0.0.1:0",
-                               "--log-level", "debug", "--overlay", overlay], stderr=server_log)
-    procs.append(server)
+    server = site.spawn([os.path.join(build, "venus-modbusd"), "--bus", address, "--listen", "127.0.0.1:0",
+                         "--log-level", "debug", "--overlay", overlay], "server.log")
     check(wait_for(lambda: "listening on 127.0.0.1:" in text("server.log")), "the server listens")
     port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", text("server.log")).group(1))
     client = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -84,7 +49,7 @@ try:
         reply = client.recv(64)[7:]
         return struct.unpack(">H", reply[2:4])[0] if len(reply) == 4 and reply[0] == 3 else -reply[1]
 
-    start_sim(address, os.path.join(here, "scenarios", "tank-slow-paths.yaml"), "slow.log")
+    site.start_sim(os.path.join(here, "scenarios", "tank-slow-paths.yaml"), log="slow.log", timeout=15.0)
     # The server is reading the tank path by path: its GetValues are answered 1.5 s late.
     check(wait_for(lambda: "READ com.victronenergy.tank.slow GetValue delayed" in text("slow.log")),
           "the server reads the slow tank path by path")
@@ -114,13 +79,6 @@ try:
     server.send_signal(signal.SIGTERM)
     check(server.wait(timeout=10) == 0, "SIGTERM stops the daemon with status 0")
 finally:
-    for p in reversed(procs):
-        if p.poll() is None:
-            p.terminate()
-            p.wait(timeout=10)
+    site.stop_all()
 
-if failures:
-    print(text("server.log")[-4000:], file=sys.stderr)
-    print("reload_mirror: %d failed" % len(failures))
-    sys.exit(1)
-print("reload_mirror: all checks passed")
+checks.finish(lambda: text("server.log")[-4000:])

@@ -11,14 +11,12 @@ import sys
 import threading
 import time
 
+from sitelib import Checks, RawMbap, frame, read_pdu
+
 HOST, PORT = os.environ["VMD_HOST"], int(os.environ["VMD_PORT"])
-failures = []
-
-
-def check(condition, message):
-    print(("ok   " if condition else "FAIL ") + message, flush=True)
-    if not condition:
-        failures.append(message)
+checks = Checks("robustness")
+check = checks.check
+failures = checks.failures
 
 
 def connect():
@@ -27,45 +25,8 @@ def connect():
     return s
 
 
-def frame(tid, unit, pdu, protocol=0, length=None):
-    return struct.pack(">HHHB", tid, protocol, len(pdu) + 1 if length is None else length, unit) + pdu
-
-
-def read_reply(s):
-    """One reply (tid, unit, pdu), or None when the server closed the connection."""
-    head = b""
-    while len(head) < 7:
-        chunk = s.recv(7 - len(head))
-        if not chunk:
-            return None
-        head += chunk
-    tid, _, length, unit = struct.unpack(">HHHB", head)
-    body = b""
-    while len(body) < length - 1:
-        chunk = s.recv(length - 1 - len(body))
-        if not chunk:
-            return None
-        body += chunk
-    return tid, unit, body
-
-
-def closed_by_server(s, within=3.0):
-    s.settimeout(within)
-    try:
-        return s.recv(1) == b""
-    except (ConnectionResetError, BrokenPipeError):
-        return True
-    except socket.timeout:
-        return False
-
-
-def request(s, unit, pdu, tid=1):
-    s.sendall(frame(tid, unit, pdu))
-    return read_reply(s)
-
-
-def read_pdu(address, count, fc=3):
-    return struct.pack(">BHH", fc, address, count)
+raw = RawMbap(resets_close=False, close_wait=3.0)
+read_reply, request, closed_by_server = raw.read_reply, raw.request, raw.closed_by_server
 
 
 # --- framing errors close the connection -------------------------------------------------------

@@ -9,6 +9,7 @@ import re
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -29,10 +30,51 @@ def wait_for(predicate, timeout=20.0, interval=0.02):
     return predicate()
 
 
+def waiting(timeout, interval=0.02):
+    """A wait_for whose default timeout is `timeout`, for a test whose waits are sized around it."""
+    return lambda predicate, timeout=timeout: wait_for(predicate, timeout, interval)
+
+
+def published_list_missing(reference):
+    """None when the published register list `reference`/attributes.csv is there. Otherwise says so and
+    returns the test's exit status: 77 (skip), or 1 (fail) when the environment has CI=true."""
+    if os.path.exists(os.path.join(reference, "attributes.csv")):
+        return None
+    if os.environ.get("CI") == "true":
+        print("FAIL: the published register list is not at %s (CI=true)" % reference, file=sys.stderr)
+        return 1
+    print("SKIP: the published register list is not at %s" % reference)
+    return 77
+
+
+class Checks:
+    """A test's checks: each prints "ok" or "FAIL" with its message; finish() prints the summary."""
+
+    def __init__(self, name):
+        self.name = name
+        self.failures = []
+
+    def check(self, condition, message):
+        """Records one check and returns `condition`."""
+        print(("ok   " if condition else "FAIL ") + message, flush=True)
+        if not condition:
+            self.failures.append(message)
+        return condition
+
+    def finish(self, tail=None):
+        """Prints the summary; when a check failed, prints `tail()` (a log's end) to stderr and exits 1."""
+        if self.failures:
+            if tail is not None:
+                print(tail(), file=sys.stderr)
+            print("%s: %d failed" % (self.name, len(self.failures)))
+            sys.exit(1)
+        print("%s: all checks passed" % self.name)
+
+
 class Site:
-    def __init__(self, build):
+    def __init__(self, build, prefix="vmd-py-site."):
         self.build = build
-        self.work = tempfile.mkdtemp(prefix="vmd-py-site.")
+        self.work = tempfile.mkdtemp(prefix=prefix)
         self.procs = []
         self.bus = None
 
@@ -54,15 +96,26 @@ class Site:
             raise RuntimeError("dbus-daemon did not print its address")
         return self.bus
 
-    def start_sim(self, scenario=DEFAULT_SCENARIO, extra=(), log="sim.log"):
-        """Starts venus-sim on the site's bus and waits for its services."""
+    def spawn(self, command, log, env=None, stdout=False):
+        """Starts `command` with its stderr (and its stdout when `stdout`) in the site's file `log`.
+
+        stop_all() stops it."""
+        out = open(self.path(log), "w")
+        proc = subprocess.Popen(command, stdout=out if stdout else None, stderr=out, env=env)
+        self.procs.append(proc)
+        return proc
+
+    def start_sim(self, scenario=DEFAULT_SCENARIO, extra=(), log="sim.log", timeout=20.0):
+        """Starts venus-sim on the site's bus and waits up to `timeout` s for its services.
+
+        `scenario` None starts the simulator's own default site."""
         if self.bus is None:
             self.start_bus()
-        out = open(self.path(log), "w")
-        proc = subprocess.Popen([os.path.join(self.build, "venus-sim"), "--bus", self.bus, "--scenario", scenario,
-                                 *extra], stdout=out, stderr=out)
-        self.procs.append(proc)
-        if not wait_for(lambda: "services ready" in self.text(log) or proc.poll() is not None):
+        command = [os.path.join(self.build, "venus-sim"), "--bus", self.bus]
+        if scenario is not None:
+            command += ["--scenario", scenario]
+        proc = self.spawn(command + list(extra), log, stdout=True)
+        if not wait_for(lambda: "services ready" in self.text(log) or proc.poll() is not None, timeout):
             raise RuntimeError("venus-sim did not get ready:\n" + self.text(log))
         if proc.poll() is not None:
             raise RuntimeError("venus-sim exited with %s:\n%s" % (proc.returncode, self.text(log)))
@@ -78,9 +131,7 @@ class Site:
         if "--listen" not in args:
             command += ["--listen", "127.0.0.1:0"]
         command += list(args)
-        out = open(self.path(log), "w")
-        proc = subprocess.Popen(command, stderr=out, env=env)
-        self.procs.append(proc)
+        proc = self.spawn(command, log, env=env)
         found = wait_for(lambda: re.search(r"listening on 127\.0\.0\.1:(\d+)", self.text(log)) or proc.poll() is not None)
         if proc.poll() is not None or not found:
             raise RuntimeError("venus-modbusd did not start (%s):\n%s" % (proc.poll(), self.text(log)))
@@ -170,3 +221,66 @@ class Connection:
             return False
         except ConnectionResetError:
             return True
+
+
+# Raw MBAP on a plain socket, for tests that send malformed frames or watch the server close a
+# connection (sitelib.Connection raises where these return None).
+
+def frame(tid, unit, pdu, protocol=0, length=None):
+    """One MBAP frame; `protocol` and `length` override the header's fields to make a malformed one."""
+    return struct.pack(">HHHB", tid, protocol, len(pdu) + 1 if length is None else length, unit) + pdu
+
+
+def read_pdu(address, count, fc=3):
+    """The PDU of a read request (function code 3 unless `fc` says otherwise)."""
+    return struct.pack(">BHH", fc, address, count)
+
+
+def recv_exactly(s, n):
+    """`n` bytes from socket `s`, or None when the server closes it first."""
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+class RawMbap:
+    """A test's raw-MBAP helpers: whether a reset counts as the server closing, and how long to
+    wait for a close by default."""
+
+    def __init__(self, resets_close, close_wait):
+        self.resets_close = resets_close
+        self.close_wait = close_wait
+
+    def read_reply(self, s):
+        """One reply (tid, unit, pdu), or None when the server closed the connection (or reset it, when
+        resets count as closing; otherwise the reset is raised)."""
+        try:
+            head = recv_exactly(s, 7)
+            if head is None:
+                return None
+            tid, _, length, unit = struct.unpack(">HHHB", head)
+            body = recv_exactly(s, length - 1)
+        except (ConnectionResetError, BrokenPipeError):
+            if not self.resets_close:
+                raise
+            return None
+        return None if body is None else (tid, unit, body)
+
+    def request(self, s, unit, pdu, tid=1):
+        """Sends one request and returns read_reply()."""
+        s.sendall(frame(tid, unit, pdu))
+        return self.read_reply(s)
+
+    def closed_by_server(self, s, within=None):
+        """True once the server has closed the connection (EOF or reset) within `within` seconds."""
+        s.settimeout(self.close_wait if within is None else within)
+        try:
+            return s.recv(1) == b""
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False

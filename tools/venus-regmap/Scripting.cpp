@@ -182,6 +182,18 @@ bool connectTo(ModbusClient& client, const Request& request, bool asJson, std::o
     return true;
 }
 
+// The endpoint and the register a read or write addresses (the register's unit ID in `unit`), or
+// nullptr once `err` says what is wrong with either.
+const Register* addressed(const ScriptMap& script, const Request& request, Endpoint& endpoint, int& unit,
+                          std::ostream& err) {
+    std::string error;
+    if (!parseEndpoint(request.target, endpoint, error)) {
+        err << "venus-regmap: " << error << "\n";
+        return nullptr;
+    }
+    return resolve(script, request, unit, err);
+}
+
 } // namespace
 
 std::optional<int> usualUnit(const ScriptMap& script, const std::string& service) {
@@ -310,13 +322,8 @@ int findRegisters(const ScriptMap& script, const std::string& text, bool asJson,
 
 int readPath(const ScriptMap& script, const Request& request, std::ostream& out, std::ostream& err) {
     Endpoint endpoint;
-    std::string error;
-    if (!parseEndpoint(request.target, endpoint, error)) {
-        err << "venus-regmap: " << error << "\n";
-        return kBadInput;
-    }
     int unit = 0;
-    const auto* reg = resolve(script, request, unit, err);
+    const auto* reg = addressed(script, request, endpoint, unit, err);
     if (!reg) return kBadInput;
     ModbusClient client(endpoint, unit);
     if (!connectTo(client, request, request.json, out, err)) return kNoAnswer;
@@ -344,14 +351,10 @@ int readPath(const ScriptMap& script, const Request& request, std::ostream& out,
 
 int writePath(const ScriptMap& script, const Request& request, std::ostream& out, std::ostream& err) {
     Endpoint endpoint;
-    std::string error;
-    if (!parseEndpoint(request.target, endpoint, error)) {
-        err << "venus-regmap: " << error << "\n";
-        return kBadInput;
-    }
     int unit = 0;
-    const auto* reg = resolve(script, request, unit, err);
+    const auto* reg = addressed(script, request, endpoint, unit, err);
     if (!reg) return kBadInput;
+    std::string error;
     auto words = encodeForWrite(*reg, request.value, error);
     if (!words) {
         if (request.json) out << "{\"ok\": false, \"refused\": " << json(error) << "}\n";
