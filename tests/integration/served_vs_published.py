@@ -15,12 +15,12 @@ import json
 import math
 import os
 import re
-import socket
-import struct
 import subprocess
 import sys
 
-BUS, HOST, PORT = os.environ["VMD_BUS"], os.environ["VMD_HOST"], int(os.environ["VMD_PORT"])
+from sitelib import Connection, published_list_missing
+
+BUS, PORT = os.environ["VMD_BUS"], int(os.environ["VMD_PORT"])  # the server listens on 127.0.0.1
 REFERENCE = os.path.join(os.environ["VMD_SOURCE"], "..", "shared", "reference")
 COMPUTED = "INTERNAL"  # rows the GX server computes itself (777, 830, 834, 3214, 5202): not a D-Bus value
 RANGES = {"uint16": (0, 0xFFFF), "int16": (-0x8000, 0x7FFF), "uint32": (0, 0xFFFFFFFF),
@@ -71,36 +71,10 @@ def size(kind):
     return int(kind[kind.index("[") + 1:-1]) if "[" in kind else WORDS[kind]
 
 
-class Modbus:
-    def __init__(self):
-        self.sock = socket.create_connection((HOST, PORT), timeout=10)
-        self.tid = 0
-
-    def read(self, unit, address, count):
-        self.tid = (self.tid + 1) & 0xFFFF
-        self.sock.sendall(struct.pack(">HHHBBHH", self.tid, 0, 6, unit, 3, address, count))
-        head = self._exactly(7)
-        body = self._exactly(struct.unpack(">H", head[4:6])[0] - 1)
-        if body[0] & 0x80:
-            return "exception %d" % body[1]
-        return list(struct.unpack(">%dH" % count, body[2:]))
-
-    def _exactly(self, n):
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError("the server closed the connection")
-            data += chunk
-        return data
-
-
 def main():
-    if not os.path.isdir(REFERENCE):
-        if os.environ.get("CI") == "true":
-            sys.exit("FAIL: %s is missing: CI checks the served values against the published list" % REFERENCE)
-        print("SKIP: %s is absent (a user's clone): nothing to compare the served values with" % REFERENCE)
-        sys.exit(77)
+    missing = published_list_missing(REFERENCE)
+    if missing is not None:
+        sys.exit(missing)
     with open(os.path.join(REFERENCE, "unitid2di.csv"), newline="") as f:
         unit_of = {int(row[1]): int(row[0]) for row in list(csv.reader(f))[1:] if row and row[0].strip().isdigit()}
     with open(os.path.join(REFERENCE, "attributes.csv"), newline="") as f:
@@ -116,7 +90,7 @@ def main():
         if unit is not None:
             services.setdefault(kind, []).append((name, unit))
 
-    modbus = Modbus()
+    modbus = Connection(PORT)  # reads give the words, or the exception code as an int
     compared, failures = 0, []
     for service_type, path_spec, _, _, address, kind, scale, _ in rows:
         if kind.startswith(COMPUTED):
