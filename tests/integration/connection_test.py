@@ -9,6 +9,7 @@ Run via with-site.sh, one case per CTest test:
   connection_test.py per-address    the per-address limit refuses, rate-limited in the log, and follows SIGHUP
   connection_test.py evict          a full server closes the connection idle longest for a newcomer
   connection_test.py reload-access  SIGHUP applies --allow and --write-allow to open connections
+  connection_test.py fc23-errors    function 23 with bad quantities, byte counts or lengths: exception 3, no write
 
 Cases that need their own options start a second venus-modbusd on the site's bus (VMD_BUS); the
 others use the server with-site.sh started (VMD_PORT, VMD_SERVER_LOG). Clients take distinct source
@@ -375,8 +376,56 @@ def reload_access():
         daemon.stop()
 
 
+# --- issue 16: function 23's checks through the server --------------------------------------------
+def fc23(read_address, read_quantity, write_address, write_quantity, byte_count, data):
+    """A function 23 PDU whose header fields are given as they are, right or wrong."""
+    return struct.pack(">BHHHHB", 23, read_address, read_quantity, write_address, write_quantity, byte_count) + data
+
+
+def fc23_errors():
+    """Each malformed function 23 answers exception 3 on the same connection, and none writes."""
+    port = int(os.environ["VMD_PORT"])
+    sim_log = os.environ["VMD_SIM_LOG"]
+    s = connect(port)
+    baseline = request(s, 100, write_pdu(SETPOINT, 55), tid=1)
+    check(baseline == (1, 100, write_pdu(SETPOINT, 55)), "2700 is set to 55 first (%r)" % (baseline,))
+
+    def set_lines():
+        with open(sim_log) as f:
+            return [l for l in f if l.startswith("SET ") and "/Settings/CGwacs/AcPowerSetPoint" in l]
+
+    sets_before = len(set_lines())
+    value = struct.pack(">h", 777)  # what each bad request would write to 2700
+    cases = [
+        ("write quantity 122 (above 121), byte count 2", fc23(SETPOINT, 1, SETPOINT, 122, 2, value)),
+        ("write quantity 122 with its 244 bytes (PDU of 254)", fc23(SETPOINT, 1, SETPOINT, 122, 244, value * 122)),
+        ("write quantity 0, byte count 0", fc23(SETPOINT, 1, SETPOINT, 0, 0, b"")),
+        ("byte count 4 for a write quantity of 1", fc23(SETPOINT, 1, SETPOINT, 1, 4, value * 2)),
+        ("byte count 0 for a write quantity of 1", fc23(SETPOINT, 1, SETPOINT, 1, 0, value)),
+        ("2 data bytes more than the byte count says", fc23(SETPOINT, 1, SETPOINT, 1, 2, value * 2)),
+        ("1 data byte less than the byte count says", fc23(SETPOINT, 1, SETPOINT, 1, 2, value[:1])),
+        ("no data at all (PDU of 10)", fc23(SETPOINT, 1, SETPOINT, 1, 2, b"")),
+        ("a PDU of 9 bytes (no byte count)", fc23(SETPOINT, 1, SETPOINT, 1, 2, b"")[:9]),
+        ("read quantity 0", fc23(SETPOINT, 0, SETPOINT, 1, 2, value)),
+        ("read quantity 126 (above 125)", fc23(SETPOINT, 126, SETPOINT, 1, 2, value)),
+    ]
+    for tid, (name, pdu) in enumerate(cases, start=10):
+        reply = request(s, 100, pdu, tid)
+        check(reply == (tid, 100, b"\x97\x03"), "FC 23, %s: exception 3 (%r)" % (name, reply))
+    reply = request(s, 100, read_pdu(SETPOINT, 1), tid=50)
+    check(reply == (50, 100, b"\x03\x02\x00\x37"), "the same connection is served after them, and 2700 still reads 55 (%r)" % (reply,))
+    check(len(set_lines()) == sets_before, "no SetValue reached the settings service (%d SET lines, %d before)"
+          % (len(set_lines()), sets_before))
+    # A well-formed one on the same connection is carried out and reads its own write back.
+    reply = request(s, 100, fc23(SETPOINT, 1, SETPOINT, 1, 2, value), tid=51)
+    check(reply == (51, 100, b"\x17\x02" + value), "a well-formed FC 23 on the same connection writes 777 and reads it back (%r)" % (reply,))
+    check(len(set_lines()) == sets_before + 1, "and that one write reached D-Bus")
+    s.close()
+
+
 CASES = {"slow-reader": slow_reader, "half-close": half_close, "oversize": oversize, "header-log": header_log,
-         "per-address": per_address, "evict": evict, "reload-access": reload_access}
+         "per-address": per_address, "evict": evict, "reload-access": reload_access,
+         "fc23-errors": fc23_errors}
 if CASE not in CASES:
     sys.exit("unknown case " + CASE)
 CASES[CASE]()
