@@ -10,6 +10,8 @@ Run via with-site.sh, one case per CTest test:
   connection_test.py evict          a full server closes the connection idle longest for a newcomer
   connection_test.py reload-access  SIGHUP applies --allow and --write-allow to open connections
   connection_test.py fc23-errors    function 23 with bad quantities, byte counts or lengths: exception 3, no write
+  connection_test.py bad-object-path  a write to an output whose D-Bus name is not an object path: exception 10
+                                    (run on scenarios/bad-output-id.yaml)
 
 Cases that need their own options start a second venus-modbusd on the site's bus (VMD_BUS); the
 others use the server with-site.sh started (VMD_PORT, VMD_SERVER_LOG). Clients take distinct source
@@ -423,9 +425,34 @@ def fc23_errors():
     s.close()
 
 
+# --- issue 16: a D-Bus name the server cannot call -----------------------------------------------
+def bad_object_path():
+    """An output identifier that makes no valid object path ("relay 1") can be read but not written:
+    the write answers exception 10, and the daemon and the connection go on."""
+    port = int(os.environ["VMD_PORT"])
+    unit, slot1_state, slot2_state = 7, 53300 + 24, 53300 + 36 + 24
+    s = connect(port)
+    reply = request(s, unit, read_pdu(53300, 8), tid=1)
+    check(reply is not None and reply[2][2:].rstrip(b"\0") == b"relay 1", "slot 1 is output 'relay 1' (%r)" % (reply,))
+    reply = request(s, unit, read_pdu(slot1_state, 1), tid=2)
+    check(reply == (2, unit, b"\x03\x02\x00\x01"), "its state reads 1 (%r)" % (reply,))
+    reply = request(s, unit, write_pdu(slot1_state, 0), tid=3)
+    check(reply == (3, unit, b"\x86\x0a"), "a write to it answers exception 10 (%r)" % (reply,))
+    check(wait_for(lambda: re.search(r"write from \S+ unit 7 register 53324 words \[0x0000\] -> "
+                                     r"com\.victronenergy\.switch\.badid /SwitchableOutput/relay 1/State = 0 "
+                                     r"\(i\): refused \(D-Bus error\)", site_log()) is not None),
+          "the write is logged as refused by D-Bus")
+    reply = request(s, unit, write_pdu(slot2_state, 1), tid=4)
+    check(reply == (4, unit, write_pdu(slot2_state, 1)), "the same connection then writes output relay_2 (%r)" % (reply,))
+    check(wait_for(lambda: "SET com.victronenergy.switch.badid /SwitchableOutput/relay_2/State i 1 -> 0"
+                   in open(os.environ["VMD_SIM_LOG"]).read()), "and that write reaches the service")
+    check("D-Bus failure" not in site_log(), "the daemon did not stop on it")
+    s.close()
+
+
 CASES = {"slow-reader": slow_reader, "half-close": half_close, "oversize": oversize, "header-log": header_log,
          "per-address": per_address, "evict": evict, "reload-access": reload_access,
-         "fc23-errors": fc23_errors}
+         "fc23-errors": fc23_errors, "bad-object-path": bad_object_path}
 if CASE not in CASES:
     sys.exit("unknown case " + CASE)
 CASES[CASE]()
