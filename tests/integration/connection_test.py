@@ -12,6 +12,10 @@ Run via with-site.sh, one case per CTest test:
   connection_test.py fc23-errors    function 23 with bad quantities, byte counts or lengths: exception 3, no write
   connection_test.py bad-object-path  a write to an output whose D-Bus name is not an object path: exception 10
                                     (run on scenarios/bad-output-id.yaml)
+  connection_test.py never-reads-output  a client that never reads: the server stops reading once 64 KiB of
+                                    replies wait in it; every reply comes, in order, when it reads
+  connection_test.py never-reads-queue   the same with requests behind a hung write: it stops reading once
+                                    64 requests wait
 
 Cases that need their own options start a second venus-modbusd on the site's bus (VMD_BUS); the
 others use the server with-site.sh started (VMD_PORT, VMD_SERVER_LOG). Clients take distinct source
@@ -450,9 +454,188 @@ def bad_object_path():
     s.close()
 
 
+# --- issue 16: a client that never reads (docs/protocol.md, "Hostile clients") ---------------------
+FRAME_BYTES = 12           # an MBAP frame of a read (FC 3) or a write single (FC 6)
+INPUT_BUFFER = 4 * 260     # what the server reads from a client at most at once (Server.cpp kInputBufferSize)
+MAX_PENDING = 64 * 1024    # the replies that may wait in the server before it stops reading
+MAX_QUEUED = 64            # the requests that may wait behind a write before it stops reading
+PER_READ = INPUT_BUFFER // FRAME_BYTES  # whole frames one read can bring: 86
+
+
+def tcp_queues(local, remote):
+    """(send queue, receive queue) in bytes of the IPv4 TCP socket from `local` to `remote` ((host, port)
+    pairs), from /proc/net/tcp: bytes written but not acknowledged, and received but not read."""
+    def hexaddr(address):
+        host, port = address
+        return "%s:%04X" % ("".join("%02X" % int(b) for b in reversed(host.split("."))), port)
+    want = (hexaddr(local), hexaddr(remote))
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if (fields[1], fields[2]) == want:
+                tx, rx = fields[4].split(":")
+                return int(tx, 16), int(rx, 16)
+    raise AssertionError("no TCP socket %s -> %s in /proc/net/tcp" % want)
+
+
+class NeverReader:
+    """A client with tiny socket buffers that sends `burst` without blocking and never reads, until
+    everything is still: then the bytes the server took and the bytes it wrote are known exactly."""
+
+    def __init__(self, port, burst):
+        self.sock = connect(port, rcvbuf=4096)
+        # A small send buffer too, so that what the client's kernel holds stays small beside the burst.
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        self.sock.setblocking(False)
+        self.burst = burst
+        self.sent = 0
+
+    def push(self):
+        """Sends what the socket takes now; returns whether anything was taken."""
+        before = self.sent
+        while self.sent < len(self.burst):
+            try:
+                self.sent += self.sock.send(self.burst[self.sent:self.sent + 65536])
+            except BlockingIOError:
+                break
+        return self.sent > before
+
+    def state(self):
+        client = self.sock.getsockname(), self.sock.getpeername()
+        client_tx, client_rx = tcp_queues(*client)
+        server_tx, server_rx = tcp_queues(client[1], client[0])
+        return {"sent": self.sent, "client_tx": client_tx, "client_rx": client_rx, "server_tx": server_tx,
+                "server_rx": server_rx}
+
+    def settle(self, still=1.0, timeout=60.0):
+        """Keeps sending until nothing moved for `still` seconds; returns the state then."""
+        deadline = time.monotonic() + timeout
+        last, since = None, time.monotonic()
+        while time.monotonic() < deadline:
+            self.push()
+            now = self.state()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= still:
+                return now
+            time.sleep(0.05)
+        raise AssertionError("the connection never settled: %r" % last)
+
+    def taken(self, state):
+        """The bytes the server has read from this client."""
+        return state["sent"] - state["client_tx"] - state["server_rx"]
+
+    def read_all(self, count):
+        """Sends the rest of the burst from a thread while reading `count` replies; returns them."""
+        self.sock.setblocking(True)
+        self.sock.settimeout(60.0)
+        rest = self.burst[self.sent:]
+        errors = []
+
+        def sender():
+            try:
+                self.sock.sendall(rest)
+            except OSError as e:
+                errors.append(e)
+
+        thread = threading.Thread(target=sender, daemon=True)
+        thread.start()
+        replies = []
+        for _ in range(count):
+            reply = read_reply(self.sock)
+            if reply is None:
+                break
+            replies.append(reply)
+        thread.join(timeout=60)
+        check(not errors, "the rest of the burst was sent once the client read (%s)" % errors)
+        return replies
+
+
+def never_reads_output():
+    """Big replies, no writes: reading stops once 64 KiB of replies wait in the server."""
+    daemon = Daemon("--frame-timeout", "1000")
+    try:
+        # 720 KB of requests: more than the server's kernel buffers absorb (about 3 MB of replies and
+        # 64 KB of requests on this machine) before its own 64 KiB fill.
+        total = 60000
+        reply_bytes = 7 + 2 + 200  # MBAP header, function and byte count, 100 registers
+        client = NeverReader(daemon.port, b"".join(frame(t, VEBUS_UNIT, read_pdu(3, 100)) for t in range(total)))
+        state = client.settle()
+        print("settled: %r" % state)
+        # Bytes left unread in the server's socket while nothing moves: the server is not reading. (Too
+        # small a burst would be read whole, and this check would fail rather than pass unproven.)
+        check(state["server_rx"] > 0, "the server stopped reading: %d request bytes wait unread in its socket"
+              % state["server_rx"])
+        served = client.taken(state) // FRAME_BYTES
+        pending = served * reply_bytes - state["server_tx"] - state["client_rx"]
+        check(MAX_PENDING <= pending < MAX_PENDING + PER_READ * reply_bytes,
+              "it stopped with 64 KiB of replies waiting in it, at most one read's worth more: %d bytes of %d "
+              "replies beyond the %d in the sockets" % (pending, served, state["server_tx"] + state["client_rx"]))
+        other = connect(daemon.port, "127.0.0.2")
+        check(all(still_served(other, tid=1000 + i) for i in range(20)), "another client is served meanwhile")
+        again = client.settle()
+        check(again == state, "and the never-reading client's connection has not moved meanwhile")
+        replies = client.read_all(total)
+        check(len(replies) == total, "once it reads, it gets every one of %d replies (%d)" % (total, len(replies)))
+        check([r[0] for r in replies] == list(range(len(replies))), "in request order")
+        check(all(r[2][:2] == b"\x03\xc8" for r in replies), "each a read of 100 registers")
+        check("frame timeout" not in daemon.log(), "no frame timeout while the server was not reading (--frame-timeout 1000)")
+        other.close()
+        client.sock.close()
+    finally:
+        daemon.stop()
+
+
+def never_reads_queue():
+    """Small replies behind a hung write: reading stops once 64 requests wait."""
+    sim_log = os.path.join(WORK, "extra-sim.log")
+    extra = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios", "extra-meter.yaml")
+    with open(sim_log, "w") as out:
+        sim = subprocess.Popen([os.path.join(BUILD, "venus-sim"), "--bus", BUS, "--scenario", extra], stdout=out,
+                               stderr=out)
+    daemon = None
+    try:
+        check(wait_for(lambda: "services ready" in open(sim_log).read()), "the extra simulator is ready")
+        daemon = Daemon("--write-timeout", "10000")
+        unit = 41  # vebus.test_faulty: /Hub4/L1/AcPowerSetpoint (register 37) never answers a SetValue
+        other = connect(daemon.port, "127.0.0.2")
+        mode = lambda tid: request(other, unit, read_pdu(33, 1), tid)
+        check(wait_for(lambda: mode(1) == (1, unit, b"\x03\x02\x00\x03")), "unit 41 is served (/Mode 3)")
+        total = 2000
+        burst = frame(0, unit, write_pdu(37, 5)) + b"".join(frame(t, unit, read_pdu(33, 1)) for t in range(1, total + 1))
+        client = NeverReader(daemon.port, burst)
+        started = time.monotonic()
+        state = client.settle()
+        print("settled: %r" % state)
+        check(time.monotonic() - started < 9, "settled while the write hangs (%.1f s of its 10 s)" % (time.monotonic() - started))
+        check(any("/Hub4/L1/AcPowerSetpoint" in l and "hang" in l for l in open(sim_log).read().splitlines()
+                  if l.startswith("SET ")), "the write reached D-Bus and hangs")
+        check(state["server_rx"] > 0, "the server stopped reading: %d request bytes wait unread in its socket"
+              % state["server_rx"])
+        queued = (client.taken(state) - FRAME_BYTES) // FRAME_BYTES
+        check(MAX_QUEUED <= queued <= MAX_QUEUED - 1 + PER_READ,
+              "it stopped with 64 requests queued behind the write, at most one read's worth more: %d" % queued)
+        check(state["server_tx"] == 0 and state["client_rx"] == 0, "no reply overtakes the pending write's")
+        check(all(mode(100 + i) == (100 + i, unit, b"\x03\x02\x00\x03") for i in range(20)),
+              "another client is served meanwhile")
+        replies = client.read_all(total + 1)
+        check(len(replies) == total + 1, "every one of %d replies comes (%d)" % (total + 1, len(replies)))
+        check([r[0] for r in replies] == list(range(len(replies))), "in request order")
+        check(bool(replies) and replies[0][2] == b"\x86\x0b", "the hung write first: exception 11 (%r)" % (replies[:1],))
+        check(all(r[2] == b"\x03\x02\x00\x03" for r in replies[1:]), "then every read: /Mode 3")
+        other.close()
+        client.sock.close()
+    finally:
+        if daemon:
+            daemon.stop()
+        sim.terminate()
+        sim.wait(timeout=30)
+
+
 CASES = {"slow-reader": slow_reader, "half-close": half_close, "oversize": oversize, "header-log": header_log,
          "per-address": per_address, "evict": evict, "reload-access": reload_access,
-         "fc23-errors": fc23_errors, "bad-object-path": bad_object_path}
+         "fc23-errors": fc23_errors, "bad-object-path": bad_object_path,
+         "never-reads-output": never_reads_output, "never-reads-queue": never_reads_queue}
 if CASE not in CASES:
     sys.exit("unknown case " + CASE)
 CASES[CASE]()
