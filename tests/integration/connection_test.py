@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 
-from sitelib import Checks, RawMbap, frame, read_pdu, waiting
+from sitelib import SHIPPED_MAP, Checks, RawMbap, frame, read_pdu, waiting
 
 CASE = sys.argv[1]
 HOST = os.environ["VMD_HOST"]
@@ -90,8 +90,11 @@ class Daemon:
         Daemon.count += 1
         self.log_path = os.path.join(WORK, "connection-daemon%d.log" % Daemon.count)
         self.err = open(self.log_path, "w")
-        command = [os.path.join(BUILD, "venus-modbusd"), "--bus", BUS, "--listen", "127.0.0.1:0",
-                   "--log-level", "debug"] + list(args)
+        # An explicit config (empty unless the case brings one) and map: an installed
+        # /etc/venus-modbusd/venus-modbusd.yaml or map must not change what the test runs against.
+        config = [] if "--config" in args else ["--config", "/dev/null"]
+        command = [os.path.join(BUILD, "venus-modbusd"), *config, "--map", SHIPPED_MAP, "--bus", BUS,
+                   "--listen", "127.0.0.1:0", "--log-level", "debug"] + list(args)
         self.proc = subprocess.Popen(command, stderr=self.err)
         if not wait_for(lambda: self.proc.poll() is not None or re.search(r"listening on 127\.0\.0\.1:\d+", self.log()),
                         timeout=60):
@@ -507,7 +510,7 @@ class NeverReader:
         return {"sent": self.sent, "client_tx": client_tx, "client_rx": client_rx, "server_tx": server_tx,
                 "server_rx": server_rx}
 
-    def settle(self, still=1.0, timeout=60.0):
+    def settle(self, still=2.0, timeout=60.0):
         """Keeps sending until nothing moved for `still` seconds; returns the state then."""
         deadline = time.monotonic() + timeout
         last, since = None, time.monotonic()
