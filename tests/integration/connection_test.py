@@ -16,6 +16,8 @@ Run via with-site.sh, one case per CTest test:
                                     replies wait in it; every reply comes, in order, when it reads
   connection_test.py never-reads-queue   the same with requests behind a hung write: it stops reading once
                                     64 requests wait
+  connection_test.py evict-busy     a connection with a write in progress is never evicted; when all are, the
+                                    newcomer is closed
 
 Cases that need their own options start a second venus-modbusd on the site's bus (VMD_BUS); the
 others use the server with-site.sh started (VMD_PORT, VMD_SERVER_LOG). Clients take distinct source
@@ -589,16 +591,60 @@ def never_reads_output():
         daemon.stop()
 
 
-def never_reads_queue():
-    """Small replies behind a hung write: reading stops once 64 requests wait."""
+def start_extra_sim():
+    """venus-sim with scenarios/extra-meter.yaml on the site's bus (unit 41: a Multi whose
+    /Hub4/L1/AcPowerSetpoint, register 37, never answers a SetValue); returns (process, log path)."""
     sim_log = os.path.join(WORK, "extra-sim.log")
     extra = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios", "extra-meter.yaml")
     with open(sim_log, "w") as out:
         sim = subprocess.Popen([os.path.join(BUILD, "venus-sim"), "--bus", BUS, "--scenario", extra], stdout=out,
                                stderr=out)
+    check(wait_for(lambda: "services ready" in open(sim_log).read()), "the extra simulator is ready")
+    return sim, sim_log
+
+
+def evict_busy():
+    """A connection with a write in progress is never evicted; when every one has, the newcomer is closed."""
+    sim, sim_log = start_extra_sim()
     daemon = None
     try:
-        check(wait_for(lambda: "services ready" in open(sim_log).read()), "the extra simulator is ready")
+        daemon = Daemon("--max-clients", "2", "--write-timeout", "8000")
+        hung = frame(7, 41, write_pdu(37, 5))
+        b = connect(daemon.port, "127.0.0.3")
+        a = connect(daemon.port, "127.0.0.2")
+        check(wait_for(lambda: request(a, 41, read_pdu(33, 1), 1) == (1, 41, b"\x03\x02\x00\x03")), "unit 41 is served")
+        a.sendall(hung)  # a is busy from now on
+        check(wait_for(lambda: any("/Hub4/L1/AcPowerSetpoint" in l and "hang" in l for l in open(sim_log).read().splitlines()
+                                   if l.startswith("SET "))), "a's write reached D-Bus and hangs")
+        check(still_served(b), "b is served (and is now more recently active than a)")
+        c = connect(daemon.port, "127.0.0.4")
+        check(still_served(c), "a newcomer to the full server (--max-clients 2) is served")
+        check(closed_by_server(b), "by evicting b, though a has received nothing for longer")
+        check(daemon.wait_log(re.escape(peer_of(b)) + r": closing: evicted for " + re.escape(peer_of(c))),
+              "the eviction of b is logged")
+        c.sendall(frame(8, 41, write_pdu(37, 6)))  # now every connection has a write in progress
+        check(wait_for(lambda: sum(1 for l in open(sim_log).read().splitlines()
+                                   if l.startswith("SET ") and "/Hub4/L1/AcPowerSetpoint" in l) >= 2), "c's write hangs too")
+        d = connect(daemon.port, "127.0.0.5")
+        check(closed_by_server(d, within=10), "with every connection writing, a newcomer is closed at once")
+        check(daemon.wait_log(re.escape(peer_of(d)) + r": connection refused: already 2 clients \(--max-clients\), "
+                              r"each with a write in progress"), "and the refusal says why")
+        check(read_reply(a) == (7, 41, b"\x86\x0b"), "a's write still gets its answer (exception 11 at the timeout)")
+        check(read_reply(c) == (8, 41, b"\x86\x0b"), "and c's")
+        for s_ in (a, b, c, d):
+            s_.close()
+    finally:
+        if daemon:
+            daemon.stop()
+        sim.terminate()
+        sim.wait(timeout=30)
+
+
+def never_reads_queue():
+    """Small replies behind a hung write: reading stops once 64 requests wait."""
+    sim, sim_log = start_extra_sim()
+    daemon = None
+    try:
         daemon = Daemon("--write-timeout", "10000")
         unit = 41  # vebus.test_faulty: /Hub4/L1/AcPowerSetpoint (register 37) never answers a SetValue
         other = connect(daemon.port, "127.0.0.2")
@@ -638,7 +684,7 @@ def never_reads_queue():
 CASES = {"slow-reader": slow_reader, "half-close": half_close, "oversize": oversize, "header-log": header_log,
          "per-address": per_address, "evict": evict, "reload-access": reload_access,
          "fc23-errors": fc23_errors, "bad-object-path": bad_object_path,
-         "never-reads-output": never_reads_output, "never-reads-queue": never_reads_queue}
+         "never-reads-output": never_reads_output, "never-reads-queue": never_reads_queue, "evict-busy": evict_busy}
 if CASE not in CASES:
     sys.exit("unknown case " + CASE)
 CASES[CASE]()
