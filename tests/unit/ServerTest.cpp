@@ -163,7 +163,8 @@ struct Client {
         REQUIRE(::send(fd, adu.data(), adu.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(adu.size()));
         Bytes header = receive(7);
         if (header.size() != 7 || ((header[0] << 8) | header[1]) != transaction) return {};
-        return receive(((header[4] << 8) | header[5]) - 1u);
+        const auto length = static_cast<std::size_t>((header[4] << 8) | header[5]);
+        return length < 2 ? Bytes{} : receive(length - 1);
     }
     Bytes receive(std::size_t count) {
         Bytes data(count);
