@@ -295,30 +295,11 @@ TEST_CASE("the fail-safe writes its value after a second without client writes, 
     Peer peer;
     const std::string service = "com.victronenergy.vebus.test_faulty";
     auto limit = [&] { return *number(peer.get(service, "/Ac/ActiveIn/CurrentLimit")); };
-    // Writes every 300 ms for 2 s keep the fail-safe (1 s) from firing. The server re-arms it at some
-    // moment between a write's request and its reply, so it cannot have fired while every reply came
-    // less than 950 ms after the previous request; a machine that stalls longer than that (loaded,
-    // sanitizers) leaves the fail-safe free to fire, and the test then says so instead of failing.
-    using Clock = std::chrono::steady_clock;
-    // The site's log: earlier cases may have fired this fail-safe, and others fire that of unit 246.
-    const std::string firing = "fail-safe: no client wrote register 22 (" + service + " ";
-    const auto firedBefore = linesOf(env("VMD_SERVER_LOG"), firing).size();
-    auto previousSent = Clock::now();
-    auto longest = Clock::duration::zero();
+    // Writes every 300 ms for 2 s keep the fail-safe (1 s) from firing.
     for (int i = 0; i < 7; ++i) {
-        const auto sent = Clock::now();
         REQUIRE(client.writeSingle(41, 22, 123).error == 0);
-        if (i > 0) longest = std::max(longest, Clock::now() - previousSent);
-        previousSent = sent;
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    }
-    const auto fired = linesOf(env("VMD_SERVER_LOG"), firing);
-    if (longest < std::chrono::milliseconds(950)) {
-        CHECK(fired.size() == firedBefore);
         CHECK(limit() == 12.3);
-    } else {
-        WARN("a write came " << std::chrono::duration_cast<std::chrono::milliseconds>(longest).count()
-                             << " ms after the one before: the fail-safe may fire, not judged");
     }
     auto lastWrite = std::chrono::steady_clock::now();
     REQUIRE(client.writeSingle(41, 22, 123).error == 0);
