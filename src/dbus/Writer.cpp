@@ -5,9 +5,11 @@
 namespace vmd::dbus {
 
 void Writer::write(const modbus::WriteOp& op, std::function<void(modbus::WriteResult, int)> done) {
-    auto& proxy = proxies_[{op.service, op.path}];
-    if (!proxy) proxy = sdbus::createProxy(connection_, op.service, op.path);
     try {
+        // A path from a service's item list need not be a valid object path (an output named
+        // "relay 1"): the proxy then cannot be made, and the write fails like any D-Bus error.
+        auto& proxy = proxies_[{op.service, op.path}];
+        if (!proxy) proxy = sdbus::createProxy(connection_, op.service, op.path);
         proxy->callMethodAsync("SetValue")
             .onInterface(kBusItemInterface)
             .withTimeout(timeout_)

@@ -408,8 +408,25 @@ void Server::runWrites(std::uint64_t id, std::shared_ptr<WriteJob> job) {
         if (connections_.count(id)) processQueue(c);
         return;
     }
-    const auto& op = outcome.writes[job->next];
     auto peer = c.peer;
+    try {
+        startWrite(id, job, peer);
+    } catch (const std::exception& e) {
+        // A write that cannot even be started is an internal error, like one in serve(): exception 4.
+        // The writes already accepted stand and the rest are not sent, as after a refusal.
+        log()->error("{}: unit {} function {}: internal error: {}", peer, job->request.unit,
+                     job->request.pdu[0], e.what());
+        ++stats_.failedWrites;
+        outcome.readAfterWrite = false;
+        job->next = outcome.writes.size();
+        stats_.countException(ExceptionCode::ServerDeviceFailure);
+        RequestHandler::exception(job->request.pdu[0], ExceptionCode::ServerDeviceFailure, outcome.reply);
+        loop_.at(core::EventLoop::Clock::now(), [this, id, job] { runWrites(id, job); });
+    }
+}
+
+void Server::startWrite(std::uint64_t id, const std::shared_ptr<WriteJob>& job, const std::string& peer) {
+    const auto& op = job->outcome.writes[job->next];
     writer_.write(op, [this, id, job, peer](WriteResult result, int code) {
         const auto& op = job->outcome.writes[job->next];
         std::string words;

@@ -91,6 +91,8 @@ class Server {
     void processQueue(Connection& c);
     void serve(Connection& c, const Frame& frame);
     void runWrites(std::uint64_t id, std::shared_ptr<struct WriteJob> job);
+    /// Hands the job's next write to the write sink; throws what the sink throws.
+    void startWrite(std::uint64_t id, const std::shared_ptr<struct WriteJob>& job, const std::string& peer);
     void send(Connection& c, const Frame& request, const Reply& reply);
     void flush(Connection& c);
     void updateInterest(Connection& c);

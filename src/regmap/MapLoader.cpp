@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -94,6 +95,35 @@ std::optional<Failsafe> readFailsafe(const YAML::Node& f, std::string& problem) 
         return std::nullopt;
     }
 }
+
+} // namespace
+
+namespace {
+
+/// Whether `path` can be called on D-Bus: '/' and segments of [A-Za-z0-9_] between single slashes (an
+/// output slot segment "#N" stands for one such identifier). A path that cannot be called would never
+/// be read from a service that is read path by path, and a write to it could never be sent.
+bool isObjectPath(const std::string& path) {
+    if (path == "/") return true;
+    if (path.size() < 2 || path.front() != '/' || path.back() == '/') return false;
+    bool slotSegment = false;
+    for (std::size_t i = 1; i < path.size(); ++i) {
+        const char c = path[i];
+        if (c == '/') {
+            if (path[i - 1] == '/' || (slotSegment && path[i - 1] == '#')) return false;
+            slotSegment = false;
+        } else if (c == '#' && path[i - 1] == '/') {
+            slotSegment = true;
+        } else if (slotSegment ? !std::isdigit(static_cast<unsigned char>(c))
+                               : !(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) {
+            return false;
+        }
+    }
+    return !(slotSegment && path.back() == '#');
+}
+
+constexpr const char* kObjectPathRule =
+    "is not a D-Bus object path (segments of A-Z, a-z, 0-9 and _ between single slashes)";
 
 } // namespace
 
@@ -351,6 +381,8 @@ void MapLoader::addRegister(const YAML::Node& node, const std::string& src) {
         for (const auto& candidate : p.paths)
             if (candidate.empty() || candidate[0] != '/')
                 fail(node["path"], "path '" + candidate + "' does not start with '/'");
+            else if (!isObjectPath(candidate))
+                fail(node["path"], "path '" + candidate + "' " + kObjectPathRule);
     } else if (p.reg.type != ModbusType::Reserved && p.reg.compute == Compute::None && node["type"]) {
         fail(node, "missing field 'path'");
     }
@@ -358,8 +390,11 @@ void MapLoader::addRegister(const YAML::Node& node, const std::string& src) {
         if (!inputs.IsSequence())
             fail(inputs, "'inputs' must be a list of paths");
         else
-            for (const auto& in : inputs)
+            for (const auto& in : inputs) {
                 p.inputs.push_back(in.as<std::string>());
+                if (!isObjectPath(p.inputs.back()))
+                    fail(in, "input '" + p.inputs.back() + "' " + kObjectPathRule);
+            }
     }
     if (auto value = scalar("value", false)) {
         try {

@@ -50,9 +50,15 @@ TEST_CASE("unit 246 serves the VE.Bus Multi at instance 257", "[site]") {
     auto r = client.read(246, 33, 1);
     REQUIRE(r.error == 0);
     CHECK(r.words[0] == *number(peer.get("com.victronenergy.vebus.ttyO1", "/Mode")));
+    // A block of 39 registers (3..41) carries each register's own value, where the published list puts
+    // it: 3 is /Ac/ActiveIn/L1/V (uint16, x10), 31 /State, 33 /Mode.
     auto block = client.read(246, 3, 39);
-    CHECK(block.error == 0);
-    CHECK(block.words.size() == 39);
+    REQUIRE(block.error == 0);
+    REQUIRE(block.words.size() == 39);
+    const std::string multi = "com.victronenergy.vebus.ttyO1";
+    CHECK(block.words[0] == std::llround(*number(peer.get(multi, "/Ac/ActiveIn/L1/V")) * 10));
+    CHECK(block.words[31 - 3] == *number(peer.get(multi, "/State")));
+    CHECK(block.words[33 - 3] == *number(peer.get(multi, "/Mode")));
 }
 
 TEST_CASE("a value changed on D-Bus is seen over Modbus", "[site]") {

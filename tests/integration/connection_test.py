@@ -9,6 +9,15 @@ Run via with-site.sh, one case per CTest test:
   connection_test.py per-address    the per-address limit refuses, rate-limited in the log, and follows SIGHUP
   connection_test.py evict          a full server closes the connection idle longest for a newcomer
   connection_test.py reload-access  SIGHUP applies --allow and --write-allow to open connections
+  connection_test.py fc23-errors    function 23 with bad quantities, byte counts or lengths: exception 3, no write
+  connection_test.py bad-object-path  a write to an output whose D-Bus name is not an object path: exception 10
+                                    (run on scenarios/bad-output-id.yaml)
+  connection_test.py never-reads-output  a client that never reads: the server stops reading once 64 KiB of
+                                    replies wait in it; every reply comes, in order, when it reads
+  connection_test.py never-reads-queue   the same with requests behind a hung write: it stops reading once
+                                    64 requests wait
+  connection_test.py evict-busy     a connection with a write in progress is never evicted; when all are, the
+                                    newcomer is closed
 
 Cases that need their own options start a second venus-modbusd on the site's bus (VMD_BUS); the
 others use the server with-site.sh started (VMD_PORT, VMD_SERVER_LOG). Clients take distinct source
@@ -26,7 +35,7 @@ import sys
 import threading
 import time
 
-from sitelib import Checks, RawMbap, frame, read_pdu, waiting
+from sitelib import SHIPPED_MAP, Checks, RawMbap, frame, read_pdu, waiting
 
 CASE = sys.argv[1]
 HOST = os.environ["VMD_HOST"]
@@ -83,8 +92,11 @@ class Daemon:
         Daemon.count += 1
         self.log_path = os.path.join(WORK, "connection-daemon%d.log" % Daemon.count)
         self.err = open(self.log_path, "w")
-        command = [os.path.join(BUILD, "venus-modbusd"), "--bus", BUS, "--listen", "127.0.0.1:0",
-                   "--log-level", "debug"] + list(args)
+        # An explicit config (empty unless the case brings one) and map: an installed
+        # /etc/venus-modbusd/venus-modbusd.yaml or map must not change what the test runs against.
+        config = [] if "--config" in args else ["--config", "/dev/null"]
+        command = [os.path.join(BUILD, "venus-modbusd"), *config, "--map", SHIPPED_MAP, "--bus", BUS,
+                   "--listen", "127.0.0.1:0", "--log-level", "debug"] + list(args)
         self.proc = subprocess.Popen(command, stderr=self.err)
         if not wait_for(lambda: self.proc.poll() is not None or re.search(r"listening on 127\.0\.0\.1:\d+", self.log()),
                         timeout=60):
@@ -375,8 +387,307 @@ def reload_access():
         daemon.stop()
 
 
+# --- issue 16: function 23's checks through the server --------------------------------------------
+def fc23(read_address, read_quantity, write_address, write_quantity, byte_count, data):
+    """A function 23 PDU whose header fields are given as they are, right or wrong."""
+    return struct.pack(">BHHHHB", 23, read_address, read_quantity, write_address, write_quantity, byte_count) + data
+
+
+def fc23_errors():
+    """Each malformed function 23 answers exception 3 on the same connection, and none writes."""
+    port = int(os.environ["VMD_PORT"])
+    sim_log = os.environ["VMD_SIM_LOG"]
+    s = connect(port)
+    baseline = request(s, 100, write_pdu(SETPOINT, 55), tid=1)
+    check(baseline == (1, 100, write_pdu(SETPOINT, 55)), "2700 is set to 55 first (%r)" % (baseline,))
+
+    def set_lines():
+        with open(sim_log) as f:
+            return [l for l in f if l.startswith("SET ") and "/Settings/CGwacs/AcPowerSetPoint" in l]
+
+    sets_before = len(set_lines())
+    value = struct.pack(">h", 777)  # what each bad request would write to 2700
+    cases = [
+        ("write quantity 122 (above 121), byte count 2", fc23(SETPOINT, 1, SETPOINT, 122, 2, value)),
+        ("write quantity 122 with its 244 bytes (PDU of 254)", fc23(SETPOINT, 1, SETPOINT, 122, 244, value * 122)),
+        ("write quantity 0, byte count 0", fc23(SETPOINT, 1, SETPOINT, 0, 0, b"")),
+        ("byte count 4 for a write quantity of 1", fc23(SETPOINT, 1, SETPOINT, 1, 4, value * 2)),
+        ("byte count 0 for a write quantity of 1", fc23(SETPOINT, 1, SETPOINT, 1, 0, value)),
+        ("2 data bytes more than the byte count says", fc23(SETPOINT, 1, SETPOINT, 1, 2, value * 2)),
+        ("1 data byte less than the byte count says", fc23(SETPOINT, 1, SETPOINT, 1, 2, value[:1])),
+        ("no data at all (PDU of 10)", fc23(SETPOINT, 1, SETPOINT, 1, 2, b"")),
+        ("a PDU of 9 bytes (no byte count)", fc23(SETPOINT, 1, SETPOINT, 1, 2, b"")[:9]),
+        ("read quantity 0", fc23(SETPOINT, 0, SETPOINT, 1, 2, value)),
+        ("read quantity 126 (above 125)", fc23(SETPOINT, 126, SETPOINT, 1, 2, value)),
+    ]
+    for tid, (name, pdu) in enumerate(cases, start=10):
+        reply = request(s, 100, pdu, tid)
+        check(reply == (tid, 100, b"\x97\x03"), "FC 23, %s: exception 3 (%r)" % (name, reply))
+    reply = request(s, 100, read_pdu(SETPOINT, 1), tid=50)
+    check(reply == (50, 100, b"\x03\x02\x00\x37"), "the same connection is served after them, and 2700 still reads 55 (%r)" % (reply,))
+    check(len(set_lines()) == sets_before, "no SetValue reached the settings service (%d SET lines, %d before)"
+          % (len(set_lines()), sets_before))
+    # A well-formed one on the same connection is carried out and reads its own write back.
+    reply = request(s, 100, fc23(SETPOINT, 1, SETPOINT, 1, 2, value), tid=51)
+    check(reply == (51, 100, b"\x17\x02" + value), "a well-formed FC 23 on the same connection writes 777 and reads it back (%r)" % (reply,))
+    check(len(set_lines()) == sets_before + 1, "and that one write reached D-Bus")
+    s.close()
+
+
+# --- issue 16: a D-Bus name the server cannot call -----------------------------------------------
+def bad_object_path():
+    """An output identifier that makes no valid object path ("relay 1") can be read but not written:
+    the write answers exception 10, and the daemon and the connection go on."""
+    port = int(os.environ["VMD_PORT"])
+    unit, slot1_state, slot2_state = 7, 53300 + 24, 53300 + 36 + 24
+    s = connect(port)
+    reply = request(s, unit, read_pdu(53300, 8), tid=1)
+    check(reply is not None and reply[2][2:].rstrip(b"\0") == b"relay 1", "slot 1 is output 'relay 1' (%r)" % (reply,))
+    reply = request(s, unit, read_pdu(slot1_state, 1), tid=2)
+    check(reply == (2, unit, b"\x03\x02\x00\x01"), "its state reads 1 (%r)" % (reply,))
+    reply = request(s, unit, write_pdu(slot1_state, 0), tid=3)
+    check(reply == (3, unit, b"\x86\x0a"), "a write to it answers exception 10 (%r)" % (reply,))
+    check(wait_for(lambda: re.search(r"write from \S+ unit 7 register 53324 words \[0x0000\] -> "
+                                     r"com\.victronenergy\.switch\.badid /SwitchableOutput/relay 1/State = 0 "
+                                     r"\(i\): refused \(D-Bus error\)", site_log()) is not None),
+          "the write is logged as refused by D-Bus")
+    reply = request(s, unit, write_pdu(slot2_state, 1), tid=4)
+    check(reply == (4, unit, write_pdu(slot2_state, 1)), "the same connection then writes output relay_2 (%r)" % (reply,))
+    check(wait_for(lambda: "SET com.victronenergy.switch.badid /SwitchableOutput/relay_2/State i 1 -> 0"
+                   in open(os.environ["VMD_SIM_LOG"]).read()), "and that write reaches the service")
+    check("D-Bus failure" not in site_log(), "the daemon did not stop on it")
+    s.close()
+
+
+# --- issue 16: a client that never reads (docs/protocol.md, "Hostile clients") ---------------------
+FRAME_BYTES = 12           # an MBAP frame of a read (FC 3) or a write single (FC 6)
+INPUT_BUFFER = 4 * 260     # what the server reads from a client at most at once (Server.cpp kInputBufferSize)
+MAX_PENDING = 64 * 1024    # the replies that may wait in the server before it stops reading
+MAX_QUEUED = 64            # the requests that may wait behind a write before it stops reading
+PER_READ = INPUT_BUFFER // FRAME_BYTES  # whole frames one read can bring: 86
+
+
+def tcp_queues(local, remote):
+    """(send queue, receive queue) in bytes of the IPv4 TCP socket from `local` to `remote` ((host, port)
+    pairs), from /proc/net/tcp: bytes written but not acknowledged, and received but not read."""
+    def hexaddr(address):
+        host, port = address
+        return "%s:%04X" % ("".join("%02X" % int(b) for b in reversed(host.split("."))), port)
+    want = (hexaddr(local), hexaddr(remote))
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if (fields[1], fields[2]) == want:
+                tx, rx = fields[4].split(":")
+                return int(tx, 16), int(rx, 16)
+    raise AssertionError("no TCP socket %s -> %s in /proc/net/tcp" % want)
+
+
+class NeverReader:
+    """A client with tiny socket buffers that sends `burst` without blocking and never reads, until
+    everything is still: then the bytes the server took and the bytes it wrote are known exactly."""
+
+    def __init__(self, port, burst):
+        self.sock = connect(port, rcvbuf=4096)
+        # A small send buffer too, so that what the client's kernel holds stays small beside the burst.
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        self.sock.setblocking(False)
+        self.burst = burst
+        self.sent = 0
+
+    def push(self):
+        """Sends what the socket takes now; returns whether anything was taken."""
+        before = self.sent
+        while self.sent < len(self.burst):
+            try:
+                self.sent += self.sock.send(self.burst[self.sent:self.sent + 65536])
+            except BlockingIOError:
+                break
+        return self.sent > before
+
+    def state(self):
+        client = self.sock.getsockname(), self.sock.getpeername()
+        client_tx, client_rx = tcp_queues(*client)
+        server_tx, server_rx = tcp_queues(client[1], client[0])
+        return {"sent": self.sent, "client_tx": client_tx, "client_rx": client_rx, "server_tx": server_tx,
+                "server_rx": server_rx}
+
+    def settle(self, still=2.0, timeout=60.0):
+        """Keeps sending until nothing moved for `still` seconds; returns the state then."""
+        deadline = time.monotonic() + timeout
+        last, since = None, time.monotonic()
+        while time.monotonic() < deadline:
+            self.push()
+            now = self.state()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= still:
+                return now
+            time.sleep(0.05)
+        raise AssertionError("the connection never settled: %r" % last)
+
+    def taken(self, state):
+        """The bytes the server has read from this client."""
+        return state["sent"] - state["client_tx"] - state["server_rx"]
+
+    def read_all(self, count):
+        """Sends the rest of the burst from a thread while reading `count` replies; returns them."""
+        self.sock.setblocking(True)
+        self.sock.settimeout(60.0)
+        rest = self.burst[self.sent:]
+        errors = []
+
+        def sender():
+            try:
+                self.sock.sendall(rest)
+            except OSError as e:
+                errors.append(e)
+
+        thread = threading.Thread(target=sender, daemon=True)
+        thread.start()
+        replies = []
+        for _ in range(count):
+            reply = read_reply(self.sock)
+            if reply is None:
+                break
+            replies.append(reply)
+        thread.join(timeout=60)
+        check(not errors, "the rest of the burst was sent once the client read (%s)" % errors)
+        return replies
+
+
+def never_reads_output():
+    """Big replies, no writes: reading stops once 64 KiB of replies wait in the server."""
+    daemon = Daemon("--frame-timeout", "1000")
+    try:
+        # 720 KB of requests: more than the server's kernel buffers absorb (about 3 MB of replies and
+        # 64 KB of requests on this machine) before its own 64 KiB fill.
+        total = 60000
+        reply_bytes = 7 + 2 + 200  # MBAP header, function and byte count, 100 registers
+        client = NeverReader(daemon.port, b"".join(frame(t, VEBUS_UNIT, read_pdu(3, 100)) for t in range(total)))
+        state = client.settle()
+        print("settled: %r" % state)
+        # Bytes left unread in the server's socket while nothing moves: the server is not reading. (Too
+        # small a burst would be read whole, and this check would fail rather than pass unproven.)
+        check(state["server_rx"] > 0, "the server stopped reading: %d request bytes wait unread in its socket"
+              % state["server_rx"])
+        def pending(state):
+            """The bytes of replies made but still in the server: every request it took was answered."""
+            return client.taken(state) // FRAME_BYTES * reply_bytes - state["server_tx"] - state["client_rx"]
+
+        check(MAX_PENDING <= pending(state) < MAX_PENDING + PER_READ * reply_bytes,
+              "it stopped with 64 KiB of replies waiting in it, at most one read's worth more: %d bytes beyond the "
+              "%d in the sockets" % (pending(state), state["server_tx"] + state["client_rx"]))
+        other = connect(daemon.port, "127.0.0.2")
+        check(all(still_served(other, tid=1000 + i) for i in range(20)), "another client is served meanwhile")
+        again = client.settle()
+        check(again["server_rx"] > 0 and MAX_PENDING <= pending(again) < MAX_PENDING + PER_READ * reply_bytes,
+              "and the never-reading client is still not read, with as much waiting (%d bytes)" % pending(again))
+        replies = client.read_all(total)
+        check(len(replies) == total, "once it reads, it gets every one of %d replies (%d)" % (total, len(replies)))
+        check([r[0] for r in replies] == list(range(len(replies))), "in request order")
+        check(all(r[2][:2] == b"\x03\xc8" for r in replies), "each a read of 100 registers")
+        check("frame timeout" not in daemon.log(), "no frame timeout while the server was not reading (--frame-timeout 1000)")
+        other.close()
+        client.sock.close()
+    finally:
+        daemon.stop()
+
+
+def start_extra_sim():
+    """venus-sim with scenarios/extra-meter.yaml on the site's bus (unit 41: a Multi whose
+    /Hub4/L1/AcPowerSetpoint, register 37, never answers a SetValue); returns (process, log path)."""
+    sim_log = os.path.join(WORK, "extra-sim.log")
+    extra = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios", "extra-meter.yaml")
+    with open(sim_log, "w") as out:
+        sim = subprocess.Popen([os.path.join(BUILD, "venus-sim"), "--bus", BUS, "--scenario", extra], stdout=out,
+                               stderr=out)
+    check(wait_for(lambda: "services ready" in open(sim_log).read()), "the extra simulator is ready")
+    return sim, sim_log
+
+
+def evict_busy():
+    """A connection with a write in progress is never evicted; when every one has, the newcomer is closed."""
+    sim, sim_log = start_extra_sim()
+    daemon = None
+    try:
+        daemon = Daemon("--max-clients", "2", "--write-timeout", "10000")
+        hung = frame(7, 41, write_pdu(37, 5))
+        b = connect(daemon.port, "127.0.0.3")
+        a = connect(daemon.port, "127.0.0.2")
+        check(wait_for(lambda: request(a, 41, read_pdu(33, 1), 1) == (1, 41, b"\x03\x02\x00\x03")), "unit 41 is served")
+        a.sendall(hung)  # a is busy from now on
+        check(wait_for(lambda: any("/Hub4/L1/AcPowerSetpoint" in l and "hang" in l for l in open(sim_log).read().splitlines()
+                                   if l.startswith("SET "))), "a's write reached D-Bus and hangs")
+        check(still_served(b), "b is served (and is now more recently active than a)")
+        c = connect(daemon.port, "127.0.0.4")
+        check(still_served(c), "a newcomer to the full server (--max-clients 2) is served")
+        check(closed_by_server(b), "by evicting b, though a has received nothing for longer")
+        check(daemon.wait_log(re.escape(peer_of(b)) + r": closing: evicted for " + re.escape(peer_of(c))),
+              "the eviction of b is logged")
+        c.sendall(frame(8, 41, write_pdu(37, 6)))  # now every connection has a write in progress
+        check(wait_for(lambda: sum(1 for l in open(sim_log).read().splitlines()
+                                   if l.startswith("SET ") and "/Hub4/L1/AcPowerSetpoint" in l) >= 2), "c's write hangs too")
+        d = connect(daemon.port, "127.0.0.5")
+        check(closed_by_server(d, within=10), "with every connection writing, a newcomer is closed at once")
+        check(daemon.wait_log(re.escape(peer_of(d)) + r": connection refused: already 2 clients \(--max-clients\), "
+                              r"each with a write in progress"), "and the refusal says why")
+        check(read_reply(a) == (7, 41, b"\x86\x0b"), "a's write still gets its answer (exception 11 at the timeout)")
+        check(read_reply(c) == (8, 41, b"\x86\x0b"), "and c's")
+        for s_ in (a, b, c, d):
+            s_.close()
+    finally:
+        if daemon:
+            daemon.stop()
+        sim.terminate()
+        sim.wait(timeout=30)
+
+
+def never_reads_queue():
+    """Small replies behind a hung write: reading stops once 64 requests wait."""
+    sim, sim_log = start_extra_sim()
+    daemon = None
+    try:
+        daemon = Daemon("--write-timeout", "10000")
+        unit = 41  # vebus.test_faulty: /Hub4/L1/AcPowerSetpoint (register 37) never answers a SetValue
+        other = connect(daemon.port, "127.0.0.2")
+        mode = lambda tid: request(other, unit, read_pdu(33, 1), tid)
+        check(wait_for(lambda: mode(1) == (1, unit, b"\x03\x02\x00\x03")), "unit 41 is served (/Mode 3)")
+        total = 2000
+        burst = frame(0, unit, write_pdu(37, 5)) + b"".join(frame(t, unit, read_pdu(33, 1)) for t in range(1, total + 1))
+        client = NeverReader(daemon.port, burst)
+        started = time.monotonic()
+        state = client.settle()
+        print("settled: %r" % state)
+        check(time.monotonic() - started < 9, "settled while the write hangs (%.1f s of its 10 s)" % (time.monotonic() - started))
+        check(any("/Hub4/L1/AcPowerSetpoint" in l and "hang" in l for l in open(sim_log).read().splitlines()
+                  if l.startswith("SET ")), "the write reached D-Bus and hangs")
+        check(state["server_rx"] > 0, "the server stopped reading: %d request bytes wait unread in its socket"
+              % state["server_rx"])
+        queued = (client.taken(state) - FRAME_BYTES) // FRAME_BYTES
+        check(MAX_QUEUED <= queued <= MAX_QUEUED - 1 + PER_READ,
+              "it stopped with 64 requests queued behind the write, at most one read's worth more: %d" % queued)
+        check(state["server_tx"] == 0 and state["client_rx"] == 0, "no reply overtakes the pending write's")
+        check(all(mode(100 + i) == (100 + i, unit, b"\x03\x02\x00\x03") for i in range(20)),
+              "another client is served meanwhile")
+        replies = client.read_all(total + 1)
+        check(len(replies) == total + 1, "every one of %d replies comes (%d)" % (total + 1, len(replies)))
+        check([r[0] for r in replies] == list(range(len(replies))), "in request order")
+        check(bool(replies) and replies[0][2] == b"\x86\x0b", "the hung write first: exception 11 (%r)" % (replies[:1],))
+        check(all(r[2] == b"\x03\x02\x00\x03" for r in replies[1:]), "then every read: /Mode 3")
+        other.close()
+        client.sock.close()
+    finally:
+        if daemon:
+            daemon.stop()
+        sim.terminate()
+        sim.wait(timeout=30)
+
+
 CASES = {"slow-reader": slow_reader, "half-close": half_close, "oversize": oversize, "header-log": header_log,
-         "per-address": per_address, "evict": evict, "reload-access": reload_access}
+         "per-address": per_address, "evict": evict, "reload-access": reload_access,
+         "fc23-errors": fc23_errors, "bad-object-path": bad_object_path,
+         "never-reads-output": never_reads_output, "never-reads-queue": never_reads_queue, "evict-busy": evict_busy}
 if CASE not in CASES:
     sys.exit("unknown case " + CASE)
 CASES[CASE]()

@@ -21,7 +21,7 @@ import time
 
 from pymodbus.client import ModbusTcpClient
 
-from sitelib import Checks, Site, waiting
+from sitelib import SHIPPED_MAP, Checks, Site, waiting
 
 build = sys.argv[1]
 here = os.path.dirname(os.path.abspath(__file__))
@@ -75,7 +75,7 @@ try:
     with open(config, "w") as f:
         f.write("listen: [127.0.0.1:0]\nlog-level: debug\nbus: %s\nwrite-timeout: 5000\noverlays: [%s]\n"
                 % (address, overlay))
-    server = site.spawn([os.path.join(build, "venus-modbusd"), "--config", config], "server.log")
+    server = site.spawn([os.path.join(build, "venus-modbusd"), "--config", config, "--map", SHIPPED_MAP], "server.log")
     if not wait_for(lambda: "listening on 127.0.0.1:" in text("server.log")):
         raise RuntimeError("the daemon did not start")
     port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", text("server.log")).group(1))

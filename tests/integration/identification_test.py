@@ -34,7 +34,8 @@ def start_server(map_file, name):
     """venus-modbusd with MAP_FILE on the site's bus; returns (process, port) once it listens."""
     log_path = os.path.join(WORK, name + ".log")
     log = open(log_path, "w")
-    proc = subprocess.Popen([os.path.join(BUILD, "venus-modbusd"), "--bus", BUS, "--listen", "127.0.0.1:0",
+    proc = subprocess.Popen([os.path.join(BUILD, "venus-modbusd"), "--config", "/dev/null", "--bus", BUS,
+                             "--listen", "127.0.0.1:0",
                              "--map", map_file], stderr=log, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from sitelib import Checks, Site, waiting
+from sitelib import SHIPPED_MAP, Checks, Site, waiting
 
 build = sys.argv[1]
 site = Site(build, prefix="vmd-lifecycle.")
@@ -64,7 +64,8 @@ try:
 
     env = dict(os.environ, NOTIFY_SOCKET=notify_path, WATCHDOG_USEC="1000000")
     env.pop("WATCHDOG_PID", None)
-    server = site.spawn([os.path.join(build, "venus-modbusd"), "--config", config], "server.log", env=env)
+    server = site.spawn([os.path.join(build, "venus-modbusd"), "--config", config, "--map", SHIPPED_MAP], "server.log",
+                        env=env)
     check(wait_for(lambda: notified("READY=1")), "READY=1 is sent")
     check("listening on 127.0.0.1:" in log_text(), "READY=1 comes once the server listens")
     port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", log_text()).group(1))

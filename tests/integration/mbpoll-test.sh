@@ -9,11 +9,13 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 out=$(poll -a 246 -r 33 -c 1 "$VMD_HOST")
 echo "$out" | grep -qE '^\[33\]:[[:space:]]+3$' || fail "unit 246 register 33: $out"
 
-# Read the system serial at unit 100 (800..805) and the Hub4Mode setting (2902).
+# Read the system serial at unit 100 (800..805): the scenario's "c0619ab2f1e4", two characters a
+# register, high byte first; and the Hub4Mode setting (2902): the scenario's 1.
 out=$(poll -a 100 -r 800 -c 6 -t 4:hex "$VMD_HOST")
-echo "$out" | grep -qE '^\[800\]:[[:space:]]+0x[0-9A-F]{4}$' || fail "unit 100 register 800: $out"
+words=$(echo "$out" | sed -n 's/^\[80[0-5]\]:[[:space:]]*//p' | tr '\n' ' ')
+[ "$words" = "0x6330 0x3631 0x3961 0x6232 0x6631 0x6534 " ] || fail "unit 100 registers 800..805 (serial c0619ab2f1e4): $out"
 out=$(poll -a 100 -r 2902 -c 1 "$VMD_HOST")
-echo "$out" | grep -qE '^\[2902\]:[[:space:]]+[123]$' || fail "unit 100 register 2902: $out"
+echo "$out" | grep -qE '^\[2902\]:[[:space:]]+1$' || fail "unit 100 register 2902 (Hub4Mode 1): $out"
 
 # Write the ESS set point (2700) and read it back.
 poll -a 100 -r 2700 "$VMD_HOST" 300 > /dev/null || fail "write 2700"

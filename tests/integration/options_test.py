@@ -196,7 +196,8 @@ def part_sim_only():
 
 
 def part_reload_options():
-    """SIGHUP re-applies read-only, not-available and log-level to the connections already open."""
+    """SIGHUP re-applies read-only, not-available and log-level to the connections already open
+    (allow and write-allow: connection_test.py reload-access; write-timeout: the part below)."""
     with Site(BUILD) as site:
         site.start_sim()
         config = site.path("venus-modbusd.yaml")
@@ -215,6 +216,38 @@ def part_reload_options():
         check(wait_for(lambda: re.search(r"(?m)^debug +\[modbus\] 127\.0\.0\.1:\d+: connected$",
                                          site.text("server.log"))), "and debug lines are logged")
         other.close()
+        c.close()
+
+
+def part_reload_write_timeout():
+    """SIGHUP re-applies write-timeout: a hung SetValue answers exception 11 after the new timeout."""
+    with Site(BUILD) as site:
+        site.start_sim()
+        site.start_sim(EXTRA, log="extra.log")
+        config = site.path("venus-modbusd.yaml")
+        with open(config, "w") as f:
+            f.write("write-timeout: 1000\n")
+        server, port = site.start_server(config=config)
+        c = Connection(port, timeout=60)
+        check(wait_for(lambda: c.read(41, 33) == [3]), "the extra simulator's unit 41 is served")
+
+        def hung_write():
+            """The seconds until a write of /Hub4/L1/AcPowerSetpoint (never answered) gets its reply, and the reply."""
+            start = time.monotonic()
+            reply = c.request(41, struct.pack(">BHH", 6, 37, 5))
+            return time.monotonic() - start, reply
+
+        elapsed, reply = hung_write()
+        check(reply == bytes([0x86, 11]) and 0.9 <= elapsed < 3.5,
+              "with write-timeout 1000 a hung write answers exception 11 after about 1 s: %r after %.2f s" % (reply, elapsed))
+        with open(config, "w") as f:
+            f.write("write-timeout: 4000\n")
+        reloads = site.text("server.log").count("reload: map")
+        server.send_signal(signal.SIGHUP)
+        check(wait_for(lambda: site.text("server.log").count("reload: map") > reloads), "the reload is done")
+        elapsed, reply = hung_write()
+        check(reply == bytes([0x86, 11]) and elapsed >= 3.9,
+              "after SIGHUP with write-timeout 4000, on the same connection, after 4 s: %r after %.2f s" % (reply, elapsed))
         c.close()
 
 

@@ -14,7 +14,7 @@ import socket
 import struct
 import sys
 
-from sitelib import Checks, Site, waiting
+from sitelib import SHIPPED_MAP, Checks, Site, waiting
 
 build = sys.argv[1]
 here = os.path.dirname(os.path.abspath(__file__))
@@ -36,7 +36,8 @@ try:
     overlay = os.path.join(work, "overlay.yaml")
     with open(overlay, "w") as f:
         f.write(OVERLAY_V1)
-    server = site.spawn([os.path.join(build, "venus-modbusd"), "--bus", address, "--listen", "127.0.0.1:0",
+    server = site.spawn([os.path.join(build, "venus-modbusd"), "--config", "/dev/null", "--map", SHIPPED_MAP,
+                         "--bus", address, "--listen", "127.0.0.1:0",
                          "--log-level", "debug", "--overlay", overlay], "server.log")
     check(wait_for(lambda: "listening on 127.0.0.1:" in text("server.log")), "the server listens")
     port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", text("server.log")).group(1))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# venus-sim's fault keys (read-delay-ms, reads-fail-for-ms, release-after-ms, queue) with bad values:
+# venus-sim's fault keys (read-delay-ms, reads-fail-for-ms, release-after-ms, queue, listed-only) with bad values:
 # exit 2 and a FILE:LINE message, before any bus is touched.
 set -euo pipefail
 sim=$1
@@ -21,4 +21,7 @@ expect "reads-fail-for-ms: 1.5" "s.yaml:3: reads-fail-for-ms must be 0..3600000"
 expect "release-after-ms: soon" "s.yaml:3: release-after-ms must be a number"
 expect "queue: maybe" "s.yaml:3: queue must be true or false"
 expect "read-delay: 5" "s.yaml:3: unknown key 'read-delay' in service"
+expect "listed-only: [a]" "s.yaml:3: service com.victronenergy.tank.t: 'listed-only' must be a map of /Key: value"
+expect "listed-only: {Level 2: 1}" "s.yaml:3: bad listed-only key 'Level 2' (must start with /)"
+expect "listed-only: {/Level: 2}" "s.yaml:3: duplicate path /Level"
 exit $status

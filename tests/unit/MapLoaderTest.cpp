@@ -120,6 +120,28 @@ TEST_CASE("bad values are errors naming line and field", "[map]") {
           std::vector<std::string>{"test.yaml:2: access 'X' is not R or W"});
     CHECK(problems("registers:\n  - {address: 1, service: x, path: A, type: uint16, access: R}\n") ==
           std::vector<std::string>{"test.yaml:2: path 'A' does not start with '/'"});
+    // A path the daemon could not call: a service read path by path would never come online.
+    CHECK(
+        problems("registers:\n  - {address: 1, service: x, path: /Bad Path, type: uint16, access: R}\n") ==
+        std::vector<std::string>{"test.yaml:2: path '/Bad Path' is not a D-Bus object path (segments of A-Z, "
+                                 "a-z, 0-9 and _ between single slashes)"});
+    CHECK(problems(
+              "registers:\n  - {address: 1, service: x, path: \"/{A,B-2}/C\", type: uint16, access: R}\n") ==
+          std::vector<std::string>{"test.yaml:2: path '/B-2/C' is not a D-Bus object path (segments of A-Z, "
+                                   "a-z, 0-9 and _ between single slashes)"});
+    CHECK(problems("registers:\n  - {address: 1, service: x, path: /A/, type: uint16, access: R}\n").size() ==
+          1);
+    CHECK(
+        problems("registers:\n  - {address: 1, service: x, path: /A//B, type: uint16, access: R}\n").size() ==
+        1);
+    CHECK(
+        problems("registers:\n  - {address: 1, service: x, type: uint16, access: R, compute: any-text, "
+                 "inputs: [/Ok, /Not ok], value: 1}\n") ==
+        std::vector<std::string>{"test.yaml:2: input '/Not ok' is not a D-Bus object path (segments of A-Z, "
+                                 "a-z, 0-9 and _ between single slashes)"});
+    CHECK(problems("registers:\n  - {address: 1, service: x, path: /SwitchableOutput/#1/State, type: uint16, "
+                   "access: R}\n")
+              .empty()); // an output slot
     CHECK(problems("registers:\n  - {address: 65535, service: x, path: /A, type: int32, access: R}\n") ==
           std::vector<std::string>{"test.yaml:2: register runs past address 65535"});
     CHECK(

@@ -223,7 +223,7 @@ class Parser {
         if (!node.IsMap()) fail(node, "a service must be a map with 'name' and 'paths'");
         allowOnly(node,
                   {"name", "getitems", "root-getvalue", "read-delay-ms", "reads-fail-for-ms",
-                   "release-after-ms", "queue", "paths"},
+                   "release-after-ms", "queue", "paths", "listed-only"},
                   "service");
         ServiceSpec spec;
         const YAML::Node name = node["name"];
@@ -253,6 +253,17 @@ class Parser {
                 fail(kv.first, "bad path '" + p + "' (must start with / and use [A-Za-z0-9_] segments)");
             if (!seen.insert(p).second) fail(kv.first, "duplicate path " + p);
             spec.paths.push_back(path(p, kv.second));
+        }
+        if (const YAML::Node listed = node["listed-only"]) {
+            if (!listed.IsMap())
+                fail(listed, "service " + spec.name + ": 'listed-only' must be a map of /Key: value");
+            for (const auto& kv : listed) {
+                const std::string p = kv.first.IsScalar() ? kv.first.Scalar() : "";
+                if (p.size() < 2 || p.front() != '/')
+                    fail(kv.first, "bad listed-only key '" + p + "' (must start with /)");
+                if (!seen.insert(p).second) fail(kv.first, "duplicate path " + p);
+                spec.listedOnly.push_back(path(p, kv.second));
+            }
         }
         return spec;
     }

@@ -46,6 +46,9 @@ struct ServiceSpec {
     int releaseAfterMs = -1; ///< the bus name is released this long after publishing (the connection stays)
     bool queue = false;      ///< the name is queued for when its current owner releases it
     std::vector<PathSpec> paths;
+    /// Items that GetItems and GetValue on / report but that have no object of their own: a service
+    /// whose item names are not valid D-Bus object paths (a space, a '-'). Their keys are taken as written.
+    std::vector<PathSpec> listedOnly;
 };
 
 /// An optional plant model that drives some paths from others (see EssModel.h).

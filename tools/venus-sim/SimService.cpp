@@ -193,6 +193,8 @@ void SimService::registerRoot() {
                     std::map<std::string, sdbus::Variant> all;
                     for (const auto& item : items_)
                         all.emplace(item.spec.path.substr(1), toVariant(item.spec.type, item.value));
+                    for (const auto& p : spec_.listedOnly)
+                        all.emplace(p.path.substr(1), toVariant(p.type, p.value));
                     return sdbus::Variant(all);
                 });
             });
@@ -209,6 +211,8 @@ void SimService::registerRoot() {
                     ItemsDict all;
                     for (const auto& item : items_)
                         all.emplace(item.spec.path, itemDict(item.spec.type, item.value));
+                    for (const auto& p : spec_.listedOnly)
+                        all.emplace(p.path, itemDict(p.type, p.value));
                     return all;
                 });
             });
