@@ -4,17 +4,22 @@
    the lines the README shows under it (standard output, or standard error for a refusal). `gx.local` is
    the daemon's address; the site's Multi is at instance 276, the Cerbo GX VE.Bus port that the README's
    `--unit 227` reaches (../shared/reference/unitid2di.csv: 227 -> 276), so the transcript needs no edit.
-2. `read` prints `not available` for a missing value only from a server started with
+2. The README's two mbpoll lines for the demo read, on the default site, what the published list
+   (../shared/reference/attributes.csv) says their comments promise: 840-843 are the system's battery
+   voltage, current, power and SoC, each the D-Bus value times the published scale; unit 246 is the
+   VE.Bus Multi (instance 257, ../shared/reference/unitid2di.csv) and 3+20 reads at it.
+3. `read` prints `not available` for a missing value only from a server started with
    `--not-available max`; from a default server the same path reads 0, as on a GX device.
 
 Usage: readme_scripting_test.py BUILD_DIR
 """
+import csv
 import os
 import re
 import subprocess
 import sys
 
-from sitelib import DEFAULT_SCENARIO, SOURCE, Checks, Site
+from sitelib import DEFAULT_SCENARIO, SOURCE, Checks, Site, published_list_missing, wait_for
 
 BUILD = sys.argv[1]
 TOOL = os.path.join(BUILD, "venus-regmap")
@@ -72,5 +77,62 @@ with Site(BUILD, prefix="vmd-readme.") as site:
     r = regmap("read", "127.0.0.1:%d" % port, "system", "/Dc/Battery/TimeToGo", "--json")
     check(r.returncode == 0 and '"words": [0]' in r.stdout and "not available" not in r.stdout,
           "from a default server the same read is the word 0, not 'not available': %r" % r.stdout)
+
+
+def dbus_number(bus, service, path):
+    out = subprocess.run(["dbus-send", "--bus=" + bus, "--print-reply", "--dest=" + service, path,
+                          "com.victronenergy.BusItem.GetValue"], capture_output=True, text=True, timeout=10).stdout
+    m = re.search(r"variant\s+\w+\s+(-?[0-9.e+]+)", out)
+    return float(m.group(1)) if m else None
+
+
+def mbpoll(line, port):
+    args = line.split("#")[0].split()
+    args[args.index("-p") + 1] = str(port)
+    out = subprocess.run(["stdbuf", "-o0"] + args, capture_output=True, text=True, timeout=30).stdout
+    return {int(a): int(v) for a, v in re.findall(r"^\[(\d+)\]:\s+(-?\d+)", out, re.M)}
+
+
+reference = os.path.join(SOURCE, "..", "shared", "reference")
+missing = published_list_missing(reference)
+if missing is not None:
+    sys.exit(missing)
+with open(os.path.join(reference, "attributes.csv"), newline="") as f:
+    published = {int(r[4]): r for r in csv.reader(f) if len(r) >= 8 and r[4].isdigit()}
+with open(os.path.join(reference, "unitid2di.csv"), newline="") as f:
+    units = {int(r[0]): int(r[1]) for r in csv.reader(f) if r and r[0].strip().isdigit()}
+with open(os.path.join(SOURCE, "README.md"), encoding="utf-8") as f:
+    demo = [l.strip() for l in f.read().split("With the demo running")[1].split("---")[0].splitlines()
+            if l.strip().startswith("mbpoll ")]
+check(len(demo) == 2, "the README has two mbpoll lines for the demo: %d" % len(demo))
+check([published[a][1] for a in (840, 841, 842, 843)] ==
+      ["/Dc/Battery/Voltage", "/Dc/Battery/Current", "/Dc/Battery/Power", "/Dc/Battery/Soc"] and
+      all(published[a][0] == "com.victronenergy.system" for a in (840, 841, 842, 843)) and
+      "battery voltage, current, power, SoC" in demo[0],
+      "the published list's 840-843 are the system's battery voltage, current, power and SoC, as the comment says")
+check(units.get(246) == 257 and "VE.Bus Multi at unit 246" in demo[1], "unit 246 is instance 257, a VE.Bus port")
+with Site(BUILD, prefix="vmd-readme-demo.") as site:
+    site.start_sim()
+    _, port = site.start_server()
+
+    def matches():
+        """The four words read by the README's line, each the D-Bus value read around it times the scale."""
+        before = [dbus_number(site.bus, "com.victronenergy.system", published[a][1]) for a in (840, 841, 842, 843)]
+        words = mbpoll(demo[0], port)
+        after = [dbus_number(site.bus, "com.victronenergy.system", published[a][1]) for a in (840, 841, 842, 843)]
+        if sorted(words) != [840, 841, 842, 843]:
+            return False
+        for i, a in enumerate((840, 841, 842, 843)):
+            scale, signed = float(published[a][6]), published[a][5] == "int16"
+            word = words[a] - 65536 if signed and words[a] >= 32768 else words[a]
+            if word not in {round(v * scale) for v in (before[i], after[i]) if v is not None}:
+                return False
+        return True
+
+    check(wait_for(matches, 10), "the first line reads 840-843 as the D-Bus battery values times the published scales")
+    multi = mbpoll(demo[1], port)
+    check(sorted(multi) == list(range(3, 23)), "the second line reads 20 registers from 3 at unit 246: %s" % sorted(multi))
+    check(multi.get(3) == round(dbus_number(site.bus, "com.victronenergy.vebus.ttyO1", "/Ac/ActiveIn/L1/V") *
+                               float(published[3][6])), "its register 3 is the Multi's %s" % published[3][1])
 
 checks.finish()
