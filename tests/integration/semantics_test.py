@@ -11,7 +11,9 @@ client reads, what a write sends to D-Bus (the simulator's SET lines and GetValu
 - strings: a character outside Latin-1 reads '?'; a write is cut at its first NUL and sent as UTF-8;
 - a partial write of a multi-word register is merged with the current value;
 - a writable reserved word is accepted and dropped (nothing is sent);
-- a block running past 65535 is exception 2.
+- a block running past 65535 is exception 2;
+- "not available" with --not-available max: the type's maximum for 32-bit types too (int32 0x7FFFFFFF,
+  uint32 0xFFFFFFFF), while strings stay 0.
 
 Usage: semantics_test.py BUILD_DIR
 """
@@ -138,6 +140,17 @@ with Site(BUILD, prefix="vmd-semantics.") as site:
 
     # A block running past 65535.
     check(c.read(100, 65535, 2) == 2, "a read of 65535 + 2 is exception 2")
+
+    # Not available, 32-bit and strings: 98 (int32 /Hub4/L2/AcPowerSetpoint, null on the site's Multi),
+    # 78 (uint32 /Energy/AcIn2ToAcOut, not published by it), 50229 of the gps without /CustomName.
+    _, max_port = site.start_server("--not-available", "max", log="max.log")
+    m = Connection(max_port)
+    check(c.read(246, 98, 2) == [0, 0] and m.read(246, 98, 2) == [0x7FFF, 0xFFFF],
+          "a missing int32 reads 0, or 0x7FFFFFFF with --not-available max: %s" % m.read(246, 98, 2))
+    check(c.read(246, 78, 2) == [0, 0] and m.read(246, 78, 2) == [0xFFFF, 0xFFFF],
+          "a missing uint32 reads 0, or 0xFFFFFFFF with --not-available max: %s" % m.read(246, 78, 2))
+    check(m.read(61, 50229, 16) == [0] * 16, "a missing string stays 0 with --not-available max")
+    m.close()
     c.close()
 
 checks.finish()
