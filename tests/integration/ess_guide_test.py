@@ -7,18 +7,21 @@ default scenario, tools/venus-sim/scenarios/ess-site.yaml, which ./scripts/demo 
 2. The four mbpoll commands of "By hand with mbpoll", run as printed (port and the watch's -1 aside),
    do what their comments say, checked on D-Bus (dbus-send to the simulator) and in the plant:
    external control, +1500 W on L1, -1500 W through the 32-bit twin, and the grid following it.
-3. The guide's other claims: the word 64036 in 37 is -1500 W; every write is forwarded, identical
+3. "The simulated site": in mode 3 DisableFeedIn (39) keeps the grid at or above 0 and DisableCharge
+   (38) stops a charging battery (842); in mode 1 the hub4 override (2716) is the grid set point.
+4. The guide's other claims: the word 64036 in 37 is -1500 W; every write is forwarded, identical
    ones included; 4 in 2902 is exception 3 and nothing is written; a read-only register is exception 2;
    the info-level write log line; writing 1 to 2902 gives the grid back to ESS (the grid set point).
 """
 import csv
 import os
 import re
+import struct
 import subprocess
 import sys
 import time
 
-from sitelib import SOURCE, Checks, published_list_missing, wait_for
+from sitelib import SOURCE, Checks, Connection, published_list_missing, wait_for
 
 HOST, PORT, BUS = os.environ["VMD_HOST"], os.environ["VMD_PORT"], os.environ["VMD_BUS"]
 SIM_LOG, SERVER_LOG = os.environ["VMD_SIM_LOG"], os.environ["VMD_SERVER_LOG"]
@@ -141,6 +144,36 @@ def by_hand_with_mbpoll():
           "the guide's step 4 says that mbpoll prints -1500 W as 64036")
 
 
+def signed(words):
+    return words[0] - 65536 if isinstance(words, list) and words[0] >= 32768 else (words[0] if isinstance(words, list) else None)
+
+
+def simulated_site():
+    c = Connection(int(PORT))
+    grid = lambda: signed(c.read(100, 820))  # noqa: E731
+    battery = lambda: signed(c.read(100, 842))  # noqa: E731
+    check(c.read(100, 2902) == [3] and c.write(246, 37, -1500) is None and wait_for(lambda: grid() < -1400, 20),
+          "in mode 3 with -1500 W on L1 the grid exports: %s W" % grid())
+    check(c.write(246, 39, 1) is None and wait_for(lambda: 0 <= grid() <= 30, 20),
+          "DisableFeedIn 1 brings the exporting grid up to 0 W, not below: %s W" % grid())
+    check(c.write(246, 39, 0) is None and c.write(246, 37, 3000) is None and wait_for(lambda: battery() > 500, 20),
+          "without DisableCharge, importing 3000 W charges the battery: %s W" % battery())
+    check(c.write(246, 38, 1) is None and wait_for(lambda: -30 <= battery() <= 5, 20),
+          "DisableCharge 1 stops the charging: %s W" % battery())
+    check(c.write(246, 38, 0) is None and c.write(246, 37, 0) is None, "both back to 0")
+    c.close()
+
+
+def mode1_override():
+    c = Connection(int(PORT))
+    grid = lambda: signed(c.read(100, 820))  # noqa: E731
+    check(c.read(100, 2902) == [1], "mode 1 again")
+    check(c.request(100, struct.pack(">BHHB2H", 16, 2716, 2, 4, 0xFFFF, (-300) & 0xFFFF))[:1] == b"\x10",
+          "the hub4 override 2716 (int32) takes -300 W")
+    check(wait_for(lambda: abs(grid() + 300) <= 50, 20), "in mode 1 the grid follows the override: %s W" % grid())
+    c.close()
+
+
 def other_claims():
     base = ["mbpoll", "-m", "tcp", "-p", PORT, "-0", "-1"]
     # "-1500 W in register 37 is the word 64036 (0xFA24)" ... "either write 64036 to 37".
@@ -178,7 +211,7 @@ def other_claims():
 missing = published_list_missing(REFERENCE)
 if missing is not None:
     sys.exit(missing)
-for part in (guide_table_and_units, by_hand_with_mbpoll, other_claims):
+for part in (guide_table_and_units, by_hand_with_mbpoll, simulated_site, other_claims, mode1_override):
     print("--- " + part.__name__, flush=True)
     try:
         part()
