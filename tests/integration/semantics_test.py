@@ -7,7 +7,8 @@ client reads, what a write sends to D-Bus (the simulator's SET lines and GetValu
 - unit IDs: the instanceless services (system, settings) answer at unit 0 and unit 100 alike;
 - a withdrawn register (50229 gps /CustomName, 53060 switch /Channel/0/CustomName) is read-only (a write
   is exception 2) and reads "not available" (zeros) unless a device publishes the path;
-- a value beyond the type saturates at MIN or MAX-1; halves round away from zero;
+- a value beyond the type saturates at MIN or MAX-1; halves round away from zero; the double product
+  decides (4700.65 x 10 reads 47007, 1.005 x 100 reads 100);
 - strings: a character outside Latin-1 reads '?'; a write is cut at its first NUL and sent as UTF-8;
 - a partial write of a multi-word register is merged with the current value;
 - a writable reserved word is accepted and dropped (nothing is sent);
@@ -38,6 +39,8 @@ services:
       /CustomName: {value: "Multi", type: s, writable: true}
       /Ac/ActiveIn/CurrentLimit: {value: 16.0, type: d, writable: true}
       /Hub4/L1/AcPowerSetpoint: {value: -2000.0, type: d, writable: true}
+      /Ac/ActiveIn/L1/V: {value: 230.0, type: d, writable: true}
+      /Dc/0/Voltage: {value: 52.0, type: d, writable: true}
   - name: com.victronenergy.gps.sem_plain
     paths:
       /DeviceInstance: 61
@@ -113,6 +116,13 @@ with Site(BUILD, prefix="vmd-semantics.") as site:
                               ("-0.25", (-3) & 0xFFFF, "-2.5 rounds away from zero to -3")):
         check(set_value(bus, MULTI, "/Ac/ActiveIn/CurrentLimit", "double", value), "set the current limit to %s" % value)
         check(wait_for(lambda: c.read(60, 22) == [word], 5), "%s A x 10 reads %d: %s (%s)" % (value, word, c.read(60, 22), what))
+
+    # "as a GX device computes it": 4700.65 x 10 (register 3, uint16 scale 10) reads 47007, not the 47006
+    # of an 80-bit product; 1.005 x 100 (register 26, uint16 scale 100) is 100.4999... in double: 100.
+    for path, value, address, word in (("/Ac/ActiveIn/L1/V", "4700.65", 3, 47007), ("/Dc/0/Voltage", "1.005", 26, 100)):
+        check(set_value(bus, MULTI, path, "double", value), "set %s to %s" % (path, value))
+        check(wait_for(lambda: c.read(60, address) == [word], 5),
+              "%s reads %d at register %d, as on a GX device: %s" % (value, word, address, c.read(60, address)))
 
     # Strings: 140 is /CustomName, string[8].
     check(set_value(bus, MULTI, "/CustomName", "string", "Boat\u20ac1"), "set the custom name to 'Boat\u20ac1'")
