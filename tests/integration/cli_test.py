@@ -4,7 +4,8 @@ venus-modbusd (docs/man/venus-modbusd.8, README "Running it"):
   --help exits 0; --check prints a summary per file and in total and exits 0; a bus that cannot be
   reached at start, and a listening address that cannot be bound, exit 1 with the reason;
   --overlay is repeatable: one overlay adds a register, another amends a range, and the running
-  daemon serves the first and refuses writes outside the second with exception 3, sending nothing.
+  daemon serves the first and refuses writes outside the second with exception 3, sending nothing;
+  --log-level off logs nothing, warn only warnings and errors.
 venus-sim (docs/man/venus-sim.1, README):
   --help exits 0; an unknown argument exits 2 with the usage; a bus that cannot be reached exits 1;
   --private starts its own dbus-daemon and prints DBUS_ADDRESS=, where the default scenario
@@ -87,6 +88,39 @@ def daemon_parts():
         c.close()
 
 
+def log_levels():
+    """--log-level off logs nothing at all; warn logs warnings (a refused connection) and nothing at info
+    (not even "listening on"). Without that line the port is chosen here and probed."""
+    for level in ("off", "warn"):
+        with Site(BUILD, prefix="vmd-cli-log.") as site:
+            site.start_sim()
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            log = "%s.log" % level
+            proc = site.spawn([DAEMON, "--config", "/dev/null", "--map", SHIPPED_MAP, "--bus", site.bus,
+                               "--listen", "127.0.0.1:%d" % port, "--allow", "127.0.0.2", "--log-level", level], log)
+
+            def refused():
+                """Connects from 127.0.0.1 (outside --allow): True once the server accepted and closed it."""
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
+                        return c.recv(1) == b""
+                except (ConnectionRefusedError, ConnectionResetError, socket.timeout):
+                    return False
+
+            check(wait_for(lambda: refused() or proc.poll() is not None, 20) and proc.poll() is None,
+                  "--log-level %s: the daemon serves (a client outside --allow is closed)" % level)
+            check(site.stop(proc) == 0, "--log-level %s: it stops with status 0" % level)
+            text = site.text(log)
+            if level == "off":
+                check(text == "", "--log-level off logs nothing: %r" % text[:200])
+            else:
+                check("connection refused: not in --allow" in text and text.startswith("warning"),
+                      "--log-level warn logs the refusal as a warning: %r" % text[:200])
+                check(not re.search(r"(?m)^(info|debug|trace) ", text), "--log-level warn logs nothing below warn")
+
+
 def sim_parts():
     r = run(SIM, "--help")
     check(r.returncode == 0 and "--private" in r.stdout, "venus-sim --help exits 0")
@@ -125,7 +159,7 @@ def sim_parts():
                 sim.wait()
 
 
-for part in (daemon_parts, sim_parts):
+for part in (daemon_parts, log_levels, sim_parts):
     print("--- " + part.__name__, flush=True)
     try:
         part()
