@@ -1,7 +1,7 @@
 """The command lines of venus-modbusd and venus-sim as their man pages and the README promise them.
 
 venus-modbusd (docs/man/venus-modbusd.8, README "Running it"):
-  --help exits 0; --check prints a summary per file and in total and exits 0; a bus that cannot be
+  --help exits 0; SIGTERM and SIGINT close the open connections and exit 0; --check prints a summary per file and in total and exits 0; a bus that cannot be
   reached at start, and a listening address that cannot be bound, exit 1 with the reason;
   --overlay is repeatable: one overlay adds a register, another amends a range, and the running
   daemon serves the first and refuses writes outside the second with exception 3, sending nothing;
@@ -86,6 +86,16 @@ def daemon_parts():
                        == len(before) + 1, 5) and " 100 -> 0" in site.set_lines()[-1],
               "only the accepted one reached D-Bus: %s" % after[len(before):])
         c.close()
+
+        # [SIGNALS] "SIGTERM, SIGINT: Stop serving, close the connections, exit 0".
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            server, port = site.start_server(log="stop-%d.log" % stop)
+            c = Connection(port)
+            check(isinstance(c.read(100, 843), list), "%s: a connected client is served" % signal.Signals(stop).name)
+            server.send_signal(stop)
+            check(c.closed_by_server(), "%s closes the client's connection" % signal.Signals(stop).name)
+            check(server.wait(timeout=20) == 0, "%s: exit status 0" % signal.Signals(stop).name)
+            c.close()
 
 
 def log_levels():
