@@ -60,6 +60,14 @@ def daemon_parts():
         check(total is not None and base is not None and int(total.group(1)) == int(base.group(1)) + 1,
               "... and its summary counts the overlay's register: %s" % one_line(r.stdout))
 
+        # docs/architecture.md "Start-up: Options -> map (exit 2 on any problem) -> bus connection (exit 1)".
+        broken = site.path("broken-map.yaml")
+        with open(broken, "w") as f:
+            f.write("registers:\n  - {address: 10, service: system, path: /X, type: float, access: R}\n")
+        r = run(DAEMON, "--config", "/dev/null", "--map", broken, "--bus", "unix:path=" + site.path("no-bus"),
+                "--listen", "127.0.0.1:0")
+        check(r.returncode == 2 and broken + ":2: unknown type 'float'" in r.stderr and "D-Bus" not in r.stderr,
+              "a broken map exits 2 before the bus is tried: %d %s" % (r.returncode, one_line(r.stderr)))
         r = run(DAEMON, "--config", "/dev/null", "--map", SHIPPED_MAP, "--bus", "unix:path=" + site.path("no-bus"),
                 "--listen", "127.0.0.1:0")
         check(r.returncode == 1 and "cannot connect to the D-Bus" in r.stderr,
