@@ -128,6 +128,9 @@ with Site(BUILD, prefix="vmd-semantics.") as site:
     check(set_value(bus, MULTI, "/CustomName", "string", "Boat\u20ac1"), "set the custom name to 'Boat\u20ac1'")
     check(wait_for(lambda: c.read(60, 140, 8) == words_of("Boat?1", 8), 5),
           "a character outside Latin-1 reads '?': %s" % c.read(60, 140, 8))
+    check(set_value(bus, MULTI, "/CustomName", "string", "ABCDEFGHIJKLMNOPQRS"), "set a 19-character name")
+    check(wait_for(lambda: c.read(60, 140, 8) == words_of("ABCDEFGHIJKLMNOP", 8), 5),
+          "a string longer than its 8 registers is cut to them: %s" % c.read(60, 140, 8))
     payload = "B\u00f8at\0junk".encode("latin-1").ljust(16, b"\0")
     reply = c.request(60, struct.pack(">BHHB", 16, 140, 8, 16) + payload)
     check(reply[:1] == b"\x10", "FC 16 of a Latin-1 text is accepted: %r" % reply)
@@ -136,7 +139,9 @@ with Site(BUILD, prefix="vmd-semantics.") as site:
 
     # A partial write: 96-97 is /Hub4/L1/AcPowerSetpoint, int32; -2000 is 0xFFFF F830. Writing only the
     # low word 0xF000 makes 0xFFFF F000, -4096.
-    check(c.read(60, 96, 2) == [0xFFFF, 0xF830], "the 32-bit set point reads -2000")
+    check(c.read(60, 96, 2) == [0xFFFF, 0xF830], "the 32-bit set point reads -2000, high word first")
+    check(c.read(60, 97) == [0xF830], "a read may start inside it: 97 alone is its low word")
+    check(c.read(60, 95, 2) == [0, 0xFFFF], "and end inside it: 95 (not published: 0) and 96, its high word")
     check(c.write(60, 97, 0xF000) is None, "a write of its low word alone is accepted")
     check(get_value(bus, MULTI, "/Hub4/L1/AcPowerSetpoint") == -4096.0,
           "it is merged with the current high word: -4096 on D-Bus, got %s" % get_value(bus, MULTI, "/Hub4/L1/AcPowerSetpoint"))
