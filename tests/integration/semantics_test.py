@@ -41,6 +41,7 @@ services:
       /Hub4/L1/AcPowerSetpoint: {value: -2000.0, type: d, writable: true}
       /Ac/ActiveIn/L1/V: {value: 230.0, type: d, writable: true}
       /Dc/0/Voltage: {value: 52.0, type: d, writable: true}
+      /Ac/ActiveIn/L1/F: {value: "fifty", type: s}
   - name: com.victronenergy.gps.sem_plain
     paths:
       /DeviceInstance: 61
@@ -165,6 +166,13 @@ with Site(BUILD, prefix="vmd-semantics.") as site:
     check(c.read(246, 78, 2) == [0, 0] and m.read(246, 78, 2) == [0xFFFF, 0xFFFF],
           "a missing uint32 reads 0, or 0xFFFFFFFF with --not-available max: %s" % m.read(246, 78, 2))
     check(m.read(61, 50229, 16) == [0] * 16, "a missing string stays 0 with --not-available max")
+    # "string in a number register, NaN": not available, 0 or the type's maximum. 9 (/Ac/ActiveIn/L1/F,
+    # int16) holds the text "fifty"; 22 (int16) is set to NaN.
+    check(c.read(60, 9) == [0] and m.read(60, 9) == [0x7FFF],
+          "a string in a number register reads 0, or 0x7FFF with --not-available max: %s %s" % (c.read(60, 9), m.read(60, 9)))
+    check(set_value(bus, MULTI, "/Ac/ActiveIn/CurrentLimit", "double", "nan"), "set the current limit to NaN")
+    check(wait_for(lambda: c.read(60, 22) == [0] and m.read(60, 22) == [0x7FFF], 5),
+          "NaN reads 0, or 0x7FFF with --not-available max: %s %s" % (c.read(60, 22), m.read(60, 22)))
     m.close()
     c.close()
 
