@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 
-from sitelib import Checks, Connection, wait_for
+from sitelib import SOURCE, Checks, Connection, Site, wait_for
 
 BUS, PORT = os.environ["VMD_BUS"], int(os.environ["VMD_PORT"])
 NAME = "com.victronenergy.modbustcp"
@@ -65,4 +65,41 @@ try:
 finally:
     monitor.terminate()
     monitor.wait(timeout=10)
+
+# docs/registers.md "Unit IDs": "When two services of one type share an instance, one is chosen
+# deterministically and reported in the diagnostics"; "Device instances of 256 and up that have no row
+# cannot be reached". A site of its own: scenarios/twins.yaml (two batteries at instance 512, unit 225)
+# and a battery at instance 300, which no row of the unit table names.
+EXTRA = """\
+services:
+  - name: com.victronenergy.battery.unreachable
+    paths:
+      /DeviceInstance: 300
+      /Dc/0/Voltage: {value: 48.0, type: d}
+"""
+with Site(os.environ["VMD_BUILD"], prefix="vmd-diag-twins.") as site:
+    extra = site.path("unreachable.yaml")
+    with open(extra, "w") as f:
+        f.write(EXTRA)
+    site.start_sim(os.path.join(SOURCE, "tests", "integration", "scenarios", "twins.yaml"))
+    site.start_sim(extra, log="extra.log")
+    site.start_server()
+
+    def entries():
+        out = subprocess.run(["dbus-send", "--bus=" + site.bus, "--print-reply", "--dest=" + NAME, "/",
+                              "com.victronenergy.BusItem.GetItems"], capture_output=True, text=True, timeout=10).stdout
+        values = dict(re.findall(r'string "(/Services/\d+/\w+)"\s+array \[.*?string "Value"\s+variant\s+\S+ "?([^"\n]*)"?',
+                                 out, re.S))
+        found = {}
+        for key, value in values.items():
+            if key.endswith("/ServiceName"):
+                base = key[:-len("ServiceName")]
+                found[value] = (values.get(base + "UnitId"), values.get(base + "Reachable"))
+        return found
+
+    want = {"com.victronenergy.battery.ttyA": ("225", "1"), "com.victronenergy.battery.ttyB": ("225", "0"),
+            "com.victronenergy.battery.unreachable": ("300", "0")}
+    check(wait_for(lambda: all(entries().get(k) == v for k, v in want.items()), 10),
+          "the diagnostics list both twins at unit 225, the chosen one (the smaller name) reachable and the other "
+          "not, and the battery at instance 300 unreachable: %s" % {k: entries().get(k) for k in want})
 checks.finish()
