@@ -14,6 +14,7 @@
 Usage: readme_scripting_test.py BUILD_DIR
 """
 import csv
+import json
 import os
 import re
 import subprocess
@@ -69,6 +70,24 @@ with Site(BUILD, prefix="vmd-readme.") as site:
         check(printed == expected, "venus-regmap %s prints %r: %r (exit %d)" % (command, expected, printed, r.returncode))
         check(r.returncode == (2 if "not sent" in "".join(expected) else 0),
               "venus-regmap %s exits %d as the README says" % (command, r.returncode))
+
+    # The man page's --json of write: the fields of a write done, {"ok": false, "refused"} of one refused.
+    r = regmap("write", "127.0.0.1:%d" % port, "settings", "/Settings/CGwacs/AcPowerSetPoint", "-250", "--json")
+    try:
+        done = json.loads(r.stdout)
+        fields = {"ok", "service", "path", "unit_id", "address", "type", "scale", "unit", "function", "words", "text"}
+        check(r.returncode == 0 and fields <= set(done) and done["ok"] is True and done["address"] == 2700 and
+              done["function"] == 6 and done["words"] == [(-250) & 0xFFFF],
+              "write --json of a write done has the man page's fields: %s" % done)
+    except ValueError:
+        check(False, "write --json prints JSON: %r" % r.stdout)
+    r = regmap("write", "127.0.0.1:%d" % port, "settings", "/Settings/CGwacs/AcPowerSetPoint", "100000", "--json")
+    try:
+        refused = json.loads(r.stdout)
+        check(r.returncode == 2 and refused.get("ok") is False and "does not fit int16" in refused.get("refused", ""),
+              "write --json of a refused value: {\"ok\": false, \"refused\": ...}, exit 2: %s" % refused)
+    except ValueError:
+        check(False, "write --json of a refused value prints JSON: %r" % r.stdout)
 
     # /Dc/Battery/TimeToGo (846) is null in the scenario.
     r = regmap("read", "127.0.0.1:%d" % max_port, "system", "/Dc/Battery/TimeToGo")
