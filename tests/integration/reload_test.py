@@ -5,7 +5,9 @@ stays open throughout:
    of the new file's bytes, computed here, "so any change ... changes it and a reload shows the new one";
    a register the new map drops answers exception 2, one it adds is served, values of registers both
    maps have keep being served.
-2. "The bus and the listen addresses need a restart": a reload that changes them logs that they need
+2. SIGHUP re-applies `write-timeout` (README "SIGHUP re-reads the config"): a SetValue that never
+   answers gets exception 11 after the new timeout, on a connection opened before the reload.
+3. "The bus and the listen addresses need a restart": a reload that changes them logs that they need
    one, and the daemon goes on serving the old bus on the old address only.
 
 Usage: reload_test.py BUILD_DIR
@@ -14,9 +16,11 @@ import os
 import re
 import signal
 import socket
+import struct
 import sys
+import time
 
-from sitelib import SHIPPED_MAP, Checks, Connection, Site, wait_for
+from sitelib import SHIPPED_MAP, SOURCE, Checks, Connection, Site, wait_for
 
 BUILD = sys.argv[1]
 checks = Checks("reload")
@@ -72,7 +76,23 @@ with Site(BUILD, prefix="vmd-reload.") as site:
     check(c.read(100, 2716, 2) == 2, "the dropped register answers exception 2 on the same connection")
     check(c.read(100, 60000) == c.read(100, 843) != 2, "the added one is served")
 
-    # 2. Bus and listen addresses need a restart.
+    # 2. write-timeout 1000 -> 3000 ms; unit 41 of the extra simulator never answers /Hub4/L1/AcPowerSetpoint.
+    site.start_sim(os.path.join(SOURCE, "tests", "integration", "scenarios", "extra-meter.yaml"), log="extra.log")
+    check(wait_for(lambda: c.read(41, 33) == [3], 10), "the extra simulator's unit 41 is served")
+    with open(config, "w") as f:
+        f.write("listen: [127.0.0.1:0]\nbus: %s\nmap: %s\nwrite-timeout: 3000\n" % (site.bus, map_file))
+    reloads = site.text("server.log").count("reload: map")
+    server.send_signal(signal.SIGHUP)
+    check(wait_for(lambda: site.text("server.log").count("reload: map") > reloads, 10), "the reload happens")
+    slow = Connection(port, timeout=30)
+    started = time.monotonic()
+    reply = slow.request(41, struct.pack(">BHH", 6, 37, 5))
+    elapsed = time.monotonic() - started
+    check(reply == bytes([0x86, 11]) and elapsed >= 2.9,
+          "after the reload a hung SetValue is exception 11 after the new 3000 ms, not 1000: %r after %.2f s" % (reply, elapsed))
+    slow.close()
+
+    # 3. Bus and listen addresses need a restart.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         free = s.getsockname()[1]
