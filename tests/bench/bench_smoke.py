@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 BENCH = sys.argv[1]
 HOST = os.environ["VMD_HOST"]
@@ -76,6 +77,13 @@ if result:
 
 text = bench("--mix", "scada", "--ceiling", json_output=False)
 check("requests" in text and "ratio target/ceiling" in text, "text output: no requests or ratio line")
+
+# --max-requests N: "stop after this many requests in all", long before --duration.
+started = time.monotonic()
+result = bench("--mix", "scada", "--duration", "60", "--max-requests", "500")
+if result:
+    check(result["target"]["requests"] == 500, f"--max-requests 500: {result['target']['requests']} requests")
+    check(time.monotonic() - started < 30, f"--max-requests 500 did not end the 60 s run early: {time.monotonic() - started:.1f} s")
 
 result = bench("--connections", "0")
 if result:

@@ -128,8 +128,13 @@ def python_needs(path):
     here = os.path.dirname(path)
 
     def local(module):
+        """A module of the project: beside the importing file, or the tests' shared helpers
+        (tests/integration/sitelib.py, which tests in other directories put on their sys.path)."""
         top = module.split(".")[0]
-        return os.path.exists(os.path.join(here, top + ".py")) or os.path.isdir(os.path.join(here, top))
+        for where in (here, os.path.join(SRC, "tests", "integration")):
+            if os.path.exists(os.path.join(where, top + ".py")) or os.path.isdir(os.path.join(where, top)):
+                return True
+        return False
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

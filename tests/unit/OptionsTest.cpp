@@ -42,6 +42,10 @@ TEST_CASE("options have the documented defaults", "[options]") {
     CHECK(o.writeTimeout.count() == 1000);
     CHECK(o.notAvailable == codec::NotAvailable::Zero);
     CHECK(!o.readOnly);
+    CHECK(o.allow.empty()); // README: --allow and --write-allow default to everyone
+    CHECK(o.writeAllow.empty());
+    CHECK(o.logLevel == "info");
+    CHECK(o.overlays.empty());
 }
 
 TEST_CASE("every option of the command-line contract is understood", "[options]") {
