@@ -64,9 +64,11 @@ long number(const std::string& option, const char* text, long min, long max) {
 
 /// "HOST:PORT", "[V6ADDRESS]:PORT" or ":PORT": checked here, so that a malformed address is a usage
 /// error (exit 2, and caught by --check); a host name that does not resolve is found at bind time.
-std::string listenAddress(const std::string& value) {
+} // namespace
+
+std::string parseListenAddress(const std::string& value, const std::string& option) {
     auto bad = [&](const std::string& why) {
-        return UsageError("--listen: '" + value + "' is not HOST:PORT (" + why + ")");
+        return UsageError("--" + option + ": '" + value + "' is not HOST:PORT (" + why + ")");
     };
     const auto colon = value.rfind(':');
     if (colon == std::string::npos) throw bad("no port");
@@ -90,6 +92,8 @@ std::string listenAddress(const std::string& value) {
     return value;
 }
 
+namespace {
+
 core::Cidr cidr(const std::string& option, const char* text) {
     auto parsed = core::Cidr::parse(text);
     if (!parsed) throw UsageError("--" + option + ": '" + text + "' is not an address or CIDR network");
@@ -103,7 +107,7 @@ void applyOption(Options& o, const std::string& name, const std::string& value) 
     if (name == "bus")
         o.bus = value;
     else if (name == "listen")
-        o.listen.push_back(listenAddress(value));
+        o.listen.push_back(parseListenAddress(value));
     else if (name == "map")
         o.map = value;
     else if (name == "overlay")
@@ -193,7 +197,18 @@ Options parseOptions(int argc, char** argv) {
 }
 
 void applyDefaults(Options& o) {
-    if (o.listen.empty()) o.listen.emplace_back("0.0.0.0:502");
+    if (o.listen.empty() && !o.listenSet) o.listen.emplace_back("0.0.0.0:502");
+    if (auto& tls = o.tls; tls.enabled) {
+        if (tls.listen.empty()) tls.listen.emplace_back("0.0.0.0:802");
+        for (auto [key, value] :
+             {std::pair{"cert", &tls.cert}, {"key", &tls.key}, {"client-ca", &tls.clientCa}})
+            if (value->empty()) throw UsageError(std::string("tls: '") + key + "' is required");
+        if (tls.defaultRole != "none" && !tls.roles.count(tls.defaultRole))
+            throw UsageError("tls: default-role '" + tls.defaultRole +
+                             "' is not none or a role under 'roles'");
+    }
+    if (o.listen.empty() && o.tls.listen.empty())
+        throw UsageError("nothing to listen on: 'listen' is empty and there is no 'tls'");
     if (o.map.empty()) o.map = defaultMapPath();
 }
 
