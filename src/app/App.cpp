@@ -238,6 +238,12 @@ class Daemon {
         if (diagnostics_) diagnostics_->update(*index_, server_);
         for (const auto& address : server_.boundAddresses())
             log_->info("listening on {} ({} services on the bus)", address, index_->services().size());
+        if (options_.readOnly) // safe default of the packaged config: say once how to allow writes
+            log_->warn("every write is refused (exception 2): {}",
+                       options_.given.count("read-only")
+                           ? std::string("--read-only is on the command line")
+                           : "'read-only: true' in " + configFileFor(options_) +
+                                 "; set 'read-only: false' there and reload to allow writes");
         for (const auto& address : server_.boundTlsAddresses())
             log_->info("listening on {} (TLS, client certificates required; {} roles, default-role {})",
                        address, options_.tls.roles.size(), options_.tls.defaultRole);

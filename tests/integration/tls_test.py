@@ -248,6 +248,31 @@ def case_tls_only(site, pki):
     check(mbap_request(s, 100, struct.pack(">BHH", 3, 2700, 1))[:2] == b"\x03\x02", "the TLS listener serves")
 
 
+def case_pipeline(site, pki):
+    """Back-pressure over TLS: 3000 requests sent in one go (TLS records of 16 kB, each holding far
+    more requests than the server's input buffer) while the client reads nothing; then every reply
+    arrives, in order. Bytes TLS has decrypted but the server has not framed yet announce no socket
+    event: the server must go back for them."""
+    proc, port, tport = start(site, pki)
+    s = raw_tls(pki, tport, "viewer")
+    count = 3000
+    blob = b"".join(struct.pack(">HHHB", i, 0, 6, 100) + struct.pack(">BHH", 3, 840, 4) for i in range(count))
+    sender = threading.Thread(target=s.sendall, args=(blob,))
+    sender.start()
+    data = b""
+    s.settimeout(20)
+    size = 9 + 8  # MBAP 7 + fc + byte count + 8 bytes
+    while len(data) < count * size:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sender.join(20)
+    tids = [struct.unpack(">H", data[i:i + 2])[0] for i in range(0, len(data), size)]
+    check(len(data) == count * size, "all %d replies arrived (%d bytes of %d)" % (count, len(data), count * size))
+    check(tids == list(range(count))[:len(tids)], "the replies came in request order")
+
+
 # --- load: hostile TLS clients in another process --------------------------------------------------
 
 def client_hello(pki):
@@ -341,7 +366,7 @@ def case_load(site, pki):
     check(p99_tls is not None and p99_tls < 50.0, "the TLS client's p99 stays under 50 ms (%s)" % p99_tls)
 
 
-CASES = {"roles": case_roles, "refused": case_refused, "reload": case_reload, "tls-only": case_tls_only,
+CASES = {"pipeline": case_pipeline, "roles": case_roles, "refused": case_refused, "reload": case_reload, "tls-only": case_tls_only,
          "load": case_load}
 
 with sitelib.Site(BUILD) as site:
