@@ -447,6 +447,17 @@ int run(int argc, char** argv) {
     }
     if (options.check) {
         printSummary(*map, options);
+        if (options.tls.enabled) { // the certificate, key, client CA and CRL load and match
+            try {
+                modbus::TlsContext context(tlsFiles(options));
+                std::cout << "tls: OK (server certificate '" << context.serverSubject() << "', "
+                          << options.tls.roles.size() << " roles, default-role " << options.tls.defaultRole
+                          << ")\n";
+            } catch (const std::exception& e) {
+                std::cerr << "venus-modbusd: tls: " << e.what() << "\n";
+                return 2;
+            }
+        }
         return 0;
     }
     spdlog::get("map")->info("{}: {} registers", options.map, map->registers().size());

@@ -270,7 +270,13 @@ void Server::accept(int listenFd, bool tls) {
         c->lastError.peer = peer;
         c->access.addressMayWrite = inList(options_.writeAllow, peerAddress);
         if (tls) {
-            auto stream = std::make_unique<TlsStream>(*tls_, fd.get());
+            std::unique_ptr<TlsStream> stream;
+            try {
+                stream = std::make_unique<TlsStream>(*tls_, fd.get());
+            } catch (const std::exception& e) { // out of memory in OpenSSL: this client only
+                noteConnectionEvent(fmt::format("{}: connection refused: {}", peer, e.what()));
+                continue;
+            }
             c->tls = stream.get();
             c->stream = std::move(stream);
         } else {

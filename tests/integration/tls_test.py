@@ -273,6 +273,36 @@ def case_pipeline(site, pki):
     check(tids == list(range(count))[:len(tids)], "the replies came in request order")
 
 
+def case_check(site, pki):
+    """--check loads the TLS files; a key that does not match, or a missing file, is exit 2 with the
+    file named; the daemon does not start with a broken certificate (exit 1, named)."""
+    daemon = os.path.join(BUILD, "venus-modbusd")
+    good, bad = site.path("good.yaml"), site.path("bad.yaml")
+    with open(good, "w") as f:
+        f.write(tlslib.config_text(pki))
+    r = subprocess.run([daemon, "--config", good, "--map", sitelib.SHIPPED_MAP, "--check"], capture_output=True,
+                       text=True)
+    check(r.returncode == 0 and "tls: OK (server certificate 'O=venus-modbusd test,CN=venus-modbusd'" in r.stdout,
+          "--check loads the TLS files and names the server certificate (%d: %s)" % (r.returncode, r.stdout[-200:]))
+    with open(bad, "w") as f:
+        f.write(tlslib.config_text(pki).replace(pki["server"][1], pki["admin"][1]))
+    r = subprocess.run([daemon, "--config", bad, "--map", sitelib.SHIPPED_MAP, "--check"], capture_output=True,
+                       text=True)
+    check(r.returncode == 2 and pki["admin"][1] in r.stderr, "--check: a key of another certificate is exit 2, "
+          "naming the key file (%d: %s)" % (r.returncode, r.stderr.strip()))
+    broken = site.path("broken.pem")
+    with open(broken, "w") as f:
+        f.write("not a certificate\n")
+    with open(bad, "w") as f:
+        f.write(tlslib.config_text(pki).replace(pki["server"][0], broken))
+    site.start_bus()
+    r = subprocess.run([daemon, "--config", bad, "--map", sitelib.SHIPPED_MAP, "--bus", site.bus, "--listen",
+                        "127.0.0.1:0"], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 1 and "cert " + broken in r.stderr,
+          "a broken certificate stops the start with exit 1, naming the file (%d: %s)" % (r.returncode,
+                                                                                          r.stderr.strip()[-200:]))
+
+
 # --- load: hostile TLS clients in another process --------------------------------------------------
 
 def client_hello(pki):
@@ -366,7 +396,7 @@ def case_load(site, pki):
     check(p99_tls is not None and p99_tls < 50.0, "the TLS client's p99 stays under 50 ms (%s)" % p99_tls)
 
 
-CASES = {"pipeline": case_pipeline, "roles": case_roles, "refused": case_refused, "reload": case_reload, "tls-only": case_tls_only,
+CASES = {"check": case_check, "pipeline": case_pipeline, "roles": case_roles, "refused": case_refused, "reload": case_reload, "tls-only": case_tls_only,
          "load": case_load}
 
 with sitelib.Site(BUILD) as site:
