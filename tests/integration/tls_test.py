@@ -303,6 +303,26 @@ def case_check(site, pki):
                                                                                           r.stderr.strip()[-200:]))
 
 
+def case_bench(site, pki):
+    """venus-bench's TLS mode: MBAP inside TLS with a client certificate, handshakes per second."""
+    proc, port, tport = start(site, pki)
+    r = subprocess.run([os.path.join(BUILD, "venus-bench"), "--port", str(tport), "--connections", "2",
+                        "--duration", "1", "--mix", "scada", "--tls-cert", pki["viewer"][0], "--tls-key",
+                        pki["viewer"][1], "--tls-ca", pki["ca"]], capture_output=True, text=True, timeout=60)
+    handshakes = re.search(r"TLS handshakes: (\d+) per second", r.stdout)
+    requests = re.search(r"requests +(\d+) in .*transport errors (\d+)", r.stdout)
+    check(r.returncode == 0 and handshakes and int(handshakes.group(1)) > 0,
+          "venus-bench measures TLS handshakes (%d: %s)" % (r.returncode, (r.stdout + r.stderr)[-300:]))
+    check(requests and int(requests.group(1)) > 0 and requests.group(2) == "0",
+          "venus-bench's requests over TLS are answered without transport errors")
+    check(re.search(r"\(O=venus-modbusd test,CN=viewer-client, role viewer\): TLS connection", site.text("server.log"))
+          is not None, "the server saw the bench's client certificate")
+    r = subprocess.run([os.path.join(BUILD, "venus-bench"), "--port", str(tport), "--tls-cert", pki["viewer"][0]],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 2 and "--tls-cert, --tls-key and --tls-ca go together" in r.stderr,
+          "venus-bench: --tls-cert alone is a usage error")
+
+
 # --- load: hostile TLS clients in another process --------------------------------------------------
 
 def client_hello(pki):
@@ -396,7 +416,7 @@ def case_load(site, pki):
     check(p99_tls is not None and p99_tls < 50.0, "the TLS client's p99 stays under 50 ms (%s)" % p99_tls)
 
 
-CASES = {"check": case_check, "pipeline": case_pipeline, "roles": case_roles, "refused": case_refused, "reload": case_reload, "tls-only": case_tls_only,
+CASES = {"bench": case_bench, "check": case_check, "pipeline": case_pipeline, "roles": case_roles, "refused": case_refused, "reload": case_reload, "tls-only": case_tls_only,
          "load": case_load}
 
 with sitelib.Site(BUILD) as site:
