@@ -40,6 +40,9 @@ Serve the D-Bus data of a Victron Venus OS system as Modbus TCP registers.
   --version                     print the version and exit
   --help                        print this help and exit
 
+Modbus/TCP Security (Modbus over TLS, client certificates, roles) has no options: it is the
+tls: map of the config file (see docs/security.md); --check also loads its files.
+
 Exit status: 0 clean stop, 1 runtime failure, 2 bad arguments or configuration.
 )";
 }
