@@ -273,6 +273,59 @@ def case_pipeline(site, pki):
     check(tids == list(range(count))[:len(tids)], "the replies came in request order")
 
 
+def case_half_close(site, pki):
+    """A TLS client that half-closes its TCP side (no close_notify) after a write and a read still
+    gets both replies, in order, and then the server closes (as on the plain port)."""
+    proc, port, tport = start(site, pki)
+    context = tlslib.client_context(pki, "ess")
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing)
+    sock = socket.create_connection(("127.0.0.1", tport), timeout=10)
+
+    def pump():
+        data = outgoing.read()
+        if data:
+            sock.sendall(data)
+
+    while True:
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            pump()
+            data = sock.recv(65536)
+            if not data:
+                raise ConnectionError("closed during the handshake")
+            incoming.write(data)
+    pump()
+    write = struct.pack(">BHH", 6, 2700, 444)
+    read = struct.pack(">BHH", 3, 2700, 1)
+    tls.write(struct.pack(">HHHB", 1, 0, 6, 100) + write + struct.pack(">HHHB", 2, 0, 6, 100) + read)
+    pump()
+    sock.shutdown(socket.SHUT_WR)
+    plain = b""
+    closed = False
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            closed = True
+            break
+        incoming.write(data)
+        try:
+            while True:
+                chunk = tls.read(65536)
+                if not chunk:
+                    break
+                plain += chunk
+        except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+            pass
+    check(plain[:7 + 5] == struct.pack(">HHHB", 1, 0, 6, 100) + write, "the write before the half-close is answered")
+    check(plain[12:12 + 11] == struct.pack(">HHHBBBH", 2, 0, 5, 100, 3, 2, 444),
+          "then the read, which sees the written value (%r)" % plain[12:])
+    check(closed, "then the server closes the connection")
+    check(any("AcPowerSetPoint d 444" in l for l in site.set_lines()), "the write reached D-Bus")
+
+
 def case_check(site, pki):
     """--check loads the TLS files; a key that does not match, or a missing file, is exit 2 with the
     file named; the daemon does not start with a broken certificate (exit 1, named)."""
@@ -416,7 +469,7 @@ def case_load(site, pki):
     check(p99_tls is not None and p99_tls < 50.0, "the TLS client's p99 stays under 50 ms (%s)" % p99_tls)
 
 
-CASES = {"bench": case_bench, "check": case_check, "pipeline": case_pipeline, "roles": case_roles, "refused": case_refused, "reload": case_reload, "tls-only": case_tls_only,
+CASES = {"half-close": case_half_close, "bench": case_bench, "check": case_check, "pipeline": case_pipeline, "roles": case_roles, "refused": case_refused, "reload": case_reload, "tls-only": case_tls_only,
          "load": case_load}
 
 with sitelib.Site(BUILD) as site:
