@@ -189,8 +189,7 @@ TEST_CASE_METHOD(Fixture, "a service absent for part of a block reads as not ava
     CHECK(words(out.reply) == W{1500, 50, 0, 0});
 }
 
-TEST_CASE_METHOD(Fixture,
-                 "a block whose first register's service is absent is exception 10 whatever follows",
+TEST_CASE_METHOD(Fixture, "a block whose first register's service is absent is exception 10 whatever follows",
                  "[handler]") {
     // A discovery probe of the pump group (4700 pump, 4701 settings) must not find a pump that is not
     // there, although the settings service answers for 4701.
