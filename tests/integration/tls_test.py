@@ -1,19 +1,24 @@
 """Modbus/TCP Security (issue 13) through real TLS clients against the simulated site.
 
-  tls_test.py BUILD_DIR roles     each role reads (raw MBAP inside TLS, as the
-                                  specification carries it); writes are
-                                  accepted or refused (exception 1) per role, refused ones never
-                                  reach D-Bus; the audit log names subject and role; diagnostics count
-  tls_test.py BUILD_DIR refused   role-less, foreign, expired, revoked and certificate-less clients,
-                                  and TLS 1.1, fail the handshake or are closed; TLS 1.2 is served
-  tls_test.py BUILD_DIR reload    SIGHUP with a new server certificate serves new connections with it
-                                  while an open one stays up; a broken file keeps the running one
-  tls_test.py BUILD_DIR tls-only  `listen: []`: only the TLS listener, no plain one
-  tls_test.py BUILD_DIR load      a drip-feeding handshake and a flood of half-open TLS connections
-                                  (another process) leave a plain and a TLS client's p99 bounded;
-                                  the drip-feeder is closed by the handshake timeout
+  tls_test.py BUILD_DIR roles       each role reads through pymodbus's ModbusTlsClient (socket
+                                    framer: MBAP inside TLS, as the specification carries it);
+                                    writes are accepted or refused (exception 1) per role, refused
+                                    ones never reach D-Bus; the audit log names subject and role
+  tls_test.py BUILD_DIR refused     role-less, foreign, expired, revoked and certificate-less
+                                    pymodbus clients are refused; TLS 1.1 is refused; TLS 1.2 served
+  tls_test.py BUILD_DIR reload      SIGHUP with a new server certificate serves new connections with
+                                    it while an open one stays up; a new CRL refuses the newly
+                                    revoked; a broken file keeps the running ones
+  tls_test.py BUILD_DIR limits      TLS connections count in the per-address limit with plain ones,
+                                    and an idle TLS connection is evicted for a newcomer by name
+  tls_test.py BUILD_DIR tls-only    `listen: []`: only the TLS listener, no plain one
+  tls_test.py BUILD_DIR load        a drip-feeding handshake and a flood of half-open TLS connections
+                                    (another process) leave a plain and a TLS client's p99 bounded;
+                                    the drip-feeder is closed by the handshake timeout
+  pipeline, half-close, check, bench: see their functions.
 
-Certificates are made by the test with the openssl command line (tlslib.py).
+Certificates are made by the test with the openssl command line (tlslib.py). Raw TLS sockets are
+used only where pymodbus cannot say it: offering TLS 1.1, pipelining, half-closing, drip-feeding.
 """
 import json
 import multiprocessing
@@ -23,6 +28,7 @@ import shutil
 import signal
 import socket
 import ssl
+import statistics
 import struct
 import subprocess
 import sys
@@ -32,47 +38,54 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sitelib  # noqa: E402
 import tlslib  # noqa: E402
-
+from sitelib import Checks, RawMbap, frame, read_pdu, wait_for  # noqa: E402
 
 BUILD, CASE = sys.argv[1], sys.argv[2]
-failures = []
-
-
-def check(condition, message):
-    print(("ok   " if condition else "FAIL ") + message, flush=True)
-    if not condition:
-        failures.append(message)
+checks = Checks("tls " + CASE)
+check = checks.check
+raw = RawMbap(resets_close=True, close_wait=10.0)
 
 
 def tls_port(site, log="server.log"):
-    found = sitelib.wait_for(lambda: re.search(r"listening on 127\.0\.0\.1:(\d+) \(TLS", site.text(log)))
+    found = wait_for(lambda: re.search(r"listening on 127\.0\.0\.1:(\d+) \(TLS", site.text(log)))
     return int(found.group(1))
 
 
 def raw_tls(pki, port, client, **context_args):
-    """A TLS socket to the server (raises ssl.SSLError / OSError when the handshake fails)."""
+    """A raw TLS socket to the server (raises ssl.SSLError / OSError when the handshake fails)."""
     context = tlslib.client_context(pki, client, **context_args)
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     try:
-        return context.wrap_socket(sock)
+        return context.wrap_socket(sock, server_hostname="127.0.0.1")
     except Exception:
         sock.close()
         raise
 
 
-def mbap_request(sock, unit, pdu, tid=1):
-    """The reply PDU, or None when the server closed the connection."""
-    sock.sendall(struct.pack(">HHHB", tid, 0, len(pdu) + 1, unit) + pdu)
-    data = b""
+def connected(pki, port, who, **context_args):
+    """A connected pymodbus TLS client presenting `who`'s certificate."""
+    client = tlslib.modbus_client(pki, port, who, **context_args)
+    if not client.connect():
+        raise ConnectionError("%s: the TLS connection failed" % who)
+    return client
+
+
+def registers(result):
+    """The registers a pymodbus read returned, or None for an error or exception."""
+    return None if result is None or isinstance(result, Exception) or result.isError() else result.registers
+
+
+def exception_code(result):
+    return getattr(result, "exception_code", None)
+
+
+def served(client, unit=100, address=2700):
+    """The registers read, or the error (a pymodbus error or exception) as text."""
     try:
-        while len(data) < 7 or len(data) < 6 + struct.unpack(">H", data[4:6])[0]:
-            chunk = sock.recv(300)
-            if not chunk:
-                return None
-            data += chunk
-    except (ConnectionError, ssl.SSLError):
-        return None
-    return data[7:]
+        result = client.read_holding_registers(address, 1, slave=unit)
+    except Exception as e:  # pymodbus raises ConnectionException when the server closed
+        return repr(e)
+    return registers(result) or str(result)
 
 
 def diagnostics(site, path):
@@ -82,21 +95,13 @@ def diagnostics(site, path):
     return json.loads(out.stdout)["data"][0]["data"] if out.returncode == 0 else None
 
 
-class RawTlsClient:
-    """Raw MBAP inside TLS (Python's ssl module). pymodbus 3.0.0rc1's ModbusTlsClient with the socket
-    framer cannot read replies: it select()s on the raw socket after reading the MBAP header, while
-    the rest of the reply already waits decrypted in the SSL buffer, so every request times out."""
-
-    def __init__(self, pki, port, who):
-        self.sock = raw_tls(pki, port, who)
-        self.tid = 0
-
-    def request(self, unit, pdu):
-        self.tid += 1
-        return mbap_request(self.sock, unit, pdu, self.tid)
-
-    def close(self):
-        self.sock.close()
+def sets(site):
+    """The SetValue calls the simulator received: (path, value) pairs."""
+    pairs = []
+    for line in site.set_lines():
+        _, _service, path, _signature, value = line.split(" -> ")[0].split(" ", 4)
+        pairs.append((path, value))
+    return pairs
 
 
 def start(site, pki, *args, extra=""):
@@ -120,34 +125,33 @@ def case_roles(site, pki):
     }
     values = {"viewer": (101, 1), "ess": (202, 2), "admin": (303, 3)}
     for who, (setpoint_ok, mode_ok) in expect.items():
-        client = RawTlsClient(pki, tport, who)
-        reply = client.request(100, struct.pack(">BHH", 3, 2700, 1))
-        check(reply[:2] == b"\x03\x02", "%s reads the ESS set point" % who)
-        reply = client.request(246, struct.pack(">BHH", 3, 33, 1))
-        check(reply[:2] == b"\x03\x02" and reply[3] in (1, 2, 3, 4), "%s reads the VE.Bus mode" % who)
+        client = connected(pki, tport, who)
+        check(registers(client.read_holding_registers(2700, 1, slave=100)) is not None,
+              "%s reads the ESS set point" % who)
+        mode = registers(client.read_holding_registers(33, 1, slave=246))
+        check(mode is not None and mode[0] in (1, 2, 3, 4), "%s reads the VE.Bus mode (%s)" % (who, mode))
         setpoint, mode = values[who]
         for address, unit, value, ok in ((2700, 100, setpoint, setpoint_ok), (33, 246, mode, mode_ok)):
-            pdu = struct.pack(">BHH", 6, address, value)
-            reply = client.request(unit, pdu)
+            result = client.write_register(address, value, slave=unit)
             if ok:
-                check(reply == pdu, "%s may write register %d" % (who, address))
+                check(not result.isError() and result.value == value, "%s may write register %d (%s)" % (who, address, result))
             else:
-                check(reply == b"\x86\x01", "%s writing register %d answers exception 1 (%r)" % (who, address, reply))
+                check(exception_code(result) == 1, "%s writing register %d answers exception 1 (%s)" % (who, address, result))
         client.close()
     # FC 16 across the edge of the ess role's range (2722-2723) is refused whole.
-    s = raw_tls(pki, tport, "ess")
-    reply = mbap_request(s, 100, struct.pack(">BHHBHH", 16, 2722, 2, 4, 0, 0))
-    check(reply == b"\x90\x01", "ess: a multi-register write reaching past 2722 answers exception 1 (%r)" % reply)
-    s.close()
+    client = connected(pki, tport, "ess")
+    result = client.write_registers(2722, [0, 0], slave=100)
+    check(exception_code(result) == 1, "ess: a multi-register write reaching past 2722 answers exception 1 (%s)" % result)
+    client.close()
 
-    sets = sitelib.wait_for(lambda: [l for l in site.set_lines() if "AcPowerSetPoint d 303" in l or
-                                     "/Mode u 3" in l] and site.set_lines())
-    text = "\n".join(sets)
-    check("AcPowerSetPoint d 202" in text, "the ess write of 2700 reached D-Bus")
-    check("AcPowerSetPoint d 303" in text and "/Mode u 3" in text, "the admin writes reached D-Bus")
-    check("AcPowerSetPoint d 101" not in text and "/Mode u 1 " not in text + " ",
-          "the viewer's refused writes never reached D-Bus")
-    check("/Mode u 2" not in text, "the ess role's refused write of /Mode never reached D-Bus")
+    wait_for(lambda: ("/Mode", "3") in sets(site), timeout=10)
+    written = sets(site)
+    check(("/Settings/CGwacs/AcPowerSetPoint", "202") in written, "the ess write of 2700 reached D-Bus")
+    check(("/Settings/CGwacs/AcPowerSetPoint", "303") in written and ("/Mode", "3") in written,
+          "the admin writes reached D-Bus")
+    check(written == [("/Settings/CGwacs/AcPowerSetPoint", "202"), ("/Settings/CGwacs/AcPowerSetPoint", "303"),
+                      ("/Mode", "3")],
+          "the refused writes (viewer's two, ess's /Mode, ess's FC 16) never reached D-Bus: %s" % written)
 
     log = site.text("server.log")
     check(re.search(r"write refused: 127\.0\.0\.1:\d+ \(O=venus-modbusd test,CN=viewer-client, role viewer\): "
@@ -156,80 +160,138 @@ def case_roles(site, pki):
     check(re.search(r"write from 127\.0\.0\.1:\d+ \(O=venus-modbusd test,CN=ess-client, role ess\) unit 100 "
                     r"register 2700 .*= 202 .*accepted", log) is not None,
           "the audit log names the accepted writer's address, certificate subject and role")
-    check(sitelib.wait_for(lambda: diagnostics(site, "/Tls/Connections") == 4, timeout=5),
+    check(wait_for(lambda: diagnostics(site, "/Tls/Connections") == 4, timeout=5),
           "the diagnostics count 4 TLS connections (%s)" % diagnostics(site, "/Tls/Connections"))
-    check(sitelib.wait_for(lambda: (diagnostics(site, "/Writes/RefusedByRole") or 0) >= 4, timeout=5),
-          "the diagnostics count the writes refused by role (%s)" % diagnostics(site, "/Writes/RefusedByRole"))
+    check(wait_for(lambda: diagnostics(site, "/Writes/RefusedByRole") == 4, timeout=5),
+          "the diagnostics count the 4 writes refused by role (%s)" % diagnostics(site, "/Writes/RefusedByRole"))
 
 
 def case_refused(site, pki):
     proc, port, tport = start(site, pki)
-    read = struct.pack(">BHH", 3, 2700, 1)
-    for who in ("norole", "foreign", "expired", "revoked", None):
-        try:
-            s = raw_tls(pki, tport, who)
-            reply = mbap_request(s, 100, read)
-            s.close()
-            outcome = "served %r" % reply if reply else "closed after the handshake"
-        except (ssl.SSLError, OSError) as e:
-            reply, outcome = None, "handshake failed: %s" % e
-        check(reply is None, "%s: no reply (%s)" % (who or "no certificate", outcome))
+    # With TLS 1.3 the client finishes its side of the handshake before the server has checked its
+    # certificate: the server's alert (or its close, for a certificate without a role) arrives at
+    # the first read. Either way, the client must get no registers.
+    for who in ("foreign", "expired", "revoked", None, "norole"):
+        client = tlslib.modbus_client(pki, tport, who)
+        outcome = served(client) if client.connect() else "the TLS connection failed"
+        client.close()
+        check(not isinstance(outcome, list), "%s: no registers (%s)" % (who or "no certificate", outcome))
     # TLS 1.1, offered by a client that allows it (security level 0), is refused by the server.
+    # (pymodbus would only log the reason: a raw socket shows the alert.)
     try:
-        context = tlslib.client_context(pki, "admin", maximum=ssl.TLSVersion.TLSv1_1,
-                                        minimum=ssl.TLSVersion.TLSv1)
-        context.set_ciphers("DEFAULT:@SECLEVEL=0")
-        sock = socket.create_connection(("127.0.0.1", tport), timeout=10)
-        s = context.wrap_socket(sock)
+        s = raw_tls(pki, tport, "admin", maximum=ssl.TLSVersion.TLSv1_1, minimum=ssl.TLSVersion.TLSv1)
         outcome = "served with " + s.version()
     except ssl.SSLError as e:
         outcome = str(e)
     check("PROTOCOL_VERSION" in outcome.upper() or "UNSUPPORTED_PROTOCOL" in outcome.upper(),
           "TLS 1.1 is refused by the server (%s)" % outcome)
-    s = raw_tls(pki, tport, "admin", maximum=ssl.TLSVersion.TLSv1_2)
-    check(s.version() == "TLSv1.2" and mbap_request(s, 100, read)[:2] == b"\x03\x02", "TLS 1.2 is served")
-    s.close()
+    client = connected(pki, tport, "admin", maximum=ssl.TLSVersion.TLSv1_2)
+    check(client.socket.version() == "TLSv1.2" and isinstance(served(client), list), "TLS 1.2 is served")
+    client.close()
     log = site.text("server.log")
-    check(sitelib.wait_for(lambda: (diagnostics(site, "/Tls/HandshakeFailures") or 0) >= 5, timeout=5),
-          "the diagnostics count the failed handshakes (%s)" % diagnostics(site, "/Tls/HandshakeFailures"))
+    # Exactly: the foreign, expired, revoked and certificate-less clients and TLS 1.1.
+    check(wait_for(lambda: diagnostics(site, "/Tls/HandshakeFailures") == 5, timeout=5),
+          "the diagnostics count 5 failed handshakes (%s)" % diagnostics(site, "/Tls/HandshakeFailures"))
     check(diagnostics(site, "/Tls/RoleRefusals") == 1, "the diagnostics count the role-less certificate")
-    check("certificate 'O=venus-modbusd test,CN=no-role-client' has no role and default-role is none" in log,
-          "the role-less certificate's closing is logged with its subject")
+    check(diagnostics(site, "/Tls/Connections") == 1, "only the TLS 1.2 client counts as a TLS connection")
+    check(re.search(r"TLS handshake failed: client certificate: unable to get local issuer certificate", log) is not None,
+          "the first refusal (the foreign certificate) is logged with OpenSSL's reason")
 
 
-def peer_subject(sock):
-    return dict(x[0] for x in sock.getpeercert()["subject"])["commonName"]
+def peer_subject(client):
+    return dict(x[0] for x in client.socket.getpeercert()["subject"])["commonName"]
 
 
 def case_reload(site, pki):
     # The server serves copies, so the test can replace them.
-    cert, key = site.path("server.pem"), site.path("server.key")
+    cert, key, crl = site.path("server.pem"), site.path("server.key"), site.path("served.crl")
     shutil.copy(pki["server"][0], cert)
     shutil.copy(pki["server"][1], key)
-    pki = dict(pki, server=(cert, key))
+    shutil.copy(pki["crl"], crl)
+    pki = dict(pki, server=(cert, key), crl=crl)
     proc, port, tport = start(site, pki)
-    read = struct.pack(">BHH", 3, 2700, 1)
-    old = raw_tls(pki, tport, "admin")
+    old = connected(pki, tport, "admin")
     check(peer_subject(old) == "venus-modbusd", "the first connection gets the first server certificate")
     shutil.copy(pki["server2"][0], cert)
     shutil.copy(pki["server2"][1], key)
     proc.send_signal(signal.SIGHUP)
-    check(sitelib.wait_for(lambda: "reload: TLS certificate 'O=venus-modbusd test,CN=venus-modbusd renewed' "
-                                   "serves new connections" in site.text("server.log")),
+    check(wait_for(lambda: "reload: TLS certificate 'O=venus-modbusd test,CN=venus-modbusd renewed' "
+                            "serves new connections" in site.text("server.log")),
           "SIGHUP re-reads the certificate and says so")
-    new = raw_tls(pki, tport, "admin")
+    new = connected(pki, tport, "admin")
     check(peer_subject(new) == "venus-modbusd renewed", "a new connection gets the new certificate")
-    check(mbap_request(new, 100, read, tid=2)[:2] == b"\x03\x02", "the new connection is served")
-    check(mbap_request(old, 100, read, tid=3)[:2] == b"\x03\x02", "the connection from before the reload is still served")
+    check(isinstance(served(new), list), "the new connection is served")
+    check(isinstance(served(old), list), "the connection from before the reload is still served")
+    new.close()
+
+    # The CRL too: the ess certificate, revoked after the start, is refused once the new CRL is read.
+    check(isinstance(served(connected(pki, tport, "ess")), list), "the ess certificate is served before it is revoked")
+    pki["ca_authority"].revoke(pki["ess"][0])
+    pki["ca_authority"].crl(crl)
+    reloads = site.text("server.log").count("serves new connections")
+    proc.send_signal(signal.SIGHUP)
+    check(wait_for(lambda: site.text("server.log").count("serves new connections") > reloads),
+          "SIGHUP re-reads the CRL")
+    client = tlslib.modbus_client(pki, tport, "ess")
+    outcome = served(client) if client.connect() else "the TLS connection failed"
+    check(not isinstance(outcome, list), "the newly revoked ess certificate is refused (%s)" % outcome)
+    check(isinstance(served(connected(pki, tport, "admin")), list), "the admin certificate is still served")
+
     with open(cert, "w") as f:
         f.write("-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n")
     proc.send_signal(signal.SIGHUP)
-    check(sitelib.wait_for(lambda: "keeping the running certificate, key and CRL" in site.text("server.log")),
+    check(wait_for(lambda: "keeping the running certificate, key and CRL" in site.text("server.log")),
           "a broken certificate file is logged and the running one kept")
-    third = raw_tls(pki, tport, "admin")
-    check(peer_subject(third) == "venus-modbusd renewed" and mbap_request(third, 100, read)[:2] == b"\x03\x02",
+    third = connected(pki, tport, "admin")
+    check(peer_subject(third) == "venus-modbusd renewed" and isinstance(served(third), list),
           "after the failed reload new connections still get the renewed certificate")
+    check(isinstance(served(old), list), "and the connection from before both reloads is still served")
     check(proc.poll() is None, "the daemon keeps running")
+
+
+def case_limits(site, pki):
+    """TLS connections share the per-address limit and the eviction with plain ones."""
+    proc, port, tport = start(site, pki, "--max-clients-per-address", "2")
+    plain = sitelib.Connection(port)
+    check(isinstance(plain.read(100, 2700), list), "a plain connection is served")
+    first = connected(pki, tport, "viewer")
+    check(isinstance(served(first), list), "a TLS connection from the same address is served")
+    client = tlslib.modbus_client(pki, tport, "admin")
+    outcome = served(client) if client.connect() else "the TLS connection failed"
+    check(not isinstance(outcome, list), "a third connection from 127.0.0.1 is refused, TLS or not (%s)" % outcome)
+    check(wait_for(lambda: "connection refused: already 2 connections from 127.0.0.1 (--max-clients-per-address)"
+                   in site.text("server.log"), timeout=10), "the refusal is logged with the limit")
+    client.close()
+    plain.close()
+    first.close()
+
+    # A second daemon with --max-clients 3, clients from three addresses of 127.0.0.0/8: the idle
+    # TLS connection makes room for a newcomer (connection events are logged once per 10 s, so
+    # this one has a log of its own).
+    _, port = site.start_server("--max-clients", "3", log="evict.log", config=site.path("venus-modbusd.yaml"))
+    tport = tls_port(site, "evict.log")
+
+    def from_address(host, who):
+        client = tlslib.modbus_client(pki, tport, who)
+        client.params.source_address = (host, 0)
+        if not client.connect():
+            raise ConnectionError("%s from %s: the TLS connection failed" % (who, host))
+        return client
+
+    idle = from_address("127.0.0.2", "viewer")
+    check(isinstance(served(idle), list), "an idle-to-be TLS connection is served")
+    busy = [sitelib.Connection(port), from_address("127.0.0.3", "admin")]
+    for _ in range(3):
+        check(isinstance(busy[0].read(100, 2700), list) and isinstance(served(busy[1]), list),
+              "two busier connections, plain and TLS, are served")
+    newcomer = from_address("127.0.0.4", "ess")
+    check(isinstance(served(newcomer), list), "a TLS newcomer to a full server is served")
+    check(wait_for(lambda: re.search(r"127\.0\.0\.2:\d+ \(O=venus-modbusd test,CN=viewer-client, role viewer\): "
+                                     r"closing: evicted for 127\.0\.0\.4", site.text("evict.log")), timeout=10)
+          is not None, "the idle TLS connection is the one evicted, named by its certificate")
+    check(not isinstance(served(idle), list), "the evicted connection gets no more replies")
+    check(isinstance(busy[0].read(100, 2700), list) and isinstance(served(busy[1]), list),
+          "the busier connections are still served")
 
 
 def case_tls_only(site, pki):
@@ -237,15 +299,12 @@ def case_tls_only(site, pki):
     config = site.path("venus-modbusd.yaml")
     with open(config, "w") as f:
         f.write(tlslib.config_text(pki, plain="[]"))
-    out = open(site.path("server.log"), "w")
-    proc = subprocess.Popen([os.path.join(BUILD, "venus-modbusd"), "--config", config, "--map", sitelib.SHIPPED_MAP,
-                             "--bus", site.bus], stderr=out)
-    site.procs.append(proc)
+    site.spawn([os.path.join(BUILD, "venus-modbusd"), "--config", config, "--map", sitelib.SHIPPED_MAP,
+                "--bus", site.bus], "server.log")
     tport = tls_port(site)
     log = site.text("server.log")
     check(len(re.findall(r"listening on ", log)) == 1, "only one listener: the TLS one")
-    s = raw_tls(pki, tport, "viewer")
-    check(mbap_request(s, 100, struct.pack(">BHH", 3, 2700, 1))[:2] == b"\x03\x02", "the TLS listener serves")
+    check(isinstance(served(connected(pki, tport, "viewer")), list), "the TLS listener serves")
 
 
 def case_pipeline(site, pki):
@@ -256,7 +315,7 @@ def case_pipeline(site, pki):
     proc, port, tport = start(site, pki)
     s = raw_tls(pki, tport, "viewer")
     count = 3000
-    blob = b"".join(struct.pack(">HHHB", i, 0, 6, 100) + struct.pack(">BHH", 3, 840, 4) for i in range(count))
+    blob = b"".join(frame(i, 100, read_pdu(840, 4)) for i in range(count))
     sender = threading.Thread(target=s.sendall, args=(blob,))
     sender.start()
     data = b""
@@ -279,7 +338,7 @@ def case_half_close(site, pki):
     proc, port, tport = start(site, pki)
     context = tlslib.client_context(pki, "ess")
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing)
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
     sock = socket.create_connection(("127.0.0.1", tport), timeout=10)
 
     def pump():
@@ -299,8 +358,7 @@ def case_half_close(site, pki):
             incoming.write(data)
     pump()
     write = struct.pack(">BHH", 6, 2700, 444)
-    read = struct.pack(">BHH", 3, 2700, 1)
-    tls.write(struct.pack(">HHHB", 1, 0, 6, 100) + write + struct.pack(">HHHB", 2, 0, 6, 100) + read)
+    tls.write(frame(1, 100, write) + frame(2, 100, read_pdu(2700, 1)))
     pump()
     sock.shutdown(socket.SHUT_WR)
     plain = b""
@@ -319,11 +377,11 @@ def case_half_close(site, pki):
                 plain += chunk
         except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
             pass
-    check(plain[:7 + 5] == struct.pack(">HHHB", 1, 0, 6, 100) + write, "the write before the half-close is answered")
-    check(plain[12:12 + 11] == struct.pack(">HHHBBBH", 2, 0, 5, 100, 3, 2, 444),
+    check(plain[:7 + 5] == frame(1, 100, write), "the write before the half-close is answered")
+    check(plain[12:12 + 11] == frame(2, 100, struct.pack(">BBH", 3, 2, 444)),
           "then the read, which sees the written value (%r)" % plain[12:])
     check(closed, "then the server closes the connection")
-    check(any("AcPowerSetPoint d 444" in l for l in site.set_lines()), "the write reached D-Bus")
+    check(("/Settings/CGwacs/AcPowerSetPoint", "444") in sets(site), "the write reached D-Bus")
 
 
 def case_check(site, pki):
@@ -382,7 +440,7 @@ def client_hello(pki):
     """The bytes of a real ClientHello (from a memory BIO), to drip-feed."""
     context = tlslib.client_context(pki, "admin")
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    obj = context.wrap_bio(incoming, outgoing)
+    obj = context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
     try:
         obj.do_handshake()
     except ssl.SSLWantReadError:
@@ -425,52 +483,50 @@ def hostile_tls(pki, tport, ready, stop):
                 held.pop(0).close()
 
     held = []
-    threads = [threading.Thread(target=drip, daemon=True), threading.Thread(target=flood, args=(held,), daemon=True)]
-    for t in threads:
-        t.start()
-    for event in started.values():
-        event.wait(30)
-    ready.set()
-    stop.wait(120)
-
-
-def measure(sock, count=500):
-    read = struct.pack(">BHH", 3, 840, 4)
-    latencies = []
-    for i in range(count):
-        start = time.perf_counter()
-        reply = mbap_request(sock, 100, read, tid=i & 0xFFFF)
-        latencies.append(time.perf_counter() - start)
-        if reply is None or reply[:1] != b"\x03":
-            return None
-    latencies.sort()
-    return latencies[int(len(latencies) * 0.99) - 1] * 1000
+    sitelib.hostile_at_work([drip, lambda: flood(held)], started, ready, stop, held)
 
 
 def case_load(site, pki):
     proc, port, tport = start(site, pki, "--frame-timeout", "1000", "--max-clients", "48",
                               "--max-clients-per-address", "48")
     plain = socket.create_connection(("127.0.0.1", port), timeout=10)
-    secure = raw_tls(pki, tport, "viewer")
+    secure = connected(pki, tport, "viewer")
     ready, stop = multiprocessing.Event(), multiprocessing.Event()
     load = multiprocessing.Process(target=hostile_tls, args=(pki, tport, ready, stop), daemon=True)
     load.start()
-    check(ready.wait(60), "the drip-feeding handshake and the half-open flood are at work")
-    p99_plain = measure(plain)
-    p99_tls = measure(secure)
-    check(sitelib.wait_for(lambda: "TLS handshake timeout" in site.text("server.log"), timeout=10),
+    check(ready.wait(60), "the drip-feeding handshake and the half-open flood (another process) are at work")
+    # The two well-behaved clients take turns, so that neither sits idle (and is evicted by the
+    # flood at --max-clients) while the other is measured.
+    latencies = {"plain": [], "TLS": []}
+    for i in range(500):
+        started = time.perf_counter()
+        reply = raw.request(plain, 100, read_pdu(840, 4), tid=i)
+        latencies["plain"].append(time.perf_counter() - started)
+        if reply is None or reply[2][:1] != b"\x03":
+            break
+        started = time.perf_counter()
+        words = registers(secure.read_holding_registers(840, 4, slave=100))
+        latencies["TLS"].append(time.perf_counter() - started)
+        if words is None:
+            break
+    check(wait_for(lambda: "TLS handshake timeout" in site.text("server.log"), timeout=10),
           "a stalled handshake is closed by the handshake timeout")
     stop.set()
     load.join(30)
-    print("p99 plain %s ms, TLS %s ms" % (p99_plain, p99_tls))
-    # A server blocked by a stalled handshake would show 100 ms and more (the drip interval); 50 ms
-    # separates that and holds on a loaded 2-core machine (idle: well under 1 ms).
-    check(p99_plain is not None and p99_plain < 50.0, "the plain client's p99 stays under 50 ms (%s)" % p99_plain)
-    check(p99_tls is not None and p99_tls < 50.0, "the TLS client's p99 stays under 50 ms (%s)" % p99_tls)
+    for name, values in latencies.items():
+        check(len(values) == 500, "the %s client got all its 500 replies (%d)" % (name, len(values)))
+        values.sort()
+        p99 = values[int(len(values) * 0.99) - 1] * 1000 if values else float("inf")
+        print("%s client: p50 %.3f ms, p99 %.3f ms" % (name, statistics.median(values or [0]) * 1000, p99))
+        # A server blocked by a stalled handshake would show 100 ms and more (the drip interval); 50 ms
+        # separates that and holds on a loaded 2-core machine and under the sanitizers (idle: under
+        # 1 ms, the TLS client's own Python included). As for the plain robustness test.
+        check(p99 < 50.0, "the %s client's p99 stays under 50 ms (%.3f ms)" % (name, p99))
 
 
-CASES = {"half-close": case_half_close, "bench": case_bench, "check": case_check, "pipeline": case_pipeline, "roles": case_roles, "refused": case_refused, "reload": case_reload, "tls-only": case_tls_only,
-         "load": case_load}
+CASES = {"roles": case_roles, "refused": case_refused, "reload": case_reload, "limits": case_limits,
+         "tls-only": case_tls_only, "load": case_load, "pipeline": case_pipeline, "half-close": case_half_close,
+         "check": case_check, "bench": case_bench}
 
 with sitelib.Site(BUILD) as site:
     pki = tlslib.make_pki(site.work)
@@ -478,6 +534,4 @@ with sitelib.Site(BUILD) as site:
         CASES[CASE](site, pki)
     except Exception as e:  # a crash is a failure with the server log beside it
         check(False, "%s: %r" % (CASE, e))
-    if failures:
-        print("--- server log (last 40 lines)\n" + "\n".join(site.text("server.log").splitlines()[-40:]))
-sys.exit(1 if failures else 0)
+    checks.finish(lambda: "--- server log (last 40 lines)\n" + "\n".join(site.text("server.log").splitlines()[-40:]))
