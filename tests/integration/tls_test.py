@@ -15,7 +15,7 @@
   tls_test.py BUILD_DIR load        a drip-feeding handshake and a flood of half-open TLS connections
                                     (another process) leave a plain and a TLS client's p99 bounded;
                                     the drip-feeder is closed by the handshake timeout
-  pipeline, half-close, check, bench: see their functions.
+  pipeline, half-close, check, bench, doc-client: see their functions.
 
 Certificates are made by the test with the openssl command line (tlslib.py). Raw TLS sockets are
 used only where pymodbus cannot say it: offering TLS 1.1, pipelining, half-closing, drip-feeding.
@@ -294,6 +294,22 @@ def case_limits(site, pki):
           "the busier connections are still served")
 
 
+def case_doc_client(site, pki):
+    """The pymodbus example of docs/security.md, run as written against the test's server: only the
+    address, port and file names are replaced."""
+    proc, port, tport = start(site, pki)
+    with open(os.path.join(sitelib.SOURCE, "docs", "security.md"), encoding="utf-8") as f:
+        code = re.search(r"```python\n(.*?)```", f.read(), re.S).group(1)
+    for old, new in (('"192.168.1.5", port=802', '"127.0.0.1", port=%d' % tport), ('"ca.pem"', repr(pki["ca"])),
+                     ('"evcc.pem", "evcc.key"', "%r, %r" % pki["ess"])):
+        check(old in code, "the example has %s" % old)
+        code = code.replace(old, new)
+    r = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0 and re.fullmatch(r"\[-?\d+\]\n", r.stdout) is not None,
+          "the example reads the ESS set point through Debian's pymodbus (%d: %s)" % (r.returncode,
+                                                                                     (r.stdout + r.stderr)[-300:]))
+
+
 def case_tls_only(site, pki):
     site.start_sim()
     config = site.path("venus-modbusd.yaml")
@@ -526,7 +542,7 @@ def case_load(site, pki):
 
 CASES = {"roles": case_roles, "refused": case_refused, "reload": case_reload, "limits": case_limits,
          "tls-only": case_tls_only, "load": case_load, "pipeline": case_pipeline, "half-close": case_half_close,
-         "check": case_check, "bench": case_bench}
+         "check": case_check, "bench": case_bench, "doc-client": case_doc_client}
 
 with sitelib.Site(BUILD) as site:
     pki = tlslib.make_pki(site.work)
