@@ -63,7 +63,9 @@ modbus::AccessPolicy rolePolicy(const std::string& name, const YAML::Node& value
     return {};
 }
 
-void applyTls(TlsOptions& tls, const YAML::Node& node, const Fail& fail) {
+/// The `tls:` map; a key whose --tls-KEY option is on the command line is left as that set it (a
+/// --tls-role, the config's role of the same name).
+void applyTls(TlsOptions& tls, const YAML::Node& node, const std::set<std::string>& given, const Fail& fail) {
     if (!node.IsMap())
         fail(node.Mark(), "'tls' must be a mapping (listen, cert, key, client-ca, crl, roles, default-role)");
     tls.enabled = true;
@@ -72,6 +74,7 @@ void applyTls(TlsOptions& tls, const YAML::Node& node, const Fail& fail) {
         const auto key = item.first.Scalar();
         const auto& value = item.second;
         if (!seen.insert(key).second) fail(item.first.Mark(), "duplicate key 'tls: " + key + "'");
+        if (key != "roles" && given.count("tls-" + key)) continue; // the command line wins
         auto scalar = [&]() {
             if (!value.IsScalar() || value.Scalar().empty())
                 fail(value.Mark(), "'tls: " + key + "' must be a single value");
@@ -104,8 +107,11 @@ void applyTls(TlsOptions& tls, const YAML::Node& node, const Fail& fail) {
         } else if (key == "roles") {
             if (!value.IsMap())
                 fail(value.Mark(), "'tls: roles' must map role names to read, write or {write: [RANGES]}");
-            for (const auto& role : value)
-                tls.roles[role.first.Scalar()] = rolePolicy(role.first.Scalar(), role.second, fail);
+            for (const auto& role : value) {
+                const auto& name = role.first.Scalar();
+                auto policy = rolePolicy(name, role.second, fail);
+                if (!given.count("tls-role") || !tls.roles.count(name)) tls.roles[name] = std::move(policy);
+            }
         } else {
             fail(item.first.Mark(), "unknown key 'tls: " + key +
                                         "' (known: listen, cert, key, client-ca, crl, roles, default-role)");
@@ -135,7 +141,7 @@ void applyConfigText(Options& options, const std::string& yaml, const std::strin
         const auto& value = item.second;
         if (!seen.insert(key).second) fail(item.first.Mark(), "duplicate key '" + key + "'");
         if (key == "tls") {
-            applyTls(options.tls, value, fail);
+            applyTls(options.tls, value, options.given, fail);
             continue;
         }
         auto it = kKeys.find(key);

@@ -40,8 +40,18 @@ Serve the D-Bus data of a Victron Venus OS system as Modbus TCP registers.
   --version                     print the version and exit
   --help                        print this help and exit
 
-Modbus/TCP Security (Modbus over TLS, client certificates, roles) has no options: it is the
-tls: map of the config file (see docs/security.md); --check also loads its files.
+Modbus/TCP Security (Modbus over TLS, client certificates required; docs/security.md); in the
+config file these are the keys of the tls: map (listen, cert, key, client-ca, crl, roles,
+default-role), and the command line wins key by key. --check also loads the files.
+  --tls-listen HOST:PORT        TLS address to serve on, repeatable (default: 0.0.0.0:802)
+  --tls-cert FILE               the server certificate (PEM)
+  --tls-key FILE                its private key (PEM)
+  --tls-client-ca FILE          the CA certificates that sign client certificates (PEM)
+  --tls-crl FILE                a certificate revocation list of that CA (PEM), optional
+  --tls-role NAME=PERMISSION    what the certificate role NAME may do: read, write, or the
+                                register ranges it may write (2700-2722,37-41); repeatable
+  --tls-default-role NAME|none  the role of a certificate without a known role (default: none:
+                                such a connection is closed)
 
 Exit status: 0 clean stop, 1 runtime failure, 2 bad arguments or configuration.
 )";
@@ -103,6 +113,57 @@ core::Cidr cidr(const std::string& option, const char* text) {
     return *parsed;
 }
 
+/// "NAME=read", "NAME=write" or "NAME=FIRST-LAST,FIRST-LAST,...".
+void applyRole(TlsOptions& tls, const std::string& value) {
+    const auto equals = value.find('=');
+    const std::string name = value.substr(0, equals);
+    const std::string permission = equals == std::string::npos ? "" : value.substr(equals + 1);
+    auto bad = [&](const std::string& why) { return UsageError("--tls-role: '" + value + "': " + why); };
+    if (equals == std::string::npos || name.empty()) throw bad("not NAME=PERMISSION");
+    if (permission == "read") {
+        tls.roles[name] = modbus::AccessPolicy::readOnly();
+        return;
+    }
+    if (permission == "write") {
+        tls.roles[name] = modbus::AccessPolicy{};
+        return;
+    }
+    std::vector<modbus::WriteRange> ranges;
+    std::size_t start = 0;
+    for (;;) {
+        const auto comma = permission.find(',', start);
+        const auto piece =
+            permission.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        auto range = modbus::parseWriteRange(piece);
+        if (!range)
+            throw bad("'" + piece + "' is not read, write, or a register range FIRST-LAST or a register");
+        ranges.push_back(*range);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    tls.roles[name] = modbus::AccessPolicy::writeRanges(std::move(ranges));
+}
+
+void applyTlsOption(TlsOptions& tls, const std::string& name, const std::string& value) {
+    tls.enabled = true;
+    if (name == "tls-listen")
+        tls.listen.push_back(parseListenAddress(value, name));
+    else if (name == "tls-cert")
+        tls.cert = value;
+    else if (name == "tls-key")
+        tls.key = value;
+    else if (name == "tls-client-ca")
+        tls.clientCa = value;
+    else if (name == "tls-crl")
+        tls.crl = value;
+    else if (name == "tls-role")
+        applyRole(tls, value);
+    else if (name == "tls-default-role")
+        tls.defaultRole = value;
+    else
+        throw UsageError("unknown option '--" + name + "' (see --help)");
+}
+
 } // namespace
 
 void applyOption(Options& o, const std::string& name, const std::string& value) {
@@ -150,7 +211,9 @@ void applyOption(Options& o, const std::string& name, const std::string& value) 
             o.readOnly = false;
         else
             throw UsageError("--read-only: '" + value + "' is not true or false");
-    } else if (name == "check")
+    } else if (name.rfind("tls-", 0) == 0)
+        applyTlsOption(o.tls, name, value);
+    else if (name == "check")
         o.check = true;
     else if (name == "version")
         o.version = true;
@@ -177,6 +240,13 @@ Options parseOptions(int argc, char** argv) {
         {"idle-timeout", required_argument, nullptr, 0},
         {"frame-timeout", required_argument, nullptr, 0},
         {"log-level", required_argument, nullptr, 0},
+        {"tls-listen", required_argument, nullptr, 0},
+        {"tls-cert", required_argument, nullptr, 0},
+        {"tls-key", required_argument, nullptr, 0},
+        {"tls-client-ca", required_argument, nullptr, 0},
+        {"tls-crl", required_argument, nullptr, 0},
+        {"tls-role", required_argument, nullptr, 0},
+        {"tls-default-role", required_argument, nullptr, 0},
         {"check", no_argument, nullptr, 0},
         {"version", no_argument, nullptr, 0},
         {"help", no_argument, nullptr, 0},

@@ -19,10 +19,10 @@ class UsageError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-/// Modbus/TCP Security: the `tls:` map of the config file (no command-line options: a map of
-/// roles is no command line).
+/// Modbus/TCP Security: the `tls:` map of the config file, or the --tls-* options (which win, key
+/// by key; a --tls-role wins over the config's role of the same name).
 struct TlsOptions {
-    bool enabled = false;            ///< the config has a `tls:` map
+    bool enabled = false;            ///< the config has a `tls:` map, or a --tls-* option is given
     std::vector<std::string> listen; ///< default 0.0.0.0:802
     std::string cert;
     std::string key;

@@ -12,6 +12,7 @@
   tls_test.py BUILD_DIR limits      TLS connections count in the per-address limit with plain ones,
                                     and an idle TLS connection is evicted for a newcomer by name
   tls_test.py BUILD_DIR tls-only    `listen: []`: only the TLS listener, no plain one
+  tls_test.py BUILD_DIR options     the --tls-* options alone serve TLS with their roles and CRL
   tls_test.py BUILD_DIR load        a drip-feeding handshake and a flood of half-open TLS connections
                                     (another process) leave a plain and a TLS client's p99 bounded;
                                     the drip-feeder is closed by the handshake timeout
@@ -310,6 +311,28 @@ def case_doc_client(site, pki):
                                                                                      (r.stdout + r.stderr)[-300:]))
 
 
+def case_options(site, pki):
+    """The --tls-* options alone (config /dev/null) serve TLS with roles, as the tls map does."""
+    site.start_sim()
+    _, port = site.start_server("--tls-listen", "127.0.0.1:0", "--tls-cert", pki["server"][0], "--tls-key",
+                                pki["server"][1], "--tls-client-ca", pki["ca"], "--tls-crl", pki["crl"],
+                                "--tls-role", "ess=2700-2722,37-41", "--tls-role", "viewer=read")
+    tport = tls_port(site)
+    ess = connected(pki, tport, "ess")
+    check(not ess.write_register(2700, 77, slave=100).isError(), "ess may write 2700 (--tls-role ess=2700-2722,37-41)")
+    check(exception_code(ess.write_register(33, 3, slave=246)) == 1, "ess writing 33 answers exception 1")
+    viewer = connected(pki, tport, "viewer")
+    check(registers(viewer.read_holding_registers(2700, 1, slave=100)) == [77], "viewer reads what ess wrote")
+    check(exception_code(viewer.write_register(2700, 1, slave=100)) == 1, "viewer writing answers exception 1")
+    client = tlslib.modbus_client(pki, tport, "admin")  # a role that --tls-role does not name
+    outcome = served(client) if client.connect() else "the TLS connection failed"
+    check(not isinstance(outcome, list), "admin, a role not given, is closed (default-role none): %s" % outcome)
+    client = tlslib.modbus_client(pki, tport, "revoked")
+    outcome = served(client) if client.connect() else "the TLS connection failed"
+    check(not isinstance(outcome, list), "--tls-crl is read: the revoked certificate is refused (%s)" % outcome)
+    check(sets(site) == [("/Settings/CGwacs/AcPowerSetPoint", "77")], "only the allowed write reached D-Bus")
+
+
 def case_tls_only(site, pki):
     site.start_sim()
     config = site.path("venus-modbusd.yaml")
@@ -542,7 +565,8 @@ def case_load(site, pki):
 
 CASES = {"roles": case_roles, "refused": case_refused, "reload": case_reload, "limits": case_limits,
          "tls-only": case_tls_only, "load": case_load, "pipeline": case_pipeline, "half-close": case_half_close,
-         "check": case_check, "bench": case_bench, "doc-client": case_doc_client}
+         "check": case_check, "bench": case_bench, "doc-client": case_doc_client,
+         "options": case_options}
 
 with sitelib.Site(BUILD) as site:
     pki = tlslib.make_pki(site.work)
