@@ -346,23 +346,68 @@ def case_tls_only(site, pki):
     check(isinstance(served(connected(pki, tport, "viewer")), list), "the TLS listener serves")
 
 
+class MemoryTls:
+    """TLS through memory BIOs over a raw socket, for what pymodbus cannot say: the test decides when
+    which bytes go out (all requests at once, a half-close), and only the calling thread touches
+    the SSL object (an OpenSSL connection must not be read and written from two threads at once,
+    which a sender thread on an SSLSocket would do)."""
+
+    def __init__(self, pki, port, who):
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = tlslib.client_context(pki, who).wrap_bio(self.incoming, self.outgoing,
+                                                            server_hostname="127.0.0.1")
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self.sock.sendall(self.outgoing.read())
+                data = self.sock.recv(65536)
+                if not data:
+                    raise ConnectionError("closed during the handshake")
+                self.incoming.write(data)
+        self.sock.sendall(self.outgoing.read())
+
+    def encrypt(self, plain):
+        """The TLS records carrying `plain`, to send on self.sock."""
+        self.tls.write(plain)
+        return self.outgoing.read()
+
+    def receive(self):
+        """The plaintext of the next bytes from the socket (maybe b""), or None at its end."""
+        data = self.sock.recv(65536)
+        if not data:
+            return None
+        self.incoming.write(data)
+        plain = b""
+        try:
+            while True:
+                chunk = self.tls.read(65536)
+                if not chunk:
+                    break
+                plain += chunk
+        except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+            pass
+        return plain
+
+
 def case_pipeline(site, pki):
     """Back-pressure over TLS: 3000 requests sent in one go (TLS records of 16 kB, each holding far
-    more requests than the server's input buffer) while the client reads nothing; then every reply
-    arrives, in order. Bytes TLS has decrypted but the server has not framed yet announce no socket
-    event: the server must go back for them."""
+    more requests than the server's input buffer) by another thread while this one reads; every
+    reply arrives, in order. Bytes TLS has decrypted but the server has not framed yet announce no
+    socket event: the server must go back for them."""
     proc, port, tport = start(site, pki)
-    s = raw_tls(pki, tport, "viewer")
+    conn = MemoryTls(pki, tport, "viewer")
     count = 3000
-    blob = b"".join(frame(i, 100, read_pdu(840, 4)) for i in range(count))
-    sender = threading.Thread(target=s.sendall, args=(blob,))
+    records = conn.encrypt(b"".join(frame(i, 100, read_pdu(840, 4)) for i in range(count)))
+    sender = threading.Thread(target=conn.sock.sendall, args=(records,))  # raw bytes: no SSL object
     sender.start()
     data = b""
-    s.settimeout(20)
     size = 9 + 8  # MBAP 7 + fc + byte count + 8 bytes
     while len(data) < count * size:
-        chunk = s.recv(65536)
-        if not chunk:
+        chunk = conn.receive()
+        if chunk is None:
             break
         data += chunk
     sender.join(20)
@@ -375,51 +420,20 @@ def case_half_close(site, pki):
     """A TLS client that half-closes its TCP side (no close_notify) after a write and a read still
     gets both replies, in order, and then the server closes (as on the plain port)."""
     proc, port, tport = start(site, pki)
-    context = tlslib.client_context(pki, "ess")
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
-    sock = socket.create_connection(("127.0.0.1", tport), timeout=10)
-
-    def pump():
-        data = outgoing.read()
-        if data:
-            sock.sendall(data)
-
-    while True:
-        try:
-            tls.do_handshake()
-            break
-        except ssl.SSLWantReadError:
-            pump()
-            data = sock.recv(65536)
-            if not data:
-                raise ConnectionError("closed during the handshake")
-            incoming.write(data)
-    pump()
+    conn = MemoryTls(pki, tport, "ess")
     write = struct.pack(">BHH", 6, 2700, 444)
-    tls.write(frame(1, 100, write) + frame(2, 100, read_pdu(2700, 1)))
-    pump()
-    sock.shutdown(socket.SHUT_WR)
+    conn.sock.sendall(conn.encrypt(frame(1, 100, write) + frame(2, 100, read_pdu(2700, 1))))
+    conn.sock.shutdown(socket.SHUT_WR)
     plain = b""
-    closed = False
     while True:
-        data = sock.recv(65536)
-        if not data:
-            closed = True
+        chunk = conn.receive()
+        if chunk is None:
             break
-        incoming.write(data)
-        try:
-            while True:
-                chunk = tls.read(65536)
-                if not chunk:
-                    break
-                plain += chunk
-        except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
-            pass
+        plain += chunk
     check(plain[:7 + 5] == frame(1, 100, write), "the write before the half-close is answered")
     check(plain[12:12 + 11] == frame(2, 100, struct.pack(">BBH", 3, 2, 444)),
           "then the read, which sees the written value (%r)" % plain[12:])
-    check(closed, "then the server closes the connection")
+    check(chunk is None, "then the server closes the connection")
     check(("/Settings/CGwacs/AcPowerSetPoint", "444") in sets(site), "the write reached D-Bus")
 
 
