@@ -12,6 +12,7 @@
 #include "dbus/Writer.h"
 #include "modbus/RequestHandler.h"
 #include "modbus/Server.h"
+#include "modbus/Tls.h"
 #include "regmap/MapLoader.h"
 
 #include <poll.h>
@@ -99,7 +100,15 @@ modbus::ServerOptions serverOptions(const Options& options) {
     s.writeAllow = options.writeAllow;
     s.idleTimeout = options.idleTimeout;
     s.frameTimeout = options.frameTimeout;
+    s.tls.listen = options.tls.listen;
+    s.tls.roles = options.tls.roles;
+    if (auto it = options.tls.roles.find(options.tls.defaultRole); it != options.tls.roles.end())
+        s.tls.defaultRole = it->second;
     return s;
+}
+
+modbus::TlsFiles tlsFiles(const Options& options) {
+    return {options.tls.cert, options.tls.key, options.tls.clientCa, options.tls.crl};
 }
 
 std::string cidrs(const std::vector<core::Cidr>& list) {
@@ -122,6 +131,9 @@ class Daemon {
                              {VMD_VERSION_MAJOR, VMD_VERSION_MINOR, VMD_VERSION_PATCH}}),
           server_(loop_, handler_, writer_, serverOptions(options_)) {
         server_.setMapOwner(map_);
+        // A certificate, key, client CA or CRL that does not load stops the start (exit 1, named).
+        if (options_.tls.enabled)
+            server_.setTlsContext(std::make_shared<modbus::TlsContext>(tlsFiles(options_)));
     }
 
     int run() {
@@ -226,6 +238,15 @@ class Daemon {
         if (diagnostics_) diagnostics_->update(*index_, server_);
         for (const auto& address : server_.boundAddresses())
             log_->info("listening on {} ({} services on the bus)", address, index_->services().size());
+        if (options_.readOnly) // safe default of the packaged config: say once how to allow writes
+            log_->warn("every write is refused (exception 2): {}",
+                       options_.given.count("read-only")
+                           ? std::string("--read-only is on the command line")
+                           : "'read-only: true' in " + configFileFor(options_) +
+                                 "; set 'read-only: false' there and reload to allow writes");
+        for (const auto& address : server_.boundTlsAddresses())
+            log_->info("listening on {} (TLS, client certificates required; {} roles, default-role {})",
+                       address, options_.tls.roles.size(), options_.tls.defaultRole);
         for (const auto& [chosen, other] : index_->conflicts())
             log_->warn("two services share a type and instance: {} answers, {} is not reachable", chosen,
                        other);
@@ -318,6 +339,7 @@ class Daemon {
         writer_.setTimeout(options.writeTimeout);
         handler_.setNotAvailable(options.notAvailable);
         server_.setOptions(serverOptions(options));
+        reloadTls(options);
         logMapChanges(*map_, *map);
 
         // The new map takes over: an index that already holds every value both maps know, so that
@@ -331,6 +353,23 @@ class Daemon {
         map_ = std::move(map);
         options_ = std::move(options);
         updateWriteSwitch();
+    }
+
+    /// The certificate, key, client CA and CRL read again: new connections get them, open ones keep
+    /// theirs; a file that does not load keeps the running ones serving.
+    void reloadTls(Options& options) {
+        if (options.tls.listen != options_.tls.listen)
+            log_->warn("reload: TLS listen addresses changed: need a restart");
+        options.tls.listen = options_.tls.listen;
+        if (!options_.tls.enabled) return;
+        try {
+            auto context = std::make_shared<modbus::TlsContext>(tlsFiles(options));
+            log_->info("reload: TLS certificate '{}' serves new connections{}", context->serverSubject(),
+                       options.tls.crl.empty() ? "" : ", CRL " + options.tls.crl + " read");
+            server_.setTlsContext(std::move(context));
+        } catch (const std::exception& e) {
+            log_->error("reload: TLS: {}; keeping the running certificate, key and CRL", e.what());
+        }
     }
 
     void logMapChanges(const regmap::RegisterMap& before, const regmap::RegisterMap& after) {
@@ -408,6 +447,17 @@ int run(int argc, char** argv) {
     }
     if (options.check) {
         printSummary(*map, options);
+        if (options.tls.enabled) { // the certificate, key, client CA and CRL load and match
+            try {
+                modbus::TlsContext context(tlsFiles(options));
+                std::cout << "tls: OK (server certificate '" << context.serverSubject() << "', "
+                          << options.tls.roles.size() << " roles, default-role " << options.tls.defaultRole
+                          << ")\n";
+            } catch (const std::exception& e) {
+                std::cerr << "venus-modbusd: tls: " << e.what() << "\n";
+                return 2;
+            }
+        }
         return 0;
     }
     spdlog::get("map")->info("{}: {} registers", options.map, map->registers().size());

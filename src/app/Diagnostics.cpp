@@ -56,6 +56,10 @@ void Diagnostics::update(const core::ServiceIndex& index, const modbus::Server& 
     exporter_.set("/Failsafe/Activations", static_cast<std::int64_t>(stats.failsafeActivations));
     exporter_.set("/Failsafe/Retrying", static_cast<std::int64_t>(server.failsafeRetrying()));
     exporter_.set("/Connections/Refused", static_cast<std::int64_t>(stats.connectionsRefused));
+    exporter_.set("/Tls/Connections", static_cast<std::int64_t>(stats.tlsConnections));
+    exporter_.set("/Tls/HandshakeFailures", static_cast<std::int64_t>(stats.tlsHandshakeFailures));
+    exporter_.set("/Tls/RoleRefusals", static_cast<std::int64_t>(stats.tlsRoleRefusals));
+    exporter_.set("/Writes/RefusedByRole", static_cast<std::int64_t>(stats.writesRefusedByRole));
     if (server.lastErrorSequence() != lastErrorSequence_) {
         lastErrorSequence_ = server.lastErrorSequence();
         exporter_.set("/LastError/Message", server.lastError().describe());

@@ -17,7 +17,8 @@ namespace vmd::app {
 /// invalid when the service has none) and our counters
 /// (/Clients/Count, /Requests/Count, /Exceptions/<code>, /Writes/Count, /Writes/Failed,
 /// /Failsafe/Activations, /Failsafe/Retrying: fail-safe writes that failed and wait for their
-/// retry, /Connections/Refused). Unlike the GX device it lists services without
+/// retry, /Connections/Refused; for TLS /Tls/Connections, /Tls/HandshakeFailures,
+/// /Tls/RoleRefusals, /Writes/RefusedByRole). Unlike the GX device it lists services without
 /// /DeviceInstance too (instance 0, unit 100). Entries are never removed; a service of the same
 /// type and instance as an inactive entry takes that entry over.
 class Diagnostics {

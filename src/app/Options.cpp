@@ -40,6 +40,19 @@ Serve the D-Bus data of a Victron Venus OS system as Modbus TCP registers.
   --version                     print the version and exit
   --help                        print this help and exit
 
+Modbus/TCP Security (Modbus over TLS, client certificates required; docs/security.md); in the
+config file these are the keys of the tls: map (listen, cert, key, client-ca, crl, roles,
+default-role), and the command line wins key by key. --check also loads the files.
+  --tls-listen HOST:PORT        TLS address to serve on, repeatable (default: 0.0.0.0:802)
+  --tls-cert FILE               the server certificate (PEM)
+  --tls-key FILE                its private key (PEM)
+  --tls-client-ca FILE          the CA certificates that sign client certificates (PEM)
+  --tls-crl FILE                a certificate revocation list of that CA (PEM), optional
+  --tls-role NAME=PERMISSION    what the certificate role NAME may do: read, write, or the
+                                register ranges it may write (2700-2722,37-41); repeatable
+  --tls-default-role NAME|none  the role of a certificate without a known role (default: none:
+                                such a connection is closed)
+
 Exit status: 0 clean stop, 1 runtime failure, 2 bad arguments or configuration.
 )";
 }
@@ -64,9 +77,11 @@ long number(const std::string& option, const char* text, long min, long max) {
 
 /// "HOST:PORT", "[V6ADDRESS]:PORT" or ":PORT": checked here, so that a malformed address is a usage
 /// error (exit 2, and caught by --check); a host name that does not resolve is found at bind time.
-std::string listenAddress(const std::string& value) {
+} // namespace
+
+std::string parseListenAddress(const std::string& value, const std::string& option) {
     auto bad = [&](const std::string& why) {
-        return UsageError("--listen: '" + value + "' is not HOST:PORT (" + why + ")");
+        return UsageError("--" + option + ": '" + value + "' is not HOST:PORT (" + why + ")");
     };
     const auto colon = value.rfind(':');
     if (colon == std::string::npos) throw bad("no port");
@@ -90,10 +105,63 @@ std::string listenAddress(const std::string& value) {
     return value;
 }
 
+namespace {
+
 core::Cidr cidr(const std::string& option, const char* text) {
     auto parsed = core::Cidr::parse(text);
     if (!parsed) throw UsageError("--" + option + ": '" + text + "' is not an address or CIDR network");
     return *parsed;
+}
+
+/// "NAME=read", "NAME=write" or "NAME=FIRST-LAST,FIRST-LAST,...".
+void applyRole(TlsOptions& tls, const std::string& value) {
+    const auto equals = value.find('=');
+    const std::string name = value.substr(0, equals);
+    const std::string permission = equals == std::string::npos ? "" : value.substr(equals + 1);
+    auto bad = [&](const std::string& why) { return UsageError("--tls-role: '" + value + "': " + why); };
+    if (equals == std::string::npos || name.empty()) throw bad("not NAME=PERMISSION");
+    if (permission == "read") {
+        tls.roles[name] = modbus::AccessPolicy::readOnly();
+        return;
+    }
+    if (permission == "write") {
+        tls.roles[name] = modbus::AccessPolicy{};
+        return;
+    }
+    std::vector<modbus::WriteRange> ranges;
+    std::size_t start = 0;
+    for (;;) {
+        const auto comma = permission.find(',', start);
+        const auto piece =
+            permission.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        auto range = modbus::parseWriteRange(piece);
+        if (!range)
+            throw bad("'" + piece + "' is not read, write, or a register range FIRST-LAST or a register");
+        ranges.push_back(*range);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    tls.roles[name] = modbus::AccessPolicy::writeRanges(std::move(ranges));
+}
+
+void applyTlsOption(TlsOptions& tls, const std::string& name, const std::string& value) {
+    tls.enabled = true;
+    if (name == "tls-listen")
+        tls.listen.push_back(parseListenAddress(value, name));
+    else if (name == "tls-cert")
+        tls.cert = value;
+    else if (name == "tls-key")
+        tls.key = value;
+    else if (name == "tls-client-ca")
+        tls.clientCa = value;
+    else if (name == "tls-crl")
+        tls.crl = value;
+    else if (name == "tls-role")
+        applyRole(tls, value);
+    else if (name == "tls-default-role")
+        tls.defaultRole = value;
+    else
+        throw UsageError("unknown option '--" + name + "' (see --help)");
 }
 
 } // namespace
@@ -103,7 +171,7 @@ void applyOption(Options& o, const std::string& name, const std::string& value) 
     if (name == "bus")
         o.bus = value;
     else if (name == "listen")
-        o.listen.push_back(listenAddress(value));
+        o.listen.push_back(parseListenAddress(value));
     else if (name == "map")
         o.map = value;
     else if (name == "overlay")
@@ -143,7 +211,9 @@ void applyOption(Options& o, const std::string& name, const std::string& value) 
             o.readOnly = false;
         else
             throw UsageError("--read-only: '" + value + "' is not true or false");
-    } else if (name == "check")
+    } else if (name.rfind("tls-", 0) == 0)
+        applyTlsOption(o.tls, name, value);
+    else if (name == "check")
         o.check = true;
     else if (name == "version")
         o.version = true;
@@ -170,6 +240,13 @@ Options parseOptions(int argc, char** argv) {
         {"idle-timeout", required_argument, nullptr, 0},
         {"frame-timeout", required_argument, nullptr, 0},
         {"log-level", required_argument, nullptr, 0},
+        {"tls-listen", required_argument, nullptr, 0},
+        {"tls-cert", required_argument, nullptr, 0},
+        {"tls-key", required_argument, nullptr, 0},
+        {"tls-client-ca", required_argument, nullptr, 0},
+        {"tls-crl", required_argument, nullptr, 0},
+        {"tls-role", required_argument, nullptr, 0},
+        {"tls-default-role", required_argument, nullptr, 0},
         {"check", no_argument, nullptr, 0},
         {"version", no_argument, nullptr, 0},
         {"help", no_argument, nullptr, 0},
@@ -193,7 +270,18 @@ Options parseOptions(int argc, char** argv) {
 }
 
 void applyDefaults(Options& o) {
-    if (o.listen.empty()) o.listen.emplace_back("0.0.0.0:502");
+    if (o.listen.empty() && !o.listenSet) o.listen.emplace_back("0.0.0.0:502");
+    if (auto& tls = o.tls; tls.enabled) {
+        if (tls.listen.empty()) tls.listen.emplace_back("0.0.0.0:802");
+        for (auto [key, value] :
+             {std::pair{"cert", &tls.cert}, {"key", &tls.key}, {"client-ca", &tls.clientCa}})
+            if (value->empty()) throw UsageError(std::string("tls: '") + key + "' is required");
+        if (tls.defaultRole != "none" && !tls.roles.count(tls.defaultRole))
+            throw UsageError("tls: default-role '" + tls.defaultRole +
+                             "' is not none or a role under 'roles'");
+    }
+    if (o.listen.empty() && o.tls.listen.empty())
+        throw UsageError("nothing to listen on: 'listen' is empty and there is no 'tls'");
     if (o.map.empty()) o.map = defaultMapPath();
 }
 

@@ -250,7 +250,8 @@ void RequestHandler::identify(regmap::UnitId unit, std::span<const std::uint8_t>
 
 ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t address,
                                             std::span<const std::uint8_t> data, std::uint16_t quantity,
-                                            std::vector<WriteOp>& writes) const {
+                                            const AccessPolicy& access, std::vector<WriteOp>& writes) const {
+    if (!access.roleMayWrite(address, quantity)) return ExceptionCode::IllegalFunction;
     if (auto code = checkRange(address, quantity); code != ExceptionCode::None) return code;
     if (options_.readOnly) return ExceptionCode::IllegalDataAddress;
     const std::uint32_t end = std::uint32_t{address} + quantity;
@@ -298,8 +299,21 @@ ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t a
     return ExceptionCode::None;
 }
 
-Outcome RequestHandler::handle(regmap::UnitId unit, std::span<const std::uint8_t> pdu,
-                               std::int64_t now) const {
+Outcome RequestHandler::handle(regmap::UnitId unit, std::span<const std::uint8_t> pdu, std::int64_t now,
+                               const AccessPolicy& access) const {
+    auto out = dispatch(unit, pdu, now, access);
+    // --write-allow is decided on a request that is otherwise fine, as it always was: a client
+    // outside it gets exception 2 where it would have written.
+    if (!out.writes.empty() && !access.addressMayWrite) {
+        out.writes.clear();
+        out.readAfterWrite = false;
+        exception(pdu[0], ExceptionCode::IllegalDataAddress, out.reply);
+    }
+    return out;
+}
+
+Outcome RequestHandler::dispatch(regmap::UnitId unit, std::span<const std::uint8_t> pdu, std::int64_t now,
+                                 const AccessPolicy& access) const {
     Outcome out;
     if (pdu.empty()) {
         exception(0, ExceptionCode::IllegalFunction, out.reply);
@@ -322,7 +336,7 @@ Outcome RequestHandler::handle(regmap::UnitId unit, std::span<const std::uint8_t
     }
     case FunctionCode::WriteSingleRegister: {
         if (pdu.size() != 5) return fail(ExceptionCode::IllegalDataValue);
-        if (auto code = prepareWrites(unit, be16(pdu, 1), pdu.subspan(3, 2), 1, out.writes);
+        if (auto code = prepareWrites(unit, be16(pdu, 1), pdu.subspan(3, 2), 1, access, out.writes);
             code != ExceptionCode::None)
             return fail(code);
         std::copy(pdu.begin(), pdu.end(), out.reply.bytes.begin()); // the reply echoes the request
@@ -336,7 +350,7 @@ Outcome RequestHandler::handle(regmap::UnitId unit, std::span<const std::uint8_t
         if (quantity == 0 || quantity > kMaxWriteRegisters || byteCount != 2 * quantity ||
             pdu.size() != 6u + byteCount)
             return fail(ExceptionCode::IllegalDataValue);
-        if (auto code = prepareWrites(unit, be16(pdu, 1), pdu.subspan(6), quantity, out.writes);
+        if (auto code = prepareWrites(unit, be16(pdu, 1), pdu.subspan(6), quantity, access, out.writes);
             code != ExceptionCode::None)
             return fail(code);
         std::copy(pdu.begin(), pdu.begin() + 5, out.reply.bytes.begin());
@@ -355,7 +369,7 @@ Outcome RequestHandler::handle(regmap::UnitId unit, std::span<const std::uint8_t
             pdu.size() != 10u + byteCount)
             return fail(ExceptionCode::IllegalDataValue);
         if (auto code = checkRange(readAddress, readQuantity); code != ExceptionCode::None) return fail(code);
-        if (auto code = prepareWrites(unit, writeAddress, pdu.subspan(10), writeQuantity, out.writes);
+        if (auto code = prepareWrites(unit, writeAddress, pdu.subspan(10), writeQuantity, access, out.writes);
             code != ExceptionCode::None)
             return fail(code);
         out.readAfterWrite = true;

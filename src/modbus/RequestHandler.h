@@ -2,6 +2,7 @@
 
 #include "codec/Codec.h"
 #include "core/ServiceIndex.h"
+#include "modbus/AccessPolicy.h"
 #include "modbus/Protocol.h"
 
 #include <array>
@@ -74,9 +75,11 @@ class RequestHandler {
     RequestHandler(const core::ServiceIndex& services, HandlerOptions options)
         : services_(&services), map_(&services.map()), options_(options) {}
 
-    /// `now` is Unix time in seconds (for the computed clock register).
-    [[nodiscard]] Outcome handle(regmap::UnitId unit, std::span<const std::uint8_t> pdu,
-                                 std::int64_t now) const;
+    /// `now` is Unix time in seconds (for the computed clock register); `access` is what the
+    /// requesting connection may do (a write outside its role: exception 1; from outside
+    /// --write-allow, or while read-only: exception 2).
+    [[nodiscard]] Outcome handle(regmap::UnitId unit, std::span<const std::uint8_t> pdu, std::int64_t now,
+                                 const AccessPolicy& access = {}) const;
 
     /// Serves a read of `quantity` registers at `address` into `reply` (function code `fc`).
     void read(regmap::UnitId unit, std::uint8_t fc, std::uint16_t address, std::uint16_t quantity,
@@ -99,7 +102,9 @@ class RequestHandler {
     ExceptionCode checkRange(std::uint16_t address, std::uint16_t quantity) const;
     ExceptionCode prepareWrites(regmap::UnitId unit, std::uint16_t address,
                                 std::span<const std::uint8_t> data, std::uint16_t quantity,
-                                std::vector<WriteOp>& writes) const;
+                                const AccessPolicy& access, std::vector<WriteOp>& writes) const;
+    Outcome dispatch(regmap::UnitId unit, std::span<const std::uint8_t> pdu, std::int64_t now,
+                     const AccessPolicy& access) const;
     void encodeRegister(const regmap::Register& reg, const core::ServiceState& service, std::int64_t now,
                         std::span<std::uint16_t> out) const;
 

@@ -41,11 +41,32 @@ std::string describe(WriteResult result, int code) {
     return code < 0 ? "refused (D-Bus error)" : "refused (SetValue returned " + std::to_string(code) + ")";
 }
 
+bool isWrite(int fc) {
+    return fc == static_cast<int>(FunctionCode::WriteSingleRegister) ||
+           fc == static_cast<int>(FunctionCode::WriteMultipleRegisters) ||
+           fc == static_cast<int>(FunctionCode::ReadWriteMultipleRegisters);
+}
+
 std::int64_t unixNow() {
     return static_cast<std::int64_t>(std::time(nullptr));
 }
 
 } // namespace
+
+IoResult PlainStream::read(std::uint8_t* data, std::size_t size) {
+    ssize_t n = ::read(fd_, data, size);
+    if (n > 0) return {IoResult::Status::Done, static_cast<std::size_t>(n), ""};
+    if (n == 0) return {IoResult::Status::Closed, 0, ""};
+    if (errno == EAGAIN || errno == EINTR) return {IoResult::Status::WouldBlock, 0, ""};
+    return {IoResult::Status::Failed, 0, std::strerror(errno)};
+}
+
+IoResult PlainStream::write(const std::uint8_t* data, std::size_t size) {
+    ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL);
+    if (n >= 0) return {IoResult::Status::Done, static_cast<std::size_t>(n), ""};
+    if (errno == EAGAIN || errno == EINTR) return {IoResult::Status::WouldBlock, 0, ""};
+    return {IoResult::Status::Failed, 0, std::strerror(errno)};
+}
 
 std::string formatHost(const sockaddr* address) {
     char host[INET6_ADDRSTRLEN] = "?";
@@ -73,8 +94,13 @@ struct Server::Connection {
     core::Fd fd;
     sockaddr_storage address{};
     std::string peer;
-    std::string host; ///< the peer's IP address, for the per-address limit
-    bool mayWrite = true;
+    std::string host;                   ///< the peer's IP address, for the per-address limit
+    std::unique_ptr<ByteStream> stream; ///< after fd: destroyed first (a TLS close_notify goes out)
+    TlsStream* tls = nullptr;           ///< the stream, when it is TLS
+    std::string role;                   ///< TLS: the certificate's role (or the default's name)
+    AccessPolicy access;                ///< what this connection may do, handed to the handler
+    std::uint32_t wanted = 0;           ///< EPOLLIN / EPOLLOUT the server wants, before the stream's needs
+    bool readScheduled = false;         ///< a read of TLS bytes already decrypted is on its way
     bool peerClosed = false; ///< the client shut down its side: finish pending work, send, then close
     std::array<std::uint8_t, kInputBufferSize> in{};
     std::size_t inSize = 0;
@@ -109,7 +135,16 @@ Server::~Server() {
 }
 
 void Server::listen() {
-    for (const auto& spec : options_.listen) {
+    if (!options_.tls.listen.empty() && !tls_) throw std::runtime_error("TLS listeners without certificates");
+    for (const auto& spec : options_.listen)
+        bind(spec, false);
+    for (const auto& spec : options_.tls.listen)
+        bind(spec, true);
+    loop_.at(core::EventLoop::Clock::now() + std::chrono::seconds(1), [this] { sweep(); });
+}
+
+void Server::bind(const std::string& spec, bool tls) {
+    {
         auto colon = spec.rfind(':');
         if (colon == std::string::npos)
             throw std::runtime_error("listen address '" + spec + "' is not HOST:PORT");
@@ -134,19 +169,20 @@ void Server::listen() {
         sockaddr_storage local{};
         socklen_t length = sizeof local;
         ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &length);
-        bound_.push_back(formatAddress(reinterpret_cast<sockaddr*>(&local)));
+        (tls ? tlsBound_ : bound_).push_back(formatAddress(reinterpret_cast<sockaddr*>(&local)));
         int raw = fd.get();
-        loop_.add(raw, EPOLLIN, [this, raw](std::uint32_t) { accept(raw); });
+        loop_.add(raw, EPOLLIN, [this, raw, tls](std::uint32_t) { accept(raw, tls); });
         listeners_.push_back(std::move(fd));
     }
-    loop_.at(core::EventLoop::Clock::now() + std::chrono::seconds(1), [this] { sweep(); });
 }
 
 void Server::sweep() {
     const auto now = core::EventLoop::Clock::now();
     std::vector<std::pair<std::uint64_t, const char*>> expired;
     for (auto& [id, c] : connections_) {
-        if (c->partialSince && now - *c->partialSince > options_.frameTimeout)
+        if (!c->stream->isOpen() && now - c->lastActivity > options_.frameTimeout)
+            expired.emplace_back(id, "TLS handshake timeout (--frame-timeout)");
+        else if (c->partialSince && now - *c->partialSince > options_.frameTimeout)
             expired.emplace_back(id, "frame timeout: a request stayed incomplete");
         else if (!c->busy && now - c->lastActivity > options_.idleTimeout)
             expired.emplace_back(id, "idle timeout");
@@ -191,8 +227,11 @@ void Server::noteException(Connection& c, const Frame& frame, ExceptionCode code
     lastError_.time = std::time(nullptr);
     ++lastErrorSequence_;
     const auto now = core::EventLoop::Clock::now();
+    if (isWrite(e.function) && code == ExceptionCode::IllegalFunction) ++stats_.writesRefusedByRole;
     if (c.suppressedErrors == 0 && now - c.errorWindowStart >= options_.errorLogInterval) {
-        log()->info("{}", e.describe()); // the first of an interval; the rest are counted
+        // The first of an interval; the rest are counted. A refused write names the writer (for
+        // TLS, its certificate's subject and role are part of the peer).
+        log()->info("{}{}", isWrite(e.function) ? "write refused: " : "", e.describe());
         c.errorWindowStart = now;
     } else {
         ++c.suppressedErrors;
@@ -210,7 +249,7 @@ bool inList(const std::vector<core::Cidr>& list, const sockaddr* address) {
 
 } // namespace
 
-void Server::accept(int listenFd) {
+void Server::accept(int listenFd, bool tls) {
     for (;;) {
         sockaddr_storage address{};
         socklen_t length = sizeof address;
@@ -229,13 +268,27 @@ void Server::accept(int listenFd) {
         c->peer = peer;
         c->host = host;
         c->lastError.peer = peer;
-        c->mayWrite = inList(options_.writeAllow, peerAddress);
-        c->interest = EPOLLIN;
+        c->access.addressMayWrite = inList(options_.writeAllow, peerAddress);
+        if (tls) {
+            std::unique_ptr<TlsStream> stream;
+            try {
+                stream = std::make_unique<TlsStream>(*tls_, fd.get());
+            } catch (const std::exception& e) { // out of memory in OpenSSL: this client only
+                noteConnectionEvent(fmt::format("{}: connection refused: {}", peer, e.what()));
+                continue;
+            }
+            c->tls = stream.get();
+            c->stream = std::move(stream);
+        } else {
+            c->stream = std::make_unique<PlainStream>(fd.get());
+        }
+        c->wanted = EPOLLIN;
+        c->interest = c->stream->interest(c->wanted);
         c->lastActivity = core::EventLoop::Clock::now();
         std::uint64_t id = c->id;
-        loop_.add(fd.get(), EPOLLIN, [this, id](std::uint32_t events) { onEvents(id, events); });
+        loop_.add(fd.get(), c->interest, [this, id](std::uint32_t events) { onEvents(id, events); });
         c->fd = std::move(fd);
-        log()->debug("{}: connected", peer);
+        log()->debug("{}: connected{}", peer, tls ? " (TLS)" : "");
         connections_.emplace(id, std::move(c));
     }
 }
@@ -299,15 +352,84 @@ void Server::onEvents(std::uint64_t id, std::uint32_t events) {
     if (it == connections_.end()) return;
     auto& c = *it->second;
     if (events & (EPOLLERR | EPOLLHUP)) return close(id, "connection reset");
-    if (events & EPOLLOUT) flush(c);
+    if (!c.stream->isOpen()) return handshake(c);
+    // A TLS stream may need the other direction's event to go on (want-read / want-write): on any
+    // of its events, whatever is pending is tried again.
+    const bool tls = c.tls != nullptr;
+    if ((events & EPOLLOUT) || (tls && c.outOffset < c.out.size())) flush(c);
     if (!connections_.count(id)) return;
-    if (events & EPOLLIN) readFrom(c);
+    if ((events & EPOLLIN) || (tls && (c.wanted & EPOLLIN))) readFrom(c);
+}
+
+/// Drives a TLS handshake on; once done, the certificate's role decides what the connection may do.
+void Server::handshake(Connection& c) {
+    const auto id = c.id;
+    auto result = c.stream->open();
+    switch (result.status) {
+    case IoResult::Status::WouldBlock:
+        return updateInterest(c);
+    case IoResult::Status::Closed:
+    case IoResult::Status::Failed:
+        ++stats_.tlsHandshakeFailures;
+        noteConnectionEvent(fmt::format("{}: TLS handshake failed: {}", c.peer, result.error));
+        return close(id, "TLS handshake failed");
+    case IoResult::Status::Done:
+        break;
+    }
+    if (!assignRole(c)) return close(id, "no role");
+    ++stats_.tlsConnections;
+    c.lastActivity = core::EventLoop::Clock::now();
+    log()->info("{}: TLS connection, may {}", c.peer, c.access.describe());
+    readFrom(c); // a request may have come with the handshake's last flight
+}
+
+/// The connection's access policy from its certificate's role (or the default role); false when
+/// it has none, which is logged and counted.
+bool Server::assignRole(Connection& c) {
+    auto identity = c.tls->peer();
+    const auto* roles = &options_.tls.roles;
+    const AccessPolicy* policy = nullptr;
+    std::string name = identity.role.value_or("");
+    if (auto it = roles->find(name); identity.role && it != roles->end()) policy = &it->second;
+    if (!policy && options_.tls.defaultRole) {
+        policy = &*options_.tls.defaultRole;
+        name = identity.role ? "default (unknown role '" + *identity.role + "')" : "default";
+    }
+    const std::string address = formatAddress(reinterpret_cast<const sockaddr*>(&c.address));
+    if (!policy) {
+        ++stats_.tlsRoleRefusals;
+        noteConnectionEvent(fmt::format(
+            "{}: closing: certificate '{}' has {} and default-role is none", address, identity.subject,
+            identity.role ? "the unknown role '" + *identity.role + "'" : "no role"));
+        return false;
+    }
+    const bool addressMayWrite = c.access.addressMayWrite;
+    c.access = *policy;
+    c.access.addressMayWrite = addressMayWrite;
+    c.role = name;
+    c.peer = fmt::format("{} ({}, role {})", address, identity.subject, name);
+    c.lastError.peer = c.peer;
+    return true;
+}
+
+/// Bytes TLS already decrypted announce no socket event: they are read from the loop.
+void Server::scheduleRead(Connection& c) {
+    if (c.readScheduled) return;
+    c.readScheduled = true;
+    const auto id = c.id;
+    loop_.at(core::EventLoop::Clock::now(), [this, id] {
+        auto it = connections_.find(id);
+        if (it == connections_.end()) return;
+        it->second->readScheduled = false;
+        if (it->second->wanted & EPOLLIN) readFrom(*it->second);
+    });
 }
 
 void Server::readFrom(Connection& c) {
     const auto id = c.id;
-    ssize_t n = ::read(c.fd.get(), c.in.data() + c.inSize, c.in.size() - c.inSize);
-    if (n == 0) {
+    if (c.inSize == c.in.size()) return updateInterest(c);
+    auto result = c.stream->read(c.in.data() + c.inSize, c.in.size() - c.inSize);
+    if (result.status == IoResult::Status::Closed) {
         // A half-close (shutdown(SHUT_WR)) ends the requests, not the replies: the requests already
         // received are carried out and answered first. An unfinished frame can never complete.
         c.peerClosed = true;
@@ -317,11 +439,12 @@ void Server::readFrom(Connection& c) {
         updateInterest(c);
         return finishIfDone(c);
     }
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR) return;
-        return close(id, std::strerror(errno));
+    if (result.status == IoResult::Status::WouldBlock) return updateInterest(c); // TLS may need EPOLLOUT
+    if (result.status == IoResult::Status::Failed) {
+        if (c.tls) log()->info("{}: closing: TLS: {}", c.peer, result.error);
+        return close(id, result.error);
     }
-    c.inSize += static_cast<std::size_t>(n);
+    c.inSize += result.bytes;
     c.lastActivity = core::EventLoop::Clock::now();
     std::size_t offset = 0;
     for (;;) {
@@ -367,11 +490,7 @@ void Server::serve(Connection& c, const Frame& frame) {
         if (frame.pdu.size() > kMaxPduSize) // a frame the spec does not allow, but whole: say so
             RequestHandler::exception(frame.pdu[0], ExceptionCode::IllegalDataValue, outcome.reply);
         else
-            outcome = handler_.handle(frame.unit, frame.pdu, unixNow());
-        if (!outcome.writes.empty() && !c.mayWrite) {
-            outcome.writes.clear();
-            RequestHandler::exception(frame.pdu[0], ExceptionCode::IllegalDataAddress, outcome.reply);
-        }
+            outcome = handler_.handle(frame.unit, frame.pdu, unixNow(), c.access);
     } catch (const std::exception& e) {
         log()->error("{}: unit {} function {}: internal error: {}", c.peer, frame.unit, frame.pdu[0],
                      e.what());
@@ -463,12 +582,10 @@ void Server::send(Connection& c, const Frame& request, const Reply& reply) {
 
 void Server::flush(Connection& c) {
     while (c.outOffset < c.out.size()) {
-        ssize_t n = ::send(c.fd.get(), c.out.data() + c.outOffset, c.out.size() - c.outOffset, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR) break;
-            return close(c.id, std::strerror(errno));
-        }
-        c.outOffset += static_cast<std::size_t>(n);
+        auto result = c.stream->write(c.out.data() + c.outOffset, c.out.size() - c.outOffset);
+        if (result.status == IoResult::Status::WouldBlock) break;
+        if (result.status != IoResult::Status::Done) return close(c.id, result.error);
+        c.outOffset += result.bytes;
     }
     if (c.outOffset == c.out.size()) {
         c.out.clear();
@@ -491,12 +608,15 @@ void Server::updateInterest(Connection& c) {
         c.queue.size() < kMaxQueuedFrames && c.inSize < c.in.size())
         interest |= EPOLLIN;
     if (c.outOffset < c.out.size()) interest |= EPOLLOUT;
+    c.wanted = interest;
+    if ((interest & EPOLLIN) && c.stream->buffered() > 0) scheduleRead(c);
     // The frame timeout is for a frame the server waits for, not one it chose not to read yet: while
     // reading is paused (back-pressure) the clock stops, and it starts again when reading resumes.
     if (!(interest & EPOLLIN))
         c.partialSince.reset();
     else if (c.inSize > 0 && !c.partialSince)
         c.partialSince = core::EventLoop::Clock::now();
+    interest = c.stream->interest(interest); // a handshake, or TLS needing the other direction
     if (interest != c.interest) {
         c.interest = interest;
         loop_.modify(c.fd.get(), interest);
@@ -514,10 +634,10 @@ void Server::setOptions(ServerOptions options) {
             continue;
         }
         const bool mayWrite = inList(options_.writeAllow, address);
-        if (mayWrite != c->mayWrite)
+        if (mayWrite != c->access.addressMayWrite)
             log()->info("{}: writes {} from now on (--write-allow reloaded)", c->peer,
                         mayWrite ? "allowed" : "refused");
-        c->mayWrite = mayWrite; // a write already in progress completes
+        c->access.addressMayWrite = mayWrite; // a write already in progress completes
     }
     for (auto id : notAllowed) {
         log()->info("{}: closing: no longer in --allow", connections_.at(id)->peer);

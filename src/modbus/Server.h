@@ -6,12 +6,14 @@
 #include "modbus/Mbap.h"
 #include "modbus/RequestHandler.h"
 #include "modbus/Stats.h"
+#include "modbus/Tls.h"
 #include "modbus/WriteSink.h"
 
 #include <sys/socket.h>
 
 #include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,8 +22,16 @@
 
 namespace vmd::modbus {
 
+/// The TLS listeners (Modbus/TCP Security) and what a client certificate's role may do.
+struct TlsServerOptions {
+    std::vector<std::string> listen;           ///< empty: no TLS
+    std::map<std::string, AccessPolicy> roles; ///< role name (the certificate's) -> permission
+    std::optional<AccessPolicy> defaultRole;   ///< a certificate without a known role; none: closed
+};
+
 struct ServerOptions {
     std::vector<std::string> listen{"0.0.0.0:502"};
+    TlsServerOptions tls;
     std::size_t maxClients = 32;                  ///< when full, the connection idle longest makes room
     std::size_t maxClientsPerAddress = 8;         ///< connections from one IP address; more are refused
     std::vector<core::Cidr> allow;                ///< empty: everyone may connect
@@ -65,6 +75,10 @@ class Server {
     void listen();
     /// The "HOST:PORT" actually bound, in order (port 0 resolved).
     [[nodiscard]] const std::vector<std::string>& boundAddresses() const { return bound_; }
+    [[nodiscard]] const std::vector<std::string>& boundTlsAddresses() const { return tlsBound_; }
+    /// The certificate, key, client CA and CRL that new TLS connections are served with (connections
+    /// already open keep theirs). Needed before listen() when there are TLS listeners.
+    void setTlsContext(std::shared_ptr<const TlsContext> context) { tls_ = std::move(context); }
     [[nodiscard]] std::size_t clientCount() const { return connections_.size(); }
     [[nodiscard]] const Stats& stats() const { return stats_; }
     /// Fail-safe writes that failed and wait for their retry.
@@ -81,7 +95,11 @@ class Server {
 
   private:
     struct Connection;
-    void accept(int listenFd);
+    void bind(const std::string& spec, bool tls);
+    void accept(int listenFd, bool tls);
+    void handshake(Connection& c);
+    [[nodiscard]] bool assignRole(Connection& c);
+    void scheduleRead(Connection& c);
     [[nodiscard]] bool admit(const sockaddr* address, const std::string& peer, const std::string& host);
     [[nodiscard]] Connection* idleLongest();
     void noteConnectionEvent(const std::string& line);
@@ -109,6 +127,8 @@ class Server {
     ServerOptions options_;
     std::vector<core::Fd> listeners_;
     std::vector<std::string> bound_;
+    std::vector<std::string> tlsBound_;
+    std::shared_ptr<const TlsContext> tls_;
     std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
     std::uint64_t nextId_ = 1;
     Failsafe failsafe_;

@@ -1,9 +1,12 @@
-// libFuzzer target: arbitrary bytes as a Modbus TCP stream -> MBAP framing -> request handling,
+// libFuzzer target: arbitrary bytes as a Modbus TCP stream -> MBAP framing -> request handling (also
+// under the access policies of TLS roles), and as a TLS client certificate's role extension value,
 // against the shipped map and a site with a few services. Built with -DVMD_FUZZ=ON (clang).
 #include "modbus/Mbap.h"
 #include "modbus/RequestHandler.h"
+#include "modbus/Tls.h"
 #include "regmap/MapLoader.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 using namespace vmd;
@@ -55,10 +58,23 @@ struct Site {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static Site site;
+    // The TLS path's own parsing: the client certificate's role extension value (DER). TLS records
+    // are OpenSSL's; what they carry is the same MBAP stream as below.
+    if (auto role = modbus::decodeRole(data, static_cast<long>(size)); role && role->empty()) std::abort();
+    static const modbus::AccessPolicy viewer = modbus::AccessPolicy::readOnly();
+    static const modbus::AccessPolicy ess = modbus::AccessPolicy::writeRanges({{2700, 2722}, {37, 41}});
     std::span<const std::uint8_t> stream(data, size);
     while (!stream.empty()) {
         modbus::Frame frame;
         if (modbus::parseFrame(stream, frame) != modbus::FrameStatus::Complete) break;
+        // Every request also under the access policies of a read role and a write-ranges role:
+        // neither may ever produce a write outside what it allows.
+        if (!site.handler.handle(frame.unit, frame.pdu, 0, viewer).writes.empty()) std::abort();
+        for (const auto& op : site.handler.handle(frame.unit, frame.pdu, 0, ess).writes)
+            if (!op.reg || std::none_of(ess.ranges.begin(), ess.ranges.end(), [&](const auto& range) {
+                    return op.reg->address <= range.last && op.reg->end() > range.first; // overlaps
+                }))
+                std::abort();
         auto outcome = site.handler.handle(frame.unit, frame.pdu, 1764201600);
         if (outcome.readAfterWrite) // function 23: the read part, as the server does after the writes
             site.handler.read(frame.unit, frame.pdu[0], outcome.readAddress, outcome.readQuantity, 0,

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 
-from sitelib import Checks, RawMbap, frame, read_pdu
+from sitelib import Checks, RawMbap, frame, hostile_at_work, read_pdu
 
 HOST, PORT = os.environ["VMD_HOST"], int(os.environ["VMD_PORT"])
 checks = Checks("robustness")
@@ -161,16 +161,8 @@ def hostile_load(ready, stop):
             return
 
     held = []
-    threads = [threading.Thread(target=f, daemon=True) for f in (drip_feeder, never_reads, unknown_units)]
-    threads.append(threading.Thread(target=many_connections, args=(held,), daemon=True))
-    for t in threads:
-        t.start()
-    for event in started.values():
-        event.wait(30)
-    ready.set()
-    stop.wait(120)
-    for h in held:
-        h.close()
+    hostile_at_work([drip_feeder, never_reads, unknown_units, lambda: many_connections(held)], started, ready, stop,
+                    held)
 
 
 good = connect()  # connected first: the hostile ones may take the remaining slots

@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,6 +34,20 @@ def wait_for(predicate, timeout=20.0, interval=0.02):
 def waiting(timeout, interval=0.02):
     """A wait_for whose default timeout is `timeout`, for a test whose waits are sized around it."""
     return lambda predicate, timeout=timeout: wait_for(predicate, timeout, interval)
+
+
+def hostile_at_work(workers, started, ready, stop, held=()):
+    """For a process of hostile clients: runs each callable of `workers` in a daemon thread, sets
+    `ready` once every event of `started` is set (30 s at most each), returns when `stop` is set
+    (120 s at most) after closing the sockets in `held`."""
+    for worker in workers:
+        threading.Thread(target=worker, daemon=True).start()
+    for event in started.values():
+        event.wait(30)
+    ready.set()
+    stop.wait(120)
+    for s in held:
+        s.close()
 
 
 def published_list_missing(reference):

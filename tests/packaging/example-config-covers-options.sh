@@ -18,9 +18,11 @@ for option in $options; do
   case $option in
     check|version|help|config) continue ;;  # actions, and the file itself
     overlay) key=overlays ;;                 # repeatable options are lists with a plural key
+    tls-role) key="  roles" ;;               # --tls-KEY: the key KEY of the tls: map
+    tls-*) key="  ${option#tls-}" ;;
     *) key=$option ;;
   esac
-  grep -qE "^#? ?$key:" "$config" || { echo "FAIL: option --$option has no key '$key:' in $config" >&2; status=1; }
+  grep -qE "^#? ?$key:" "$config" || { echo "FAIL: option --$option has no key '${key# }:' in $config" >&2; status=1; }
 done
 "$build/venus-modbusd" --config "$config" --check || { echo "FAIL: --config $config --check" >&2; status=1; }
 # The same file with every commented-out example set (but map and overlays, files that exist

@@ -108,6 +108,10 @@ struct Fixture {
     modbus::RequestHandler handler{site.index, {codec::NotAvailable::Zero, false, {1, 2, 3}}};
     modbus::Outcome run(std::uint8_t unit, const Bytes& pdu) { return handler.handle(unit, pdu, 1764201600); }
     ExceptionCode code(std::uint8_t unit, const Bytes& pdu) { return run(unit, pdu).reply.exception(); }
+    modbus::Outcome handleAs(std::uint8_t unit, const Bytes& pdu, std::int64_t now,
+                             const modbus::AccessPolicy& access) {
+        return handler.handle(unit, pdu, now, access);
+    }
 };
 
 using W = std::vector<std::uint16_t>;
@@ -185,8 +189,7 @@ TEST_CASE_METHOD(Fixture, "a service absent for part of a block reads as not ava
     CHECK(words(out.reply) == W{1500, 50, 0, 0});
 }
 
-TEST_CASE_METHOD(Fixture,
-                 "a block whose first register's service is absent is exception 10 whatever follows",
+TEST_CASE_METHOD(Fixture, "a block whose first register's service is absent is exception 10 whatever follows",
                  "[handler]") {
     // A discovery probe of the pump group (4700 pump, 4701 settings) must not find a pump that is not
     // there, although the settings service answers for 4701.
@@ -446,4 +449,71 @@ TEST_CASE_METHOD(Fixture, "function 23 writes first, then reads", "[handler]") {
     CHECK(out.readQuantity == 3);
     pdu[8] = 0; // write quantity 0
     CHECK(code(246, pdu) == ExceptionCode::IllegalDataValue);
+}
+
+// The access policy (DESIGN section 3): one value per request, from the connection's TLS role and
+// --write-allow; the daemon-wide read-only switch applies on top.
+TEST_CASE_METHOD(Fixture, "a role's write ranges: inside writes, outside or across the edge is exception 1",
+                 "[handler][access]") {
+    auto ess = modbus::AccessPolicy::writeRanges({{5, 6}, {804, 804}});
+    auto inside = handleAs(246, writeMultiple(5, {3, 0xFC18}), 0, ess);
+    CHECK(!inside.reply.isException());
+    CHECK(inside.writes.size() == 2);
+    CHECK(handleAs(100, {6, 0x03, 0x24, 0xFF, 0x38}, 0, ess).writes.size() == 1);
+    for (const Bytes& pdu :
+         {Bytes{6, 0, 20, 0x03, 0xE8}, writeMultiple(6, {0, 0}), writeMultiple(4, {0, 3})}) {
+        auto out = handleAs(246, pdu, 0, ess);
+        CHECK(out.reply.exception() == ExceptionCode::IllegalFunction);
+        CHECK(out.writes.empty());
+    }
+    // Function 23: the write part decides; the read part may be anywhere.
+    auto fc23 = handleAs(246, {23, 0, 3, 0, 3, 0, 20, 0, 1, 2, 0, 4}, 0, ess);
+    CHECK(fc23.reply.exception() == ExceptionCode::IllegalFunction);
+    CHECK(!fc23.readAfterWrite);
+    // Reads stay open to every role.
+    CHECK(words(handleAs(246, read(3, 2), 0, ess).reply) == W{2304, 0xFFDF});
+}
+
+TEST_CASE_METHOD(Fixture, "a read role writes nothing (exception 1) and reads everything",
+                 "[handler][access]") {
+    auto viewer = modbus::AccessPolicy::readOnly();
+    auto out = handleAs(246, {6, 0, 5, 0, 2}, 0, viewer);
+    CHECK(out.reply.exception() == ExceptionCode::IllegalFunction);
+    CHECK(out.writes.empty());
+    // Even at an address that is no register: the role is decided first.
+    CHECK(handleAs(246, {6, 0, 1, 0, 2}, 0, viewer).reply.exception() == ExceptionCode::IllegalFunction);
+    CHECK(!handleAs(246, read(3, 1), 0, viewer).reply.isException());
+}
+
+TEST_CASE_METHOD(Fixture, "write-allow and read-only in the policy keep exception 2, and a bad value keeps 3",
+                 "[handler][access]") {
+    modbus::AccessPolicy outside;
+    outside.addressMayWrite = false;
+    auto out = handleAs(246, {6, 0, 5, 0, 2}, 0, outside);
+    CHECK(out.reply.exception() == ExceptionCode::IllegalDataAddress);
+    CHECK(out.writes.empty());
+    CHECK(handleAs(246, {6, 0, 5, 0, 9}, 0, outside).reply.exception() == ExceptionCode::IllegalDataValue);
+    auto fc23 = handleAs(246, {23, 0, 3, 0, 3, 0, 5, 0, 1, 2, 0, 4}, 0, outside);
+    CHECK(fc23.reply.exception() == ExceptionCode::IllegalDataAddress);
+    CHECK(!fc23.readAfterWrite);
+    // A role that may write, under the daemon-wide read-only switch: exception 2 as before roles.
+    handler.setReadOnly(true);
+    auto admin = modbus::AccessPolicy{};
+    CHECK(handleAs(246, {6, 0, 5, 0, 2}, 0, admin).reply.exception() == ExceptionCode::IllegalDataAddress);
+    // Outside the role and read-only: the role answers first.
+    CHECK(handleAs(246, {6, 0, 5, 0, 2}, 0, modbus::AccessPolicy::readOnly()).reply.exception() ==
+          ExceptionCode::IllegalFunction);
+}
+
+TEST_CASE("write ranges parse FIRST-LAST or one register, and refuse anything else", "[access]") {
+    CHECK(modbus::parseWriteRange("2700-2722") == modbus::WriteRange{2700, 2722});
+    CHECK(modbus::parseWriteRange("37") == modbus::WriteRange{37, 37});
+    for (const char* bad : {"", "-", "2722-2700", "1-65536", "a-b", "12-", "-12", "1 - 2", "0x10"})
+        CHECK(!modbus::parseWriteRange(bad));
+    auto policy = modbus::AccessPolicy::writeRanges({{2700, 2722}, {37, 41}});
+    CHECK(policy.describe() == "write 2700-2722 37-41");
+    CHECK(policy.roleMayWrite(2722, 1));
+    CHECK(!policy.roleMayWrite(2722, 2));
+    CHECK(!policy.roleMayWrite(65535, 1));
+    CHECK(policy.roleMayWrite(37, 5));
 }

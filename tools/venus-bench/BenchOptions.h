@@ -31,6 +31,9 @@ struct BenchOptions {
     bool json = false;
     std::uint64_t maxRequests = 100'000'000;
     double timeoutSeconds = 3;
+    std::string tlsCert; ///< --tls-cert: Modbus/TCP Security with this client certificate
+    std::string tlsKey;
+    std::string tlsCa;
     bool help = false;
 };
 

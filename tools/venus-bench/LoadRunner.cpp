@@ -86,8 +86,18 @@ void client(Shared& shared, unsigned index, LoadResult& result) {
     const auto& settings = shared.settings;
     const auto& requests = shared.mix.requests;
     std::string error;
-    Context ctx = openConnection(settings, error);
-    if (!ctx) {
+    Context ctx;
+    std::unique_ptr<TlsLink> tls;
+    bool connected = false;
+    if (settings.tls) {
+        tls =
+            std::make_unique<TlsLink>(*settings.tls, settings.host, settings.port, settings.responseTimeout);
+        connected = tls->connect(error);
+    } else {
+        ctx = openConnection(settings, error);
+        connected = ctx != nullptr;
+    }
+    if (!connected) {
         std::lock_guard lock(shared.mutex);
         if (shared.firstError.empty()) shared.firstError = error;
         shared.abort = true;
@@ -125,7 +135,7 @@ void client(Shared& shared, unsigned index, LoadResult& result) {
 
         const Request& request = requests[next];
         next = (next + 1) % requests.size();
-        const int outcome = send(ctx.get(), request, buffer);
+        const int outcome = tls ? tls->send(request) : send(ctx.get(), request, buffer);
         const auto elapsed =
             std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - sent).count();
         if (outcome < 0) {
@@ -133,6 +143,10 @@ void client(Shared& shared, unsigned index, LoadResult& result) {
             // Resynchronise: a late reply would otherwise be taken for the next request's.
             if (result.reconnects >= kMaxReconnects) return;
             ++result.reconnects;
+            if (tls) {
+                if (!tls->connect(error)) return;
+                continue;
+            }
             modbus_close(ctx.get());
             if (modbus_connect(ctx.get()) != 0) return;
             continue;

@@ -5,6 +5,7 @@
 
 #include "LatencyHistogram.h"
 #include "Mix.h"
+#include "TlsLink.h"
 
 #include <array>
 #include <chrono>
@@ -28,6 +29,7 @@ struct LoadSettings {
     std::chrono::duration<double> duration{1.0};
     std::uint64_t maxRequests = 0; ///< across all connections; the run stops when reached
     std::chrono::duration<double> responseTimeout{3.0};
+    const TlsClientContext* tls = nullptr; ///< Modbus/TCP Security (MBAP inside TLS); null: plain TCP
 };
 
 /// Counts of one run. Latencies are of every request that got a reply, exception or not.

@@ -9,8 +9,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 namespace vmd::bench {
@@ -107,7 +109,16 @@ int run(int argc, char** argv) {
         report.description = "no Modbus client: the server's CPU and memory only";
     }
     const bool runTarget = options.portGiven || !options.ceiling;
+    std::unique_ptr<TlsClientContext> tls;
+    std::optional<double> handshakes;
     try {
+        if (!options.tlsCert.empty()) {
+            tls =
+                std::make_unique<TlsClientContext>(TlsFiles{options.tlsCert, options.tlsKey, options.tlsCa});
+            if (options.connections > 0) // full handshakes, one client, before the load
+                handshakes = measureHandshakes(*tls, options.host, options.port,
+                                               std::min(options.durationSeconds, 3.0));
+        }
         if (runTarget) {
             ServerWatch watch(options.pid);
             LoadResult result;
@@ -117,7 +128,9 @@ int run(int argc, char** argv) {
                 watch.finished();
                 result.seconds = options.durationSeconds;
             } else {
-                result = runLoad(settingsFor(options), mix, watch);
+                auto settings = settingsFor(options);
+                settings.tls = tls.get();
+                result = runLoad(settings, mix, watch);
             }
             report.target =
                 RunReport{"target", hostPort(options.host, options.port), std::move(result), watch.usage()};
@@ -139,11 +152,19 @@ int run(int argc, char** argv) {
     } catch (const CeilingError& e) {
         std::cerr << "venus-bench: " << e.what() << "\n";
         return 1;
+    } catch (const std::runtime_error& e) { // TLS files or handshakes
+        std::cerr << "venus-bench: " << e.what() << "\n";
+        return 1;
     }
-    if (options.json)
+    if (options.json) {
         printJson(report, std::cout);
-    else
+    } else {
+        if (tls) std::cout << "transport: Modbus/TCP Security (MBAP inside TLS)\n";
+        if (handshakes)
+            std::cout << "TLS handshakes: " << static_cast<long>(*handshakes)
+                      << " per second (one client: connect, full handshake, close)\n";
         printText(report, std::cout);
+    }
     return 0;
 }
 
