@@ -49,8 +49,14 @@ std::string AccessPolicy::describe() const {
         break;
     }
     std::string text = "write";
-    for (const auto& r : ranges)
-        text += " " + std::to_string(r.first) + (r.first == r.last ? "" : "-" + std::to_string(r.last));
+    for (const auto& r : ranges) { // appended piece by piece: GCC 12 at -O3 misreads `"-" + to_string()`
+        text += ' ';
+        text += std::to_string(r.first);
+        if (r.last != r.first) {
+            text += '-';
+            text += std::to_string(r.last);
+        }
+    }
     return text;
 }
 

@@ -20,7 +20,8 @@ std::string sslErrors() {
     while (unsigned long code = ERR_get_error()) {
         char buffer[256];
         ERR_error_string_n(code, buffer, sizeof buffer);
-        text += (text.empty() ? "" : "; ") + std::string(buffer);
+        if (!text.empty()) text += "; ";
+        text += buffer;
     }
     return text.empty() ? "unknown error" : text;
 }
@@ -96,7 +97,7 @@ TlsContext::~TlsContext() {
 }
 
 TlsStream::TlsStream(const TlsContext& context, int fd) : ssl_(SSL_new(context.get())) {
-    if (!ssl_ || SSL_set_fd(ssl_, fd) != 1) throw std::runtime_error("TLS: " + sslErrors());
+    if (!ssl_ || SSL_set_fd(ssl_, fd) != 1) throw std::runtime_error(std::string("TLS: ") + sslErrors());
     SSL_set_accept_state(ssl_);
 }
 
