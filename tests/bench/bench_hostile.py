@@ -24,12 +24,13 @@ checks = sitelib.Checks("bench --hostile")
 check = checks.check
 
 
-def bench(port, pid, *args):
+def bench(what, port, pid, *args):
     command = [BENCH, "--port", str(port), "--connections", "2", "--duration", "1.5", "--pid", str(pid),
                "--hostile", str(HOSTILE)] + list(args)
     out = subprocess.run(command, capture_output=True, text=True, timeout=120)
     print("$ %s\n%s%s" % (" ".join(command), out.stdout, out.stderr))
-    check(out.returncode == 0, "%s: exit code 0 (%d)" % (" ".join(args) or "plain", out.returncode))
+    check(out.returncode == 0, "%s%s: exit code 0 (%d)" % (what, " --json" if "--json" in args else "",
+                                                            out.returncode))
     return out.stdout
 
 
@@ -72,14 +73,14 @@ with sitelib.Site(BUILD) as site:
     tls_args = ["--tls-cert", pki["viewer"][0], "--tls-key", pki["viewer"][1], "--tls-ca", pki["ca"]]
     try:
         for what, target, args, tls in (("plain", port, [], False), ("TLS", tport, tls_args, True)):
-            text = bench(target, proc.pid, *args)
+            text = bench(what, target, proc.pid, *args)
             line = re.search(r"isolation, latency us alone -> with hostile connections: p50 [\d.]+ -> [\d.]+, "
                              r"p99 [\d.]+ -> [\d.]+, max [\d.]+ -> [\d.]+", text)
             check(line is not None, "%s, text: the isolation line" % what)
             check(re.search(r"target with %d hostile connections" % HOSTILE, text) is not None
                   and re.search(r"hostile +%d connections: \d+ half-open" % HOSTILE, text) is not None,
                   "%s, text: the hostile run and its connections" % what)
-            out = bench(target, proc.pid, "--json", *args)
+            out = bench(what, target, proc.pid, "--json", *args)
             try:
                 check_json(json.loads(out), what, tls)
             except (json.JSONDecodeError, KeyError, TypeError) as e:
