@@ -23,7 +23,8 @@ template <typename T> T number(const std::string& option, const std::string& tex
 const char* usage() {
     return "usage: venus-bench [--host HOST] [--port PORT] [--connections N] [--duration SECONDS]\n"
            "                   [--mix NAME | --request FC:UNIT:ADDR:COUNT[:VALUE]...] [--pid PID]\n"
-           "                   [--ceiling] [--json] [--max-requests N] [--timeout SECONDS] [--help]\n"
+           "                   [--ceiling] [--json] [--max-requests N] [--timeout SECONDS] [--hostile N]\n"
+           "                   [--tls-cert PEM --tls-key PEM --tls-ca PEM] [--help]\n"
            "  --host         server address (default 127.0.0.1)\n"
            "  --port         server port (default 502)\n"
            "  --connections  clients, one thread and one TCP connection each (default 16); 0 with --pid\n"
@@ -42,6 +43,10 @@ const char* usage() {
            "                 and the handshakes one client makes per second, measured first\n"
            "  --tls-key      its private key (PEM); needed with --tls-cert\n"
            "  --tls-ca       the CA certificate that verifies the server's; needed with --tls-cert\n"
+           "  --hostile      isolation: run the mix twice, first alone, then while N hostile connections\n"
+           "                 to the same port hold the server's attention (half-open; an MBAP frame, or\n"
+           "                 with TLS a ClientHello, sent a byte every 100 ms; with TLS, handshakes\n"
+           "                 stalled after the ClientHello), and report both runs' latencies\n"
            "Exit codes: 0 done, 1 cannot connect, 2 bad arguments.\n";
 }
 
@@ -107,6 +112,8 @@ BenchOptions parseOptions(int argc, char** argv) {
             o.tlsKey = value();
         else if (arg == "--tls-ca")
             o.tlsCa = value();
+        else if (arg == "--hostile")
+            o.hostile = number<unsigned>(arg, value(), 1, kMaxConnections);
         else if (arg == "--timeout")
             o.timeoutSeconds = number<double>(arg, value(), 0.001, 60);
         else
@@ -117,6 +124,9 @@ BenchOptions parseOptions(int argc, char** argv) {
         !(o.tlsCert.empty() && o.tlsKey.empty() && o.tlsCa.empty()))
         throw UsageError("--tls-cert, --tls-key and --tls-ca go together");
     if (!o.tlsCert.empty() && o.ceiling) throw UsageError("--ceiling is plain TCP: not with --tls-cert");
+    if (o.hostile && o.ceiling)
+        throw UsageError("--hostile measures the server at --port: not with --ceiling");
+    if (o.hostile && o.connections == 0) throw UsageError("--hostile needs at least one measured connection");
     if (mixGiven && !o.custom.empty()) throw UsageError("--mix and --request exclude each other");
     if (o.connections == 0 && !o.pid)
         throw UsageError("--connections 0 only watches a server: it needs --pid");

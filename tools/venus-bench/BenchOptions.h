@@ -34,6 +34,7 @@ struct BenchOptions {
     std::string tlsCert; ///< --tls-cert: Modbus/TCP Security with this client certificate
     std::string tlsKey;
     std::string tlsCa;
+    unsigned hostile = 0; ///< --hostile: hostile connections kept at work during a second run
     bool help = false;
 };
 

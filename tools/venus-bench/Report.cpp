@@ -127,6 +127,31 @@ std::string runJson(const RunReport& run) {
            ", \"write_latency_us\": " + latencyJson(*r.writes) + ", \"server\": " + server + "}";
 }
 
+std::string hostileJson(const HostileCounts& h) {
+    return "{\"connections\": " + std::to_string(h.connections) + ", \"tls\": " + (h.tls ? "true" : "false") +
+           ", \"half_open\": " + std::to_string(h.halfOpen) + ", \"drip\": " + std::to_string(h.drip) +
+           ", \"stalled\": " + std::to_string(h.stalled) + ", \"connects\": " + std::to_string(h.connects) +
+           ", \"closed_by_server\": " + std::to_string(h.closedByServer) +
+           ", \"bytes_sent\": " + std::to_string(h.bytesSent) + "}";
+}
+
+void printHostile(const Report& report, std::ostream& out) {
+    const auto& h = report.hostileCounts;
+    printRun(*report.hostile, out);
+    out << "  hostile      " << h.connections << " connections: " << h.halfOpen << " half-open, " << h.drip
+        << (h.tls ? " drip-feeding a ClientHello, " + std::to_string(h.stalled) + " stalled after it"
+                  : std::string(" drip-feeding an MBAP frame"))
+        << "; " << h.connects << " opened, " << h.closedByServer << " closed by the server, " << h.bytesSent
+        << " bytes sent\n";
+    if (!report.target || !report.target->result.all->count() || !report.hostile->result.all->count()) return;
+    const auto& quiet = *report.target->result.all;
+    const auto& busy = *report.hostile->result.all;
+    out << "isolation, latency us alone -> with hostile connections: p50 " << fixed(us(quiet.quantileNs(0.5)))
+        << " -> " << fixed(us(busy.quantileNs(0.5))) << ", p99 " << fixed(us(quiet.quantileNs(0.99)))
+        << " -> " << fixed(us(busy.quantileNs(0.99))) << ", max " << fixed(us(quiet.maxNs())) << " -> "
+        << fixed(us(busy.maxNs())) << "\n";
+}
+
 } // namespace
 
 std::optional<double> Report::ratio() const {
@@ -139,6 +164,7 @@ void printText(const Report& report, std::ostream& out) {
         << " connections, " << fixed(report.durationSeconds, 1) << " s\n";
     if (report.target) printRun(*report.target, out);
     if (report.ceiling) printRun(*report.ceiling, out);
+    if (report.hostile) printHostile(report, out);
     if (auto r = report.ratio()) out << "ratio target/ceiling: " << fixed(*r, 3) << "\n";
 }
 
@@ -149,7 +175,10 @@ void printJson(const Report& report, std::ostream& out) {
         << ", \"duration_s\": " << fixed(report.durationSeconds, 3)
         << ", \"target\": " << (report.target ? runJson(*report.target) : "null")
         << ", \"ceiling\": " << (report.ceiling ? runJson(*report.ceiling) : "null")
-        << ", \"ratio\": " << (ratio ? fixed(*ratio, 4) : "null") << "}\n";
+        << ", \"ratio\": " << (ratio ? fixed(*ratio, 4) : "null")
+        << ", \"hostile\": " << (report.hostile ? runJson(*report.hostile) : "null")
+        << ", \"hostile_clients\": " << (report.hostile ? hostileJson(report.hostileCounts) : "null")
+        << "}\n";
 }
 
 } // namespace vmd::bench

@@ -2,6 +2,7 @@
 
 // The results of a venus-bench invocation, printed for people or as JSON.
 
+#include "HostileClients.h"
 #include "LoadRunner.h"
 
 #include <sys/types.h>
@@ -36,6 +37,8 @@ struct Report {
     double durationSeconds = 0;
     std::optional<RunReport> target;
     std::optional<RunReport> ceiling;
+    std::optional<RunReport> hostile; ///< --hostile: the target again, with hostile connections at work
+    HostileCounts hostileCounts;
 
     /// target requests/s over ceiling requests/s, when both ran.
     [[nodiscard]] std::optional<double> ratio() const;

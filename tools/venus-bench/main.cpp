@@ -3,6 +3,7 @@
 
 #include "BenchOptions.h"
 #include "CeilingServer.h"
+#include "HostileClients.h"
 #include "LoadRunner.h"
 #include "ProcessStats.h"
 #include "Report.h"
@@ -70,6 +71,39 @@ class CeilingWatch : public LoadHooks {
     std::optional<ServerUsage> usage_;
 };
 
+/// Keeps hostile connections at work from just before the clock starts until the run is over,
+/// around the server's watch.
+class HostileWatch : public LoadHooks {
+  public:
+    HostileWatch(const BenchOptions& options, const TlsClientContext* tls, ServerWatch& watch)
+        : options_(options), tls_(tls), watch_(watch) {}
+
+    void started() override {
+        try { // thrown here, the error would leave the client threads waiting for the start
+            clients_ = std::make_unique<HostileClients>(options_.host, options_.port, options_.hostile, tls_);
+        } catch (const std::runtime_error& e) {
+            error_ = e.what();
+        }
+        // Three drip intervals: every hostile connection is open and the drips are under way.
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        watch_.started();
+    }
+    void finished() override {
+        watch_.finished();
+        if (clients_) counts_ = clients_->stop();
+    }
+    [[nodiscard]] const HostileCounts& counts() const { return counts_; }
+    [[nodiscard]] const std::string& error() const { return error_; }
+
+  private:
+    const BenchOptions& options_;
+    const TlsClientContext* tls_;
+    ServerWatch& watch_;
+    std::unique_ptr<HostileClients> clients_;
+    HostileCounts counts_;
+    std::string error_;
+};
+
 LoadSettings settingsFor(const BenchOptions& options) {
     LoadSettings s;
     s.host = options.host;
@@ -103,7 +137,7 @@ int run(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
 
     const Mix mix = selectedMix(options);
-    Report report{mix.name, mix.description, options.connections, options.durationSeconds, {}, {}};
+    Report report{mix.name, mix.description, options.connections, options.durationSeconds, {}, {}, {}, {}};
     if (options.connections == 0) {
         report.mix = "none";
         report.description = "no Modbus client: the server's CPU and memory only";
@@ -134,6 +168,18 @@ int run(int argc, char** argv) {
             }
             report.target =
                 RunReport{"target", hostPort(options.host, options.port), std::move(result), watch.usage()};
+            if (options.hostile) { // the same run again, with hostile connections at work
+                auto settings = settingsFor(options);
+                settings.tls = tls.get();
+                ServerWatch hostileWatch(options.pid);
+                HostileWatch hostile(options, tls.get(), hostileWatch);
+                auto hostileResult = runLoad(settings, mix, hostile);
+                if (!hostile.error().empty()) throw std::runtime_error(hostile.error());
+                report.hostile = RunReport{
+                    "target with " + std::to_string(options.hostile) + " hostile connections",
+                    hostPort(options.host, options.port), std::move(hostileResult), hostileWatch.usage()};
+                report.hostileCounts = hostile.counts();
+            }
         }
         if (options.ceiling) {
             CeilingServer server;
