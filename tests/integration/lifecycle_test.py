@@ -69,7 +69,8 @@ try:
     check(wait_for(lambda: notified("READY=1")), "READY=1 is sent")
     check("listening on 127.0.0.1:" in log_text(), "READY=1 comes once the server listens")
     port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", log_text()).group(1))
-    check(any(m.startswith("STATUS=") for _, m in messages), "STATUS= is sent")
+    # STATUS= comes with the periodic status, not with READY=1: wait for it.
+    check(wait_for(lambda: any(m.startswith("STATUS=") for _, m in list(messages))), "STATUS= is sent")
 
     # systemd kills a service whose pings are WATCHDOG_USEC (1 s) apart; the daemon pings at half that.
     # Wait for six pings (the real event), then judge their mean interval: above a quarter second (not
