@@ -177,10 +177,5 @@ def sim_parts():
                 sim.wait()
 
 
-for part in (daemon_parts, log_levels, sim_parts):
-    print("--- " + part.__name__, flush=True)
-    try:
-        part()
-    except Exception as e:  # a part that breaks is a failure; the next still runs
-        check(False, "%s raised %s: %s" % (part.__name__, type(e).__name__, e))
+checks.run_parts((daemon_parts, log_levels, sim_parts))
 checks.finish()

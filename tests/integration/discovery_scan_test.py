@@ -24,7 +24,7 @@ import sys
 import yaml
 from pymodbus.client import ModbusTcpClient
 
-from sitelib import published_list_missing
+from sitelib import published_list_missing, published_unit_rows
 
 HOST, PORT = os.environ["VMD_HOST"], int(os.environ["VMD_PORT"])
 REFERENCE = os.path.join(os.environ["VMD_SOURCE"], "..", "shared", "reference")
@@ -98,12 +98,7 @@ def published_groups():
 
 
 def unit_table():
-    table = {}
-    with open(os.path.join(REFERENCE, "unitid2di.csv"), newline="") as f:
-        for field in csv.reader(f):
-            if len(field) >= 2 and field[0].strip().isdigit():
-                table[int(field[0].strip())] = int(field[1].strip())
-    return table
+    return dict(published_unit_rows(REFERENCE))
 
 
 def load_site(scenario):

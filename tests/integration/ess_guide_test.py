@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from sitelib import SOURCE, Checks, Connection, published_list_missing, wait_for
+from sitelib import SOURCE, Checks, Connection, published_list_missing, published_unit_rows, wait_for
 
 HOST, PORT, BUS = os.environ["VMD_HOST"], os.environ["VMD_PORT"], os.environ["VMD_BUS"]
 SIM_LOG, SERVER_LOG = os.environ["VMD_SIM_LOG"], os.environ["VMD_SERVER_LOG"]
@@ -109,8 +109,7 @@ def guide_table_and_units():
                 check(service == "vebus", "register %d of a VE.Bus row is a vebus register: %s" % (address, service))
             checked += 1
     check(checked == 14, "all 14 registers of the table were compared: %d" % checked)
-    with open(os.path.join(REFERENCE, "unitid2di.csv"), newline="") as f:
-        units = {int(r[0]): int(r[1]) for r in csv.reader(f) if r and r[0].strip().isdigit()}
+    units = dict(published_unit_rows(REFERENCE))
     claims = re.findall(r"(\d+) on a [^,(]*\((?:instance )?(\d+)\)", guide)
     check(len(claims) == 4, "the guide names four VE.Bus units with their instances: %s" % claims)
     for unit, instance in claims:
@@ -211,10 +210,5 @@ def other_claims():
 missing = published_list_missing(REFERENCE)
 if missing is not None:
     sys.exit(missing)
-for part in (guide_table_and_units, by_hand_with_mbpoll, simulated_site, other_claims, mode1_override):
-    print("--- " + part.__name__, flush=True)
-    try:
-        part()
-    except Exception as e:  # a part that breaks is a failure; the next still runs
-        check(False, "%s raised %s: %s" % (part.__name__, type(e).__name__, e))
+checks.run_parts((guide_table_and_units, by_hand_with_mbpoll, simulated_site, other_claims, mode1_override))
 checks.finish()

@@ -9,14 +9,13 @@ them) are written with FC 16: each answers exception 3, and the simulator receiv
 The units come from the scenario's services (their /DeviceInstance, through the published unit table
 ../shared/reference/unitid2di.csv for instances above 247; 100 for the GX's own services).
 """
-import csv
 import os
 import struct
 import sys
 
 import yaml
 
-from sitelib import DEFAULT_SCENARIO, SHIPPED_MAP, SOURCE, Checks, Connection, published_list_missing
+from sitelib import DEFAULT_SCENARIO, SHIPPED_MAP, SOURCE, Checks, Connection, published_list_missing, published_unit_rows
 
 PORT = int(os.environ["VMD_PORT"])
 REFERENCE = os.path.join(SOURCE, "..", "shared", "reference")
@@ -28,8 +27,7 @@ check = checks.check
 missing = published_list_missing(REFERENCE)
 if missing is not None:
     sys.exit(missing)
-with open(os.path.join(REFERENCE, "unitid2di.csv"), newline="") as f:
-    unit_of_instance = {int(r[1]): int(r[0]) for r in csv.reader(f) if r and r[0].strip().isdigit()}
+unit_of_instance = {instance: unit for unit, instance in published_unit_rows(REFERENCE)}
 with open(DEFAULT_SCENARIO) as f:
     services = yaml.safe_load(f)["services"]
 units = {}  # service type -> unit ID

@@ -20,7 +20,7 @@ import re
 import subprocess
 import sys
 
-from sitelib import DEFAULT_SCENARIO, SOURCE, Checks, Site, published_list_missing, wait_for
+from sitelib import DEFAULT_SCENARIO, SOURCE, Checks, Site, published_list_missing, published_unit_rows, wait_for
 
 BUILD = sys.argv[1]
 TOOL = os.path.join(BUILD, "venus-regmap")
@@ -119,8 +119,7 @@ if missing is not None:
     sys.exit(missing)
 with open(os.path.join(reference, "attributes.csv"), newline="") as f:
     published = {int(r[4]): r for r in csv.reader(f) if len(r) >= 8 and r[4].isdigit()}
-with open(os.path.join(reference, "unitid2di.csv"), newline="") as f:
-    units = {int(r[0]): int(r[1]) for r in csv.reader(f) if r and r[0].strip().isdigit()}
+units = dict(published_unit_rows(reference))
 with open(os.path.join(SOURCE, "README.md"), encoding="utf-8") as f:
     demo = [l.strip() for l in f.read().split("With the demo running")[1].split("---")[0].splitlines()
             if l.strip().startswith("mbpoll ")]

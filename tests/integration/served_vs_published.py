@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 
-from sitelib import Connection, published_list_missing
+from sitelib import Connection, published_list_missing, published_unit_rows
 
 BUS, PORT = os.environ["VMD_BUS"], int(os.environ["VMD_PORT"])  # the server listens on 127.0.0.1
 REFERENCE = os.path.join(os.environ["VMD_SOURCE"], "..", "shared", "reference")
@@ -75,8 +75,7 @@ def main():
     missing = published_list_missing(REFERENCE)
     if missing is not None:
         sys.exit(missing)
-    with open(os.path.join(REFERENCE, "unitid2di.csv"), newline="") as f:
-        unit_of = {int(row[1]): int(row[0]) for row in list(csv.reader(f))[1:] if row and row[0].strip().isdigit()}
+    unit_of = {instance: unit for unit, instance in published_unit_rows(REFERENCE)}
     with open(os.path.join(REFERENCE, "attributes.csv"), newline="") as f:
         rows = [row for row in csv.reader(f) if len(row) >= 8 and row[4].isdigit()]
 

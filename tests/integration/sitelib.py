@@ -4,6 +4,7 @@ A private dbus-daemon (tests/integration/bus.conf), venus-sim with a scenario, a
 every process is stopped by its PID. Readiness is probed (the simulator's "services ready", the
 server's "listening on"), never waited for with a fixed sleep.
 """
+import csv
 import os
 import re
 import socket
@@ -62,6 +63,12 @@ def published_list_missing(reference):
     return 77
 
 
+def published_unit_rows(reference):
+    """The published unit table (REFERENCE/unitid2di.csv) as (unit ID, device instance) rows."""
+    with open(os.path.join(reference, "unitid2di.csv"), newline="") as f:
+        return [(int(r[0]), int(r[1])) for r in csv.reader(f) if len(r) >= 2 and r[0].strip().isdigit()]
+
+
 class Checks:
     """A test's checks: each prints "ok" or "FAIL" with its message; finish() prints the summary."""
 
@@ -75,6 +82,16 @@ class Checks:
         if not condition:
             self.failures.append(message)
         return condition
+
+    def run_parts(self, parts):
+        """Runs each function under a "--- NAME" heading; one that raises is a failure of its own and
+        the next still runs."""
+        for part in parts:
+            print("--- " + part.__name__, flush=True)
+            try:
+                part()
+            except Exception as e:
+                self.check(False, "%s raised %s: %s" % (part.__name__, type(e).__name__, e))
 
     def finish(self, tail=None):
         """Prints the summary; when a check failed, prints `tail()` (a log's end) to stderr and exits 1."""

@@ -9,11 +9,10 @@ instance itself), and reads each at the row's unit ID. A unit that is in no row 
 
 Usage: unit_table_test.py BUILD_DIR
 """
-import csv
 import os
 import sys
 
-from sitelib import SOURCE, Checks, Connection, Site, published_list_missing, wait_for
+from sitelib import SOURCE, Checks, Connection, Site, published_list_missing, published_unit_rows, wait_for
 
 BUILD = sys.argv[1]
 REFERENCE = os.path.join(SOURCE, "..", "shared", "reference")
@@ -23,8 +22,7 @@ check = checks.check
 missing = published_list_missing(REFERENCE)
 if missing is not None:
     sys.exit(missing)
-with open(os.path.join(REFERENCE, "unitid2di.csv"), newline="") as f:
-    rows = [(int(r[0]), int(r[1])) for r in csv.reader(f) if r and r[0].strip().isdigit()]
+rows = published_unit_rows(REFERENCE)
 check(len(rows) > 40 and (100, 0) in rows and (225, 512) in rows, "the published table has its %d rows" % len(rows))
 
 with Site(BUILD, prefix="vmd-units.") as site:

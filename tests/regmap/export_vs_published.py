@@ -23,7 +23,7 @@ import openpyxl
 import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from sitelib import Checks, published_list_missing  # noqa: E402
+from sitelib import Checks, published_list_missing, published_unit_rows  # noqa: E402
 
 TYPE = re.compile(r"^(u?int(16|32|64)|string\[\d+\]|reserved\[\d+\])$")
 
@@ -43,8 +43,7 @@ def published(reference):
 
 
 def unit_table(reference):
-    with open(os.path.join(reference, "unitid2di.csv"), newline="") as f:
-        return {int(row[0]): int(row[1]) for row in csv.reader(f) if row and row[0].strip().isdigit()}
+    return dict(published_unit_rows(reference))
 
 
 def entry(service, path, address, kind, scale, access):
