@@ -668,6 +668,11 @@ void Server::flush(Connection& c) {
     if (c.outOffset == c.out.size()) {
         c.out.clear();
         c.outOffset = 0;
+    } else if (c.outOffset >= c.out.size() / 2) {
+        // A reader that never quite catches up never empties the buffer: drop what was sent once it
+        // is the larger part (amortised, the buffer stays within twice what is pending).
+        c.out.erase(c.out.begin(), c.out.begin() + static_cast<std::ptrdiff_t>(c.outOffset));
+        c.outOffset = 0;
     }
     updateInterest(c);
     finishIfDone(c);
@@ -722,6 +727,13 @@ void Server::setOptions(ServerOptions options) {
         log()->info("{}: closing: no longer in --allow", connections_.at(id)->peer);
         close(id, "no longer in --allow");
     }
+}
+
+std::size_t Server::outputBufferBytes() const {
+    std::size_t bytes = 0;
+    for (const auto& [id, c] : connections_)
+        bytes += c->out.capacity();
+    return bytes;
 }
 
 void Server::setMapOwner(std::shared_ptr<const void> owner) {

@@ -88,6 +88,8 @@ class Server {
     /// Requests whose writes are still being carried out, and SetValues not answered yet.
     [[nodiscard]] std::size_t openWriteRequests() const { return writes_.openRequests(); }
     [[nodiscard]] std::size_t pendingWrites() const { return writes_.pendingWrites(); }
+    /// The memory the connections' reply buffers hold (their capacity), bounded per connection.
+    [[nodiscard]] std::size_t outputBufferBytes() const;
     /// Applies new options to new and current connections (the listen addresses are fixed at start):
     /// open connections no longer in --allow are closed, and --write-allow is decided again for each.
     /// The client limits apply to connections accepted from now on.
