@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <vector>
 
 namespace vmd::dbus {
 
@@ -29,11 +30,17 @@ class Writer : public modbus::WriteSink {
 
     void write(const modbus::WriteOp& op, std::function<void(modbus::WriteResult, int)> done) override;
     void setTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+    /// Proxies alive: one per SetValue in flight, and those of calls answered since the last write.
+    [[nodiscard]] std::size_t proxiesHeld() const { return inFlight_.size() + answered_.size(); }
 
   private:
     sdbus::IConnection& connection_;
     std::chrono::milliseconds timeout_;
-    std::map<std::pair<std::string, std::string>, std::unique_ptr<sdbus::IProxy>> proxies_;
+    // A proxy lives as long as its call: nothing is kept for services that have left. One whose call
+    // was answered is released at the next write (not inside its own reply handler).
+    std::map<std::uint64_t, std::unique_ptr<sdbus::IProxy>> inFlight_;
+    std::vector<std::unique_ptr<sdbus::IProxy>> answered_;
+    std::uint64_t nextCall_ = 1;
 };
 
 } // namespace vmd::dbus
