@@ -605,6 +605,10 @@ void Server::logWriteEvent(const WriteCoordinator::Event& event) {
                     event.origin.unit, address, wordsOf(op), op.service, op.path, codec::toText(op.value.value),
                     op.value.dbusType, what);
     };
+    if (event.kind == Kind::ClientAnswered || event.kind == Kind::ClientLate || event.kind == Kind::FailsafeAnswered)
+        log()->debug("SetValue {} {} answered in {} ms: {}", op.service, op.path,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(event.elapsed).count(),
+                     describe(event.result, event.code));
     switch (event.kind) {
     case Kind::ClientAnswered:
         if (event.result == WriteResult::Accepted)
