@@ -8,10 +8,13 @@
 3. A request is applied whole: an FC 16 whose client disconnects at once still gets all its writes.
 4. A fail-safe rule on an output-slot register fires, for the output in that slot.
 5. The default write timeout answers 11 well before a client with a 1 s timeout gives up.
+6. A short fail-safe armed after a long one fires at its own time, and a reload that shortens an
+   armed fail-safe makes it fire at the new time (the one timer is moved earlier in both cases).
 
 Usage: write_life_test.py BUILD_DIR
 """
 import os
+import signal
 import socket
 import struct
 import sys
@@ -46,11 +49,12 @@ def arrived(service, path):
             and l.endswith("-> delayed")]
 
 
-def seen_at(log, needle, timeout=20.0):
-    """The time (time.monotonic) at which `needle` was first seen in `log`, polled every 10 ms."""
+def seen_at(log, needle, timeout=20.0, times=1):
+    """The time (time.monotonic) at which `needle` was seen in `log` for the `times`th time, polled
+    every 10 ms; None when it was not within `timeout` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if needle in text(log):
+        if text(log).count(needle) >= times:
             return time.monotonic()
         time.sleep(0.01)
     return None
@@ -139,17 +143,45 @@ def the_default_timeout_answers_before_a_1s_client_gives_up():
     c.close()
 
 
+def write_overlay(after40):
+    with open(overlay, "w") as f:
+        f.write("amend:\n  - {address: 37, failsafe: {after: 3, value: 0}}\n"
+                "  - {address: 40, failsafe: {after: %s, value: 0}}\n"
+                "  - {address: 53360, failsafe: {after: 2, value: 0}}\n" % after40)
+
+
+def the_one_timer_moves_earlier():
+    c = Connection(port)
+    long_line, short_line = "fail-safe: no client wrote register 40 ", "fail-safe: no client wrote register 53360 "
+    longs, shorts = text("server.log").count(long_line), text("server.log").count(short_line)
+    check(c.write(44, 40, 100) is None, "40 is written: its fail-safe is due in 8 s")
+    check(c.write(45, 53360, 1) is None, "then slot 2's state: its fail-safe is due in 2 s")
+    wrote = time.monotonic()
+    fired = seen_at("server.log", short_line, times=shorts + 1)
+    check(fired is not None and 2.0 - 0.2 <= fired - wrote <= 2.0 + MARGIN,
+          "the short one fires after 2 s, not when the long one is due (%s)" % (fired and "%.2f s" % (fired - wrote)))
+    check(text("server.log").count(long_line) == longs, "the long one has not fired yet")
+    write_overlay(1)
+    reloaded = time.monotonic()
+    server.send_signal(signal.SIGHUP)
+    fired = seen_at("server.log", long_line, times=longs + 1)
+    check(fired is not None and fired - reloaded <= MARGIN,
+          "a reload that shortens 40's fail-safe to 1 s makes it fire at once, its new deadline being past "
+          "(%s after the reload)" % (fired and "%.2f s" % (fired - reloaded)))
+    time.sleep(8.5 - (time.monotonic() - wrote))
+    check(text("server.log").count(long_line) == longs + 1, "and only once: the old 8 s deadline is gone")
+    c.close()
+
+
 try:
     site.start_bus()
     site.start_sim(scenario)
     overlay = site.path("failsafe.yaml")
-    with open(overlay, "w") as f:
-        f.write("amend:\n  - {address: 37, failsafe: {after: 3, value: 0}}\n"
-                "  - {address: 53360, failsafe: {after: 2, value: 0}}\n")
-    _, port = site.start_server("--write-timeout", "1000", "--overlay", overlay, "--log-level", "debug")
+    write_overlay(8)
+    server, port = site.start_server("--write-timeout", "1000", "--overlay", overlay, "--log-level", "debug")
     checks.run_parts([outcome_unknown_arms_the_failsafe, failsafe_waits_for_a_client_write_in_flight,
                       a_request_is_applied_whole, a_failsafe_on_an_output_slot_fires,
-                      the_default_timeout_answers_before_a_1s_client_gives_up])
+                      the_default_timeout_answers_before_a_1s_client_gives_up, the_one_timer_moves_earlier])
 finally:
     site.stop_all()
 checks.finish(lambda: "--- server.log\n" + text("server.log")[-6000:] + "\n--- sim.log\n" + text("sim.log")[-3000:])
