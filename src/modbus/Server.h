@@ -126,7 +126,8 @@ class Server {
     void updateInterest(Connection& c);
     void close(std::uint64_t id, const char* why);
     void sweep();
-    void noteException(Connection& c, const Frame& frame, ExceptionCode code);
+    void noteException(Connection& c, const Frame& frame, ExceptionCode code, const std::string& refusal = {});
+    void logRequest(const Connection& c, const Frame& frame, const Outcome& outcome);
 
     core::EventLoop& loop_;
     RequestHandler& handler_;
