@@ -263,9 +263,11 @@ class Daemon {
             handler_.setReadOnly(true);
             return;
         }
-        auto [writable, reason] = decideWriteSwitch(
-            {options_.readOnly, settingsSeen_, mirror_.present(kSettingsService),
-             mirror_.loaded(kSettingsService), mirror_.watched(kSettingsService, kReadWriteSetting)});
+        const auto* setting = mirror_.watched(kSettingsService, kReadWriteSetting);
+        auto [writable, reason] =
+            decideWriteSwitch({options_.readOnly, settingsSeen_, mirror_.present(kSettingsService),
+                               mirror_.loaded(kSettingsService), setting ? &setting->value : nullptr,
+                               setting ? setting->readError : std::string()});
         if (reason != writeSwitchReason_) log_->info("writes {}", reason);
         writeSwitchReason_ = reason;
         handler_.setReadOnly(!writable);
