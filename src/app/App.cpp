@@ -255,8 +255,9 @@ class Daemon {
     }
 
     /// The GX device's global write switch, honoured live. Once the bus has shown a settings service,
-    /// writes stay refused while the setting is unknown (settings absent or still loading); only a bus
-    /// that never had one is "not a GX device". Before listening nothing is decided (nobody is served).
+    /// writes stay refused while the setting is unknown (settings absent or still loading, its read
+    /// failed, not an integer); only a bus that never had one is "not a GX device". Before listening
+    /// nothing is decided (nobody is served).
     void updateWriteSwitch() {
         if (mirror_.present(kSettingsService)) settingsSeen_ = true;
         if (!listening_) {
