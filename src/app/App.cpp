@@ -261,17 +261,20 @@ class Daemon {
     }
 
     /// The GX device's global write switch, honoured live. Once the bus has shown a settings service,
-    /// writes stay refused while the setting is unknown (settings absent or still loading); only a bus
-    /// that never had one is "not a GX device". Before listening nothing is decided (nobody is served).
+    /// writes stay refused while the setting is unknown (settings absent or still loading, its read
+    /// failed, not an integer); only a bus that never had one is "not a GX device". Before listening
+    /// nothing is decided (nobody is served).
     void updateWriteSwitch() {
         if (mirror_.present(kSettingsService)) settingsSeen_ = true;
         if (!listening_) {
             handler_.setReadOnly(true, "not serving yet");
             return;
         }
-        auto [writable, reason] = decideWriteSwitch(
-            {options_.readOnly, settingsSeen_, mirror_.present(kSettingsService), mirror_.loaded(kSettingsService),
-             mirror_.watched(kSettingsService, kReadWriteSetting), readOnlySource()});
+        const auto* setting = mirror_.watched(kSettingsService, kReadWriteSetting);
+        auto [writable, reason] =
+            decideWriteSwitch({options_.readOnly, settingsSeen_, mirror_.present(kSettingsService),
+                               mirror_.loaded(kSettingsService), setting ? &setting->value : nullptr,
+                               setting ? setting->readError : std::string(), readOnlySource()});
         if (reason != writeSwitchReason_) log_->info("writes {}", reason);
         writeSwitchReason_ = reason;
         handler_.setReadOnly(!writable, "writes " + reason);

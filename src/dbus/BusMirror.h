@@ -22,9 +22,10 @@ namespace vmd::dbus {
 ///
 /// A service is served only once loaded (ServiceIndex::addLoading). Every reply is checked against
 /// the owner (unique name) and the load it was asked for: replies of an owner that is gone, or of a
-/// superseded load, are dropped. A load that read nothing is retried with back-off. Signals carry no
-/// destination: from a connection that owns one name they are applied to it; from one that owns
-/// several, the changed paths are read again from each name, so that each keeps its own values.
+/// superseded load, are dropped. A load that read nothing is retried with back-off, and so is a read
+/// of a watched path that failed. Signals carry no destination: from a connection that owns one name
+/// they are applied to it; from one that owns several, the changed paths are read again from each
+/// name, so that each keeps its own values.
 class BusMirror {
   public:
     BusMirror(sdbus::IConnection& connection, core::ServiceIndex& index);
@@ -45,9 +46,17 @@ class BusMirror {
 
     /// Also keeps `path` (of any service), though no register uses it; see watched().
     void watch(const std::string& path) { watchedPaths_.insert(path); }
-    /// The value of a watched path on a service: nullptr while unknown (not published, service
-    /// absent or still loading).
-    [[nodiscard]] const codec::Value* watched(const std::string& service, const std::string& path) const;
+    /// A watched path of a service as last read: its value, or the D-Bus error of a read that failed
+    /// (the value is then unknown, and the path is read again after 1 s, 2 s, 4 s ... at most 32 s).
+    struct WatchedRead {
+        codec::Value value;
+        std::string readError;    ///< empty: `value` was read
+        unsigned failedReads = 0; ///< reads in a row that failed
+    };
+    /// A watched path on a service; nullptr when not published (a load that lists every item did not
+    /// list it, or GetValue on it answered that there is no such object, interface or method), and
+    /// while the service is absent or has not read it yet (see loaded()).
+    [[nodiscard]] const WatchedRead* watched(const std::string& service, const std::string& path) const;
     /// Whether the service is on the bus and loaded.
     [[nodiscard]] bool loaded(const std::string& service) const;
     /// Whether the service is on the bus (loaded or not).
@@ -80,6 +89,11 @@ class BusMirror {
     void onPropertiesChanged(sdbus::Message& message);
     void onNameOwnerChanged(sdbus::Message& message);
     void collectGarbage();
+    /// After a load that lists every item: the watched paths `listed` says no to are not published.
+    void forgetUnlisted(const std::string& name, const std::function<bool(const std::string&)>& listed);
+    void watchedReadFailed(Tracked& tracked, const std::string& path, const sdbus::Error& error);
+    void retryWatched(const std::string& name, const std::string& owner, const std::string& path,
+                      unsigned failedReads);
     void indexPaths();
 
     sdbus::IConnection& connection_;
@@ -94,7 +108,7 @@ class BusMirror {
     Scheduler schedule_;
     std::map<regmap::ServiceTypeId, std::vector<regmap::PathId>> pathsByType_;
     std::set<std::string> watchedPaths_;
-    std::map<std::pair<std::string, std::string>, codec::Value> watchedValues_; ///< (service, path)
+    std::map<std::pair<std::string, std::string>, WatchedRead> watchedValues_; ///< (service, path)
 };
 
 } // namespace vmd::dbus
