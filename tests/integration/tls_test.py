@@ -603,7 +603,9 @@ def case_churn(site, pki):
                 return False
 
         check(wait_for(get_in, timeout=60), "the TLS client gets in")
-        before = diagnostics(site, "/Tls/Connections")
+        # The counter is published once a second: wait for this client's handshake to be in it.
+        before = wait_for(lambda: diagnostics(site, "/Tls/Connections"), timeout=10)
+        check(before is not None and before >= 1, "the handshake is counted (/Tls/Connections %s)" % before)
         answered = 0
         for i in range(200):
             try:
