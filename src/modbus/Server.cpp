@@ -271,7 +271,9 @@ bool inList(const std::vector<core::Cidr>& list, const sockaddr* address) {
 } // namespace
 
 void Server::accept(int listenFd, bool tls) {
-    for (;;) {
+    // A bounded number per wake-up, like requests: a flood of connections (refused or evicted ones
+    // reconnecting at once) waits behind the requests of the connections already open.
+    for (std::size_t accepted = 0; accepted < kRequestsPerTurn; ++accepted) {
         sockaddr_storage address{};
         socklen_t length = sizeof address;
         core::Fd fd(::accept4(listenFd, reinterpret_cast<sockaddr*>(&address), &length,
