@@ -49,11 +49,12 @@ Decision admit(std::span<const Slot> open, bool tls, const Limits& limits, Clock
 }
 
 std::optional<std::uint64_t> makeRoom(std::span<const Slot> open, std::uint64_t prover, const Limits& limits,
-                                      Clock::time_point now) {
+                                      Clock::time_point /*now*/) {
     if (open.size() <= limits.maxClients) return std::nullopt;
-    if (const auto* v = oldest(open, [&](const Slot& s) {
-            return s.id != prover && !s.proven && !s.busy && pastGrace(s, limits, now);
-        }))
+    // Anyone who has proven nothing goes before a proven client, even within its grace (the grace
+    // protects it from newcomers that have proven nothing): else, with the server full of silent
+    // newcomers, proven clients would evict each other in turn.
+    if (const auto* v = oldest(open, [&](const Slot& s) { return s.id != prover && !s.proven && !s.busy; }))
         return v->id;
     const Slot* idlest = nullptr;
     for (const auto& s : open)

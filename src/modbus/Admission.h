@@ -57,7 +57,7 @@ struct Decision {
                              Clock::time_point now);
 
 /// The connection to close now that `prover` (one of `open`) has proven itself, while more than
-/// maxClients are open: the oldest unproven past its grace, else the proven one idle longest without a
+/// maxClients are open: the oldest unproven (grace or not), else the proven one idle longest without a
 /// write in progress; none when nobody is over the limit or nobody may go.
 [[nodiscard]] std::optional<std::uint64_t> makeRoom(std::span<const Slot> open, std::uint64_t prover,
                                                     const Limits& limits, Clock::time_point now);

@@ -87,8 +87,8 @@ with sitelib.Site(BUILD) as site:
                 check(False, "%s: JSON output with target, hostile and hostile_clients (%r)" % (what, e))
         # Issue 24: eviction churn (32 silent connections from 127.0.7.1-4 that reconnect at once, so that
         # a server with the default limits is full) and a request flood from 127.0.7.9-12, each against
-        # a fresh server of its own (what one run leaves behind, connections still in the listen queue,
-        # is not what the next measures). The measured clients are never evicted and get every reply.
+        # a fresh server of its own with the default limits, as docs/benchmarks.md measures them. The
+        # measured clients are never evicted and get every reply.
         for kind, count in (("churn", 32), ("flood", 4)):
             fresh, fresh_port = site.start_server(log="%s.log" % kind)
             out = bench(kind, fresh_port, fresh.pid, "--json", "--hostile-kind", kind, hostile=count)

@@ -91,15 +91,17 @@ TEST_CASE("a connection with a write in progress is never evicted; when all have
 }
 
 TEST_CASE(
-    "a newcomer that proves itself beyond --max-clients evicts an old unproven one first, else the proven "
+    "a newcomer that proves itself beyond --max-clients evicts an unproven one first, else the proven "
     "one idle longest",
     "[admission]") {
     std::vector<Slot> open{slot(1, 60s, true, false, false, 30s), slot(2, 60s, true, false, false, 40s),
                            slot(3, 60s, true, true, false, 50s), slot(4, 1s, true)};
     CHECK(makeRoom(open, 4, limits(3), t0) == std::optional<std::uint64_t>(2)); // 3 is writing
-    open.push_back(slot(5, 3s));
+    open.push_back(slot(5, 100ms)); // unproven, within its grace: still before any proven one
     CHECK(makeRoom(open, 4, limits(3), t0) == std::optional<std::uint64_t>(5));
-    CHECK_FALSE(makeRoom(open, 4, limits(5), t0)); // nobody is over the limit
+    open.push_back(slot(6, 3s));
+    CHECK(makeRoom(open, 4, limits(3), t0) == std::optional<std::uint64_t>(6)); // the oldest unproven
+    CHECK_FALSE(makeRoom(open, 4, limits(6), t0));                              // nobody is over the limit
 }
 
 TEST_CASE(
