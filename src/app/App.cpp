@@ -100,6 +100,7 @@ modbus::ServerOptions serverOptions(const Options& options) {
     s.writeAllow = options.writeAllow;
     s.idleTimeout = options.idleTimeout;
     s.frameTimeout = options.frameTimeout;
+    s.writeTimeout = options.writeTimeout;
     s.tls.listen = options.tls.listen;
     s.tls.roles = options.tls.roles;
     if (auto it = options.tls.roles.find(options.tls.defaultRole); it != options.tls.roles.end())
@@ -125,7 +126,7 @@ class Daemon {
            std::unique_ptr<sdbus::IConnection> bus)
         : argc_(argc), argv_(argv), options_(std::move(options)), map_(std::move(map)), bus_(std::move(bus)),
           index_(std::make_unique<core::ServiceIndex>(*map_)), mirror_(*bus_, *index_),
-          writer_(*bus_, options_.writeTimeout),
+          writer_(*bus_, dbus::Writer::callLimitFor(options_.writeTimeout)),
           handler_(*index_, {options_.notAvailable,
                              options_.readOnly,
                              {VMD_VERSION_MAJOR, VMD_VERSION_MINOR, VMD_VERSION_PATCH}}),
@@ -242,8 +243,7 @@ class Daemon {
             log_->warn("every write is refused (exception 2): {}",
                        options_.given.count("read-only")
                            ? std::string("--read-only is on the command line")
-                           : "'read-only: true' in " + configFileFor(options_) +
-                                 "; set 'read-only: false' there and reload to allow writes");
+                           : readOnlySource() + "; set 'read-only: false' there and reload to allow writes");
         for (const auto& address : server_.boundTlsAddresses())
             log_->info("listening on {} (TLS, client certificates required; {} roles, default-role {})",
                        address, options_.tls.roles.size(), options_.tls.defaultRole);
@@ -254,21 +254,27 @@ class Daemon {
         notifyStatus();
     }
 
+    /// Where read-only was set, as the user wrote it: the option, or the config file's key.
+    [[nodiscard]] std::string readOnlySource() const {
+        return options_.given.count("read-only") ? std::string("--read-only")
+                                                 : "'read-only: true' in " + configFileFor(options_);
+    }
+
     /// The GX device's global write switch, honoured live. Once the bus has shown a settings service,
     /// writes stay refused while the setting is unknown (settings absent or still loading); only a bus
     /// that never had one is "not a GX device". Before listening nothing is decided (nobody is served).
     void updateWriteSwitch() {
         if (mirror_.present(kSettingsService)) settingsSeen_ = true;
         if (!listening_) {
-            handler_.setReadOnly(true);
+            handler_.setReadOnly(true, "not serving yet");
             return;
         }
         auto [writable, reason] = decideWriteSwitch(
-            {options_.readOnly, settingsSeen_, mirror_.present(kSettingsService),
-             mirror_.loaded(kSettingsService), mirror_.watched(kSettingsService, kReadWriteSetting)});
+            {options_.readOnly, settingsSeen_, mirror_.present(kSettingsService), mirror_.loaded(kSettingsService),
+             mirror_.watched(kSettingsService, kReadWriteSetting), readOnlySource()});
         if (reason != writeSwitchReason_) log_->info("writes {}", reason);
         writeSwitchReason_ = reason;
-        handler_.setReadOnly(!writable);
+        handler_.setReadOnly(!writable, "writes " + reason);
     }
 
     void everySecond() {
@@ -336,7 +342,7 @@ class Daemon {
         options.bus = options_.bus;
         options.listen = options_.listen;
         setUpLogging(options.logLevel);
-        writer_.setTimeout(options.writeTimeout);
+        writer_.setTimeout(dbus::Writer::callLimitFor(options.writeTimeout));
         handler_.setNotAvailable(options.notAvailable);
         server_.setOptions(serverOptions(options));
         reloadTls(options);
