@@ -27,8 +27,8 @@ Serve the D-Bus data of a Victron Venus OS system as Modbus TCP registers.
   --read-only                   refuse every write (exception 2)
   --allow CIDR                  accept connections only from these networks, repeatable
   --write-allow CIDR            accept writes only from these networks, repeatable
-  --max-clients N               connections served at once; when full, a newcomer closes the
-                                connection idle longest (default: 32)
+  --max-clients N               connections served at once; when full, a newcomer takes the
+                                place of one never served, oldest first (default: 32)
   --max-clients-per-address N   connections from one IP address; more are refused (default: 8)
   --not-available zero|max      what a missing value reads as (default: zero)
   --write-timeout MS            ms before an unanswered D-Bus write gets exception 11 (default: 500)

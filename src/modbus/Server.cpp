@@ -23,6 +23,7 @@ namespace {
 constexpr std::size_t kInputBufferSize = 4 * kMaxAduSize;
 constexpr std::size_t kMaxQueuedFrames = 64;
 constexpr std::size_t kMaxPendingOutput = 64 * 1024;
+static_assert(Server::kRequestsPerTurn > 0);
 
 std::shared_ptr<spdlog::logger> log() {
     static auto logger = spdlog::get("modbus");
@@ -111,6 +112,12 @@ struct Server::Connection {
     std::uint32_t interest = 0;
     core::EventLoop::Clock::time_point lastActivity;
     std::optional<core::EventLoop::Clock::time_point> partialSince; ///< when the unfinished frame began
+    core::EventLoop::Clock::time_point connectedAt;
+    core::EventLoop::Clock::time_point idleSince; ///< the idle timeout counts from here (see updateInterest)
+    bool idlePaused = false; ///< the server is not reading from it: the idle clock stands still
+    bool proven = false;     ///< completed a request, or a TLS handshake with a role (admission)
+    bool backlog = false;    ///< whole frames wait in `in` for the connection's next turn (fairness)
+    bool turnScheduled = false;
     // Rate-limited error log: the first exception of an interval is logged, the rest counted.
     core::EventLoop::Clock::time_point errorWindowStart;
     std::uint64_t suppressedErrors = 0;
@@ -186,7 +193,7 @@ void Server::sweep() {
             expired.emplace_back(id, "TLS handshake timeout (--frame-timeout)");
         else if (c->partialSince && now - *c->partialSince > options_.frameTimeout)
             expired.emplace_back(id, "frame timeout: a request stayed incomplete");
-        else if (!c->busy && now - c->lastActivity > options_.idleTimeout)
+        else if (!c->busy && !c->idlePaused && now - c->idleSince > options_.idleTimeout)
             expired.emplace_back(id, "idle timeout");
         if (c->suppressedErrors > 0 && now - c->errorWindowStart >= options_.errorLogInterval) {
             log()->warn("{}: {} more exceptions in the last {} s (last: {})", c->peer, c->suppressedErrors,
@@ -196,15 +203,20 @@ void Server::sweep() {
             c->errorWindowStart = now;
         }
     }
-    if (auto& l = connectionLog_; l.suppressed > 0 && now - l.windowStart >= options_.errorLogInterval) {
-        log()->warn("{} more connections refused or evicted in the last {} s (last: {})", l.suppressed,
+    auto summarize = [&](RateLimitedLog& l, const char* what) {
+        if (l.suppressed == 0 || now - l.windowStart < options_.errorLogInterval) return;
+        log()->warn("{} more {} in the last {} s (last: {})", l.suppressed, what,
                     std::chrono::duration_cast<std::chrono::seconds>(now - l.windowStart).count(), l.last);
         l.suppressed = 0;
         l.windowStart = now;
-    }
+    };
+    summarize(connectionLog_, "connections refused or evicted");
+    summarize(clientLog_, "connections closed for an error or a timeout");
+    summarize(exceptionLog_, "clients' first exceptions not logged");
+    reconnects_.forgetFull(now);
     for (auto [id, why] : expired) {
         if (auto it = connections_.find(id); it != connections_.end())
-            log()->info("{}: closing: {}", it->second->peer, why);
+            noteClientEvent(fmt::format("{}: closing: {}", it->second->peer, why));
         close(id, why);
     }
     loop_.at(now + std::chrono::seconds(1), [this] { sweep(); });
@@ -250,8 +262,17 @@ void Server::noteException(Connection& c, const Frame& frame, ExceptionCode code
     if (c.suppressedErrors == 0 && now - c.errorWindowStart >= options_.errorLogInterval) {
         // The first of an interval; the rest are counted. A refused write names the writer (for
         // TLS, its certificate's subject and role are part of the peer).
-        log()->info("{}{}{}{}", isWrite(e.function) ? "write refused: " : "", e.describe(),
-                    refusal.empty() ? "" : ": ", refusal);
+        // Across connections too: a flood of new connections with one error each is counted, not logged.
+        auto line = fmt::format("{}{}{}{}", isWrite(e.function) ? "write refused: " : "", e.describe(),
+                                refusal.empty() ? "" : ": ", refusal);
+        auto& l = exceptionLog_;
+        if (l.suppressed == 0 && now - l.windowStart >= options_.errorLogInterval) {
+            log()->info("{}", line);
+            l.windowStart = now;
+        } else {
+            ++l.suppressed;
+            l.last = std::move(line);
+        }
         c.errorWindowStart = now;
     } else {
         ++c.suppressedErrors;
@@ -270,7 +291,9 @@ bool inList(const std::vector<core::Cidr>& list, const sockaddr* address) {
 } // namespace
 
 void Server::accept(int listenFd, bool tls) {
-    for (;;) {
+    // A bounded number per wake-up, like requests: a flood of connections (refused or evicted ones
+    // reconnecting at once) waits behind the requests of the connections already open.
+    for (std::size_t accepted = 0; accepted < kRequestsPerTurn; ++accepted) {
         sockaddr_storage address{};
         socklen_t length = sizeof address;
         core::Fd fd(::accept4(listenFd, reinterpret_cast<sockaddr*>(&address), &length,
@@ -279,7 +302,7 @@ void Server::accept(int listenFd, bool tls) {
         const auto* peerAddress = reinterpret_cast<const sockaddr*>(&address);
         auto peer = formatAddress(peerAddress);
         auto host = formatHost(peerAddress);
-        if (!admit(peerAddress, peer, host)) continue; // fd closes here
+        if (!admit(peerAddress, peer, host, tls)) continue; // fd closes here
         int one = 1;
         ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         auto c = std::make_unique<Connection>();
@@ -304,7 +327,7 @@ void Server::accept(int listenFd, bool tls) {
         }
         c->wanted = EPOLLIN;
         c->interest = c->stream->interest(c->wanted);
-        c->lastActivity = core::EventLoop::Clock::now();
+        c->lastActivity = c->connectedAt = c->idleSince = core::EventLoop::Clock::now();
         std::uint64_t id = c->id;
         loop_.add(fd.get(), c->interest, [this, id](std::uint32_t events) { onEvents(id, events); });
         c->fd = std::move(fd);
@@ -313,9 +336,10 @@ void Server::accept(int listenFd, bool tls) {
     }
 }
 
-/// Whether a new connection may stay: in --allow, under the per-address limit, and a free slot
-/// (made, when the server is full, by closing the connection idle longest).
-bool Server::admit(const sockaddr* address, const std::string& peer, const std::string& host) {
+/// Whether a new connection may stay: in --allow, under the per-address limit, and a slot the
+/// admission policy gives it (docs/protocol.md "Hostile clients"), made by evicting someone that has
+/// proven nothing when the server is full.
+bool Server::admit(const sockaddr* address, const std::string& peer, const std::string& host, bool tls) {
     auto refuse = [&](const std::string& why) {
         ++stats_.connectionsRefused;
         noteConnectionEvent(fmt::format("{}: connection refused: {}", peer, why));
@@ -328,43 +352,88 @@ bool Server::admit(const sockaddr* address, const std::string& peer, const std::
     if (fromHost >= options_.maxClientsPerAddress)
         return refuse(
             fmt::format("already {} connections from {} (--max-clients-per-address)", fromHost, host));
-    // Full: the connection idle longest makes room (more than one after a reload lowered the limit).
-    while (connections_.size() >= options_.maxClients) {
-        auto* victim = idleLongest();
-        if (!victim)
-            return refuse(fmt::format("already {} clients (--max-clients), each with a write in progress",
-                                      connections_.size()));
-        const auto idle = std::chrono::duration_cast<std::chrono::seconds>(core::EventLoop::Clock::now() -
-                                                                           victim->lastActivity);
-        noteConnectionEvent(
-            fmt::format("{}: closing: evicted for {} (already {} clients, --max-clients), idle {} s",
-                        victim->peer, peer, connections_.size(), idle.count()));
-        close(victim->id, "evicted");
+    const auto now = core::EventLoop::Clock::now();
+    const auto limits = admission::limitsFor(options_.maxClients);
+    const auto decision = admission::admit(slots(), tls, limits, now);
+    switch (decision.reason) {
+    case admission::Refusal::None:
+        break;
+    case admission::Refusal::Handshakes:
+        return refuse(
+            fmt::format("already {} TLS handshakes in progress, none older than {} ms", limits.maxHandshakes,
+                        std::chrono::duration_cast<std::chrono::milliseconds>(limits.grace).count()));
+    case admission::Refusal::AllWriting:
+        return refuse(fmt::format("already {} clients (--max-clients), each with a write in progress",
+                                  connections_.size()));
+    case admission::Refusal::NoRoom:
+        return refuse(
+            fmt::format("already {} clients (--max-clients); none may be evicted for a newcomer (a "
+                        "client that was served, or one connected less than {} ms ago)",
+                        connections_.size(),
+                        std::chrono::duration_cast<std::chrono::milliseconds>(limits.grace).count()));
     }
+    if (decision.displaces() && !reconnects_.take(host, now))
+        return refuse(
+            fmt::format("already {} clients (--max-clients), and {} took the place of others too often "
+                        "(reconnect limit: {} at once, then one a second)",
+                        connections_.size(), host, admission::ReconnectLimit::kBurst));
+    if (decision.verdict == admission::Verdict::Evict)
+        evict(*connections_.at(decision.victim), peer, connections_.size());
     return true;
 }
 
-/// The connection that has received nothing for the longest time, leaving out those with a
-/// write in progress.
-Server::Connection* Server::idleLongest() {
-    Connection* oldest = nullptr;
-    for (auto& [id, c] : connections_)
-        if (!c->busy && (!oldest || c->lastActivity < oldest->lastActivity)) oldest = c.get();
-    return oldest;
+std::vector<admission::Slot> Server::slots() const {
+    std::vector<admission::Slot> slots;
+    slots.reserve(connections_.size());
+    for (const auto& [id, c] : connections_)
+        slots.push_back({id, c->proven, c->busy, !c->stream->isOpen(), c->connectedAt, c->lastActivity});
+    return slots;
 }
+
+void Server::evict(Connection& victim, const std::string& peer, std::size_t others) {
+    const auto idle =
+        std::chrono::duration_cast<std::chrono::seconds>(core::EventLoop::Clock::now() - victim.lastActivity);
+    noteConnectionEvent(
+        fmt::format("{}: closing: evicted for {} (already {} clients, --max-clients), idle {} s{}",
+                    victim.peer, peer, others, idle.count(), victim.proven ? "" : ", never served"));
+    close(victim.id, "evicted");
+}
+
+void Server::prove(Connection& c) {
+    if (c.proven) return;
+    c.proven = true;
+    if (connections_.size() <= options_.maxClients) return;
+    // A newcomer let in on probation has proven itself: now someone makes room for it.
+    const auto limits = admission::limitsFor(options_.maxClients);
+    if (auto victim = admission::makeRoom(slots(), c.id, limits, core::EventLoop::Clock::now()))
+        evict(*connections_.at(*victim), c.peer, connections_.size() - 1);
+}
+
+namespace {
+
+/// The first line of an interval is logged, the rest counted (and summed up by sweep()).
+bool firstOfInterval(RateLimitedLog& l, const std::string& line, std::chrono::seconds interval) {
+    const auto now = core::EventLoop::Clock::now();
+    if (l.suppressed == 0 && now - l.windowStart >= interval) {
+        l.windowStart = now;
+        return true;
+    }
+    ++l.suppressed;
+    l.last = line;
+    return false;
+}
+
+} // namespace
 
 /// Refused and evicted connections: the first of an interval is logged, the rest counted and
 /// summed up by sweep().
 void Server::noteConnectionEvent(const std::string& line) {
-    const auto now = core::EventLoop::Clock::now();
-    auto& l = connectionLog_;
-    if (l.suppressed == 0 && now - l.windowStart >= options_.errorLogInterval) {
-        log()->warn("{}", line);
-        l.windowStart = now;
-    } else {
-        ++l.suppressed;
-        l.last = line;
-    }
+    if (firstOfInterval(connectionLog_, line, options_.errorLogInterval)) log()->warn("{}", line);
+}
+
+void Server::noteClientEvent(const std::string& line, bool warn) {
+    if (firstOfInterval(clientLog_, line, options_.errorLogInterval))
+        log()->log(warn ? spdlog::level::warn : spdlog::level::info, "{}", line);
 }
 
 void Server::onEvents(std::uint64_t id, std::uint32_t events) {
@@ -398,6 +467,7 @@ void Server::handshake(Connection& c) {
     }
     if (!assignRole(c)) return close(id, "no role");
     ++stats_.tlsConnections;
+    prove(c);
     c.lastActivity = core::EventLoop::Clock::now();
     log()->info("{}: TLS connection, may {}", c.peer, c.access.describe());
     readFrom(c); // a request may have come with the handshake's last flight
@@ -447,13 +517,16 @@ void Server::scheduleRead(Connection& c) {
 
 void Server::readFrom(Connection& c) {
     const auto id = c.id;
+    if (c.backlog) return takeFrames(c); // the whole frames of an earlier read come first
     if (c.inSize == c.in.size()) return updateInterest(c);
     auto result = c.stream->read(c.in.data() + c.inSize, c.in.size() - c.inSize);
     if (result.status == IoResult::Status::Closed) {
         // A half-close (shutdown(SHUT_WR)) ends the requests, not the replies: the requests already
         // received are carried out and answered first. An unfinished frame can never complete.
         c.peerClosed = true;
-        if (c.inSize > 0) log()->info("{}: closed with an incomplete request of {} bytes", c.peer, c.inSize);
+        if (c.inSize > 0)
+            noteClientEvent(
+                fmt::format("{}: closed with an incomplete request of {} bytes", c.peer, c.inSize));
         c.inSize = 0;
         c.partialSince.reset();
         updateInterest(c);
@@ -461,20 +534,36 @@ void Server::readFrom(Connection& c) {
     }
     if (result.status == IoResult::Status::WouldBlock) return updateInterest(c); // TLS may need EPOLLOUT
     if (result.status == IoResult::Status::Failed) {
-        if (c.tls) log()->info("{}: closing: TLS: {}", c.peer, result.error);
+        if (c.tls) noteClientEvent(fmt::format("{}: closing: TLS: {}", c.peer, result.error));
         return close(id, result.error);
     }
     c.inSize += result.bytes;
-    c.lastActivity = core::EventLoop::Clock::now();
+    c.lastActivity = c.idleSince = core::EventLoop::Clock::now();
+    takeFrames(c);
+}
+
+/// Serves (or queues behind a write in progress) the whole frames in the input buffer: at most
+/// kRequestsPerTurn, and none once back-pressure applies; the rest wait for the connection's next
+/// turn (scheduleTurn), after every other connection ready now had its own.
+void Server::takeFrames(Connection& c) {
+    const auto id = c.id;
+    c.backlog = false;
     std::size_t offset = 0;
-    for (;;) {
+    for (std::size_t taken = 0;; ++taken) {
         Frame frame;
         auto status = parseFrame({c.in.data() + offset, c.inSize - offset}, frame);
         if (status == FrameStatus::Incomplete) break;
         if (status == FrameStatus::Malformed) {
-            log()->warn("{}: malformed MBAP header: {}: closing", c.peer, headerProblem(frame));
+            noteClientEvent(
+                fmt::format("{}: malformed MBAP header: {}: closing", c.peer, headerProblem(frame)), true);
             return close(id, "malformed frame");
         }
+        if (taken == kRequestsPerTurn || c.out.size() - c.outOffset >= kMaxPendingOutput ||
+            c.queue.size() >= kMaxQueuedFrames) {
+            c.backlog = true;
+            break;
+        }
+        prove(c);
         if (c.busy || !c.queue.empty())
             c.queue.emplace_back(c.in.data() + offset, c.in.data() + offset + frame.size);
         else
@@ -484,16 +573,19 @@ void Server::readFrom(Connection& c) {
     }
     std::memmove(c.in.data(), c.in.data() + offset, c.inSize - offset);
     c.inSize -= offset;
-    if (c.inSize == 0)
-        c.partialSince.reset();
-    else if (offset > 0 || !c.partialSince)
-        c.partialSince = c.lastActivity;
+    // A frame left unfinished behind whole ones began with the read that brought it: its clock starts
+    // again (in updateInterest) when the server reads.
+    if (c.inSize == 0 || offset > 0) c.partialSince.reset();
     updateInterest(c);
 }
 
 void Server::processQueue(Connection& c) {
     const auto id = c.id;
-    while (!c.busy && !c.queue.empty()) {
+    for (std::size_t taken = 0; !c.busy && !c.queue.empty(); ++taken) {
+        if (taken == kRequestsPerTurn) {
+            scheduleTurn(c); // the others first
+            break;
+        }
         auto bytes = std::move(c.queue.front());
         c.queue.pop_front();
         Frame frame;
@@ -502,6 +594,24 @@ void Server::processQueue(Connection& c) {
         if (!connections_.count(id)) return;
     }
     updateInterest(c);
+}
+
+/// The connection's next turn, after the connections ready now: its queued requests, then the
+/// whole frames left in its input buffer.
+void Server::scheduleTurn(Connection& c) {
+    if (c.turnScheduled) return;
+    c.turnScheduled = true;
+    const auto id = c.id;
+    loop_.at(core::EventLoop::Clock::now(), [this, id] {
+        auto it = connections_.find(id);
+        if (it == connections_.end()) return;
+        auto& c = *it->second;
+        c.turnScheduled = false;
+        if (!c.busy && !c.queue.empty())
+            processQueue(c);
+        else if (c.backlog)
+            takeFrames(c);
+    });
 }
 
 void Server::serve(Connection& c, const Frame& frame) {
@@ -713,18 +823,25 @@ void Server::finishIfDone(Connection& c) {
 void Server::updateInterest(Connection& c) {
     std::uint32_t interest = 0;
     // Stop reading from a client that does not read its replies or queues too much.
-    if (!c.peerClosed && c.out.size() - c.outOffset < kMaxPendingOutput &&
-        c.queue.size() < kMaxQueuedFrames && c.inSize < c.in.size())
-        interest |= EPOLLIN;
+    const bool pressed =
+        c.out.size() - c.outOffset >= kMaxPendingOutput || c.queue.size() >= kMaxQueuedFrames;
+    if (!c.peerClosed && !pressed && !c.backlog && c.inSize < c.in.size()) interest |= EPOLLIN;
     if (c.outOffset < c.out.size()) interest |= EPOLLOUT;
     c.wanted = interest;
     if ((interest & EPOLLIN) && c.stream->buffered() > 0) scheduleRead(c);
+    if (c.backlog && !pressed) scheduleTurn(c); // whole frames wait: their turn comes
     // The frame timeout is for a frame the server waits for, not one it chose not to read yet: while
     // reading is paused (back-pressure) the clock stops, and it starts again when reading resumes.
-    if (!(interest & EPOLLIN))
+    // The idle timeout follows the same rule.
+    const auto now = core::EventLoop::Clock::now();
+    if (!(interest & EPOLLIN)) {
         c.partialSince.reset();
-    else if (c.inSize > 0 && !c.partialSince)
-        c.partialSince = core::EventLoop::Clock::now();
+        if (pressed || !c.backlog) c.idlePaused = true; // not a turn that merely waits for the others
+    } else {
+        if (c.inSize > 0 && !c.partialSince) c.partialSince = now;
+        if (c.idlePaused) c.idleSince = now;
+        c.idlePaused = false;
+    }
     interest = c.stream->interest(interest); // a handshake, or TLS needing the other direction
     if (interest != c.interest) {
         c.interest = interest;

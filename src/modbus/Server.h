@@ -2,6 +2,7 @@
 
 #include "core/Cidr.h"
 #include "core/EventLoop.h"
+#include "modbus/Admission.h"
 #include "modbus/Failsafe.h"
 #include "modbus/Mbap.h"
 #include "modbus/RequestHandler.h"
@@ -33,7 +34,7 @@ struct TlsServerOptions {
 struct ServerOptions {
     std::vector<std::string> listen{"0.0.0.0:502"};
     TlsServerOptions tls;
-    std::size_t maxClients = 32;                  ///< when full, the connection idle longest makes room
+    std::size_t maxClients = 32;                  ///< when full, see admission::admit for who makes room
     std::size_t maxClientsPerAddress = 8;         ///< connections from one IP address; more are refused
     std::vector<core::Cidr> allow;                ///< empty: everyone may connect
     std::vector<core::Cidr> writeAllow;           ///< empty: everyone who may connect may write
@@ -68,6 +69,10 @@ struct ClientError {
 /// leave in request order: while a write waits for D-Bus, that connection's later requests wait.
 class Server {
   public:
+    /// Requests one connection has served (or queued) before the others get their turn: one
+    /// connection's pipeline delays another's request by at most this many.
+    static constexpr std::size_t kRequestsPerTurn = 8;
+
     Server(core::EventLoop& loop, RequestHandler& handler, WriteSink& writer, ServerOptions options);
     ~Server();
     Server(const Server&) = delete;
@@ -108,9 +113,17 @@ class Server {
     void handshake(Connection& c);
     [[nodiscard]] bool assignRole(Connection& c);
     void scheduleRead(Connection& c);
-    [[nodiscard]] bool admit(const sockaddr* address, const std::string& peer, const std::string& host);
-    [[nodiscard]] Connection* idleLongest();
+    [[nodiscard]] bool admit(const sockaddr* address, const std::string& peer, const std::string& host,
+                             bool tls);
+    [[nodiscard]] std::vector<admission::Slot> slots() const;
+    void evict(Connection& victim, const std::string& peer, std::size_t others);
+    /// The connection completed a request or a TLS handshake with a role; never closes it.
+    void prove(Connection& c);
     void noteConnectionEvent(const std::string& line);
+    /// A per-connection line (a bad header, a TLS error, a timeout): rate-limited like refusals.
+    void noteClientEvent(const std::string& line, bool warn = false);
+    void takeFrames(Connection& c);
+    void scheduleTurn(Connection& c);
     void finishIfDone(Connection& c);
     void onEvents(std::uint64_t id, std::uint32_t events);
     void readFrom(Connection& c);
@@ -144,6 +157,9 @@ class Server {
     std::optional<core::EventLoop::Clock::time_point> wakeTimer_; ///< the earliest coordinator timer set
     Stats stats_;
     RateLimitedLog connectionLog_; ///< refused and evicted connections
+    RateLimitedLog clientLog_;     ///< per-connection lines: closes for errors and timeouts
+    RateLimitedLog exceptionLog_;  ///< the first exception of an interval of each connection
+    admission::ReconnectLimit reconnects_;
     ClientError lastError_;
     std::shared_ptr<const void> mapOwner_;
     std::uint64_t lastErrorSequence_ = 0;

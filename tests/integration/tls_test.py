@@ -16,6 +16,8 @@
   tls_test.py BUILD_DIR load        a drip-feeding handshake and a flood of half-open TLS connections
                                     (another process) leave a plain and a TLS client's p99 bounded;
                                     the drip-feeder is closed by the handshake timeout
+  tls_test.py BUILD_DIR churn       silent plain and TLS connections that reconnect when closed do not
+                                    evict a TLS client with a valid certificate (issue 24)
   pipeline, half-close, check, bench, doc-client: see their functions.
 
 Certificates are made by the test with the openssl command line (tlslib.py). Raw TLS sockets are
@@ -577,10 +579,56 @@ def case_load(site, pki):
         check(p99 < 50.0, "the %s client's p99 stays under 50 ms (%.3f ms)" % (name, p99))
 
 
+def case_churn(site, pki):
+    """Issue 24: 32 silent plain connections and silent TLS connections (handshakes that never start),
+    from 127.0.7.1-8, each reconnecting as soon as the server closes it. A TLS client with a valid
+    certificate gets in and, once its handshake is done, is never evicted: it stays connected and
+    is answered."""
+    proc, port, tport = start(site, pki, "--log-level", "info")
+    plain = sitelib.SilentChurn("127.0.0.1", port, ["127.0.7.%d" % (1 + i % 4) for i in range(32)])
+    handshakes = sitelib.SilentChurn("127.0.0.1", tport, ["127.0.7.%d" % (5 + i % 4) for i in range(32)])
+    with plain, handshakes:
+        check(wait_for(lambda: site.text("server.log").count("connection refused") +
+                       site.text("server.log").count("more connections refused") > 0, timeout=30),
+              "the silent connections fill the server")
+        secure = None
+
+        def get_in():
+            nonlocal secure
+            try:
+                secure = raw_tls(pki, tport, "admin")
+                reply = raw.request(secure, 100, read_pdu(2700, 1), tid=1)
+                return reply is not None and reply[2][:2] == b"\x03\x02"
+            except (OSError, ssl.SSLError):
+                return False
+
+        check(wait_for(get_in, timeout=60), "the TLS client gets in")
+        # The counter is published once a second: wait for this client's handshake to be in it.
+        before = wait_for(lambda: diagnostics(site, "/Tls/Connections"), timeout=10)
+        check(before is not None and before >= 1, "the handshake is counted (/Tls/Connections %s)" % before)
+        answered = 0
+        for i in range(200):
+            try:
+                reply = raw.request(secure, 100, read_pdu(2700, 1), tid=2 + i)
+            except (OSError, ssl.SSLError):
+                reply = None
+            if reply is None:
+                break
+            answered += 1 if reply[2][:2] == b"\x03\x02" else 0
+            time.sleep(0.02)
+        print("TLS client: %d of 200 answered; plain churn %d, TLS churn %d reconnects" %
+              (answered, plain.reconnects, handshakes.reconnects))
+        check(answered == 200, "the TLS client stays connected and is answered under the churn: %d of 200" % answered)
+        check(diagnostics(site, "/Tls/Connections") == before, "without a reconnect (/Tls/Connections stayed %s)" % before)
+        check(plain.reconnects + handshakes.reconnects >= 5,
+              "the silent connections did churn: %d reconnects" % (plain.reconnects + handshakes.reconnects))
+    secure.close()
+
+
 CASES = {"roles": case_roles, "refused": case_refused, "reload": case_reload, "limits": case_limits,
          "tls-only": case_tls_only, "load": case_load, "pipeline": case_pipeline, "half-close": case_half_close,
          "check": case_check, "bench": case_bench, "doc-client": case_doc_client,
-         "options": case_options}
+         "options": case_options, "churn": case_churn}
 
 with sitelib.Site(BUILD) as site:
     pki = tlslib.make_pki(site.work)

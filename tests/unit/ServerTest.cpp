@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include <atomic>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -215,6 +217,59 @@ TEST_CASE("a write that throws when started answers exception 4, is logged, and 
                     "started") != std::string::npos);
     CHECK(text.find("unit 100 function 16: internal error: injected: the write of /Settings/B could not be "
                     "started") != std::string::npos);
+}
+
+// Fairness (issue 24 item 4, docs/protocol.md "Hostile clients"): a connection with a pipeline of
+// requests waiting is served at most modbus::Server::kRequestsPerTurn of them before another connection's
+// request. The event loop runs on the test's thread here, so the test sees each of its wake-ups:
+// the other's request is sent between two of them, and the server's own request count says how many
+// of the flood's were served between that and the other's reply.
+TEST_CASE("one connection's pipeline delays another's request by at most the per-turn budget", "[server]") {
+    RunningServer site;
+    Client flooder(site.port());
+    Client other(site.port());
+    const Bytes read{0x03, 0x00, 0x0A, 0x00, 0x01};
+    Bytes flood;
+    for (std::uint16_t t = 0; t < 400; ++t) {
+        const Bytes adu{static_cast<std::uint8_t>(t >> 8), static_cast<std::uint8_t>(t), 0, 0, 0, 6, 100};
+        flood.insert(flood.end(), adu.begin(), adu.end());
+        flood.insert(flood.end(), read.begin(), read.end());
+    }
+    REQUIRE(::send(flooder.fd, flood.data(), flood.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(flood.size()));
+    const Bytes request{0x7F, 0x7F, 0, 0, 0, 6, 100, 0x03, 0x00, 0x0B, 0x00, 0x01};
+    std::optional<std::uint64_t> servedWhenSent;
+    std::optional<std::uint64_t> servedWhenAnswered;
+    auto readable = [](int fd, int ms) {
+        pollfd p{fd, POLLIN, 0};
+        return ::poll(&p, 1, ms) == 1;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    site.loop.addIdle([&] {
+        if (std::chrono::steady_clock::now() > deadline) return site.loop.stop(); // fails below
+        if (!servedWhenSent) {
+            // Once the flood is being served, and plenty of it waits: the other's request.
+            if (site.server.stats().requests == 0) return;
+            REQUIRE(::send(other.fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+                    static_cast<ssize_t>(request.size()));
+            servedWhenSent = site.server.stats().requests;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50)); // in the server's socket by now
+            return;
+        }
+        if (readable(other.fd, 200)) { // a reply sent in this wake-up is there by now
+            servedWhenAnswered = site.server.stats().requests;
+            site.loop.stop();
+        }
+    });
+    site.loop.run();
+    REQUIRE(servedWhenSent);
+    REQUIRE(servedWhenAnswered);
+    CHECK(*servedWhenSent < 400 - 2 * modbus::Server::kRequestsPerTurn); // the flood still had plenty waiting
+    CHECK(other.receive(11) == Bytes{0x7F, 0x7F, 0, 0, 0, 5, 100, 0x03, 0x02, 0x00, 0x06});
+    // The other's request, and at most one turn of the flood's (the one already scheduled when it came).
+    INFO("requests served between the other's request and its reply: " << *servedWhenAnswered -
+                                                                              *servedWhenSent);
+    CHECK(*servedWhenAnswered - *servedWhenSent <= 1 + modbus::Server::kRequestsPerTurn);
 }
 
 TEST_CASE("a reader that never quite catches up keeps the server's reply buffer bounded", "[server]") {

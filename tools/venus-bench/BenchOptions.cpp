@@ -24,6 +24,7 @@ const char* usage() {
     return "usage: venus-bench [--host HOST] [--port PORT] [--connections N] [--duration SECONDS]\n"
            "                   [--mix NAME | --request FC:UNIT:ADDR:COUNT[:VALUE]...] [--pid PID]\n"
            "                   [--ceiling] [--json] [--max-requests N] [--timeout SECONDS] [--hostile N]\n"
+           "                   [--hostile-kind drip|churn|flood]\n"
            "                   [--tls-cert PEM --tls-key PEM --tls-ca PEM] [--help]\n"
            "  --host         server address (default 127.0.0.1)\n"
            "  --port         server port (default 502)\n"
@@ -47,6 +48,10 @@ const char* usage() {
            "                 to the same port hold the server's attention (half-open; an MBAP frame, or\n"
            "                 with TLS a ClientHello, sent a byte every 100 ms; with TLS, handshakes\n"
            "                 stalled after the ClientHello), and report both runs' latencies\n"
+           "  --hostile-kind churn: the hostile connections are silent, from 127.0.7.1-4, and reconnect\n"
+           "                 as soon as the server closes them; flood: they pipeline reads as fast as\n"
+           "                 they are answered, from 127.0.7.9-12 (both: a server on the loopback);\n"
+           "                 drip (default): as described for --hostile\n"
            "Exit codes: 0 done, 1 cannot connect, 2 bad arguments.\n";
 }
 
@@ -114,7 +119,11 @@ BenchOptions parseOptions(int argc, char** argv) {
             o.tlsCa = value();
         else if (arg == "--hostile")
             o.hostile = number<unsigned>(arg, value(), 1, kMaxConnections);
-        else if (arg == "--timeout")
+        else if (arg == "--hostile-kind") {
+            o.hostileKind = value();
+            if (o.hostileKind != "drip" && o.hostileKind != "churn" && o.hostileKind != "flood")
+                throw UsageError("--hostile-kind must be drip, churn or flood, not '" + o.hostileKind + "'");
+        } else if (arg == "--timeout")
             o.timeoutSeconds = number<double>(arg, value(), 0.001, 60);
         else
             throw UsageError("unknown argument '" + arg + "'");

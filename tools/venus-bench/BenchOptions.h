@@ -34,7 +34,8 @@ struct BenchOptions {
     std::string tlsCert; ///< --tls-cert: Modbus/TCP Security with this client certificate
     std::string tlsKey;
     std::string tlsCa;
-    unsigned hostile = 0; ///< --hostile: hostile connections kept at work during a second run
+    unsigned hostile = 0;             ///< --hostile: hostile connections kept at work during a second run
+    std::string hostileKind = "drip"; ///< --hostile-kind: drip, churn or flood (HostileClients.h)
     bool help = false;
 };
 
