@@ -102,7 +102,8 @@ modbus::ServerOptions serverOptions(const Options& options) {
     s.frameTimeout = options.frameTimeout;
     s.tls.listen = options.tls.listen;
     s.tls.roles = options.tls.roles;
-    if (auto it = options.tls.roles.find(options.tls.defaultRole); it != options.tls.roles.end())
+    if (auto it = options.tls.roles.find(options.tls.defaultRole);
+        options.tls.defaultRole != "none" && it != options.tls.roles.end())
         s.tls.defaultRole = it->second;
     return s;
 }
