@@ -152,6 +152,8 @@ struct PreparedReload {
     std::shared_ptr<const modbus::TlsContext> tls; ///< when TLS is on and its files load
     std::string tlsError;                          ///< when TLS is on and they do not
     std::string mapChanges;
+    core::RebuildPlan index;                ///< the new map's index, but for the services' values
+    dbus::BusMirror::PathsByType paths;     ///< what the mirror reads of each service type
     std::vector<std::string> errors; ///< each a log line; non-empty: nothing is applied
 };
 
@@ -168,6 +170,8 @@ PreparedReload prepareReload(int argc, char** argv, const regmap::RegisterMap& r
             }
         }
         prepared.mapChanges = mapChanges(running, *prepared.map);
+        prepared.index = core::ServiceIndex::planRebuild(running, *prepared.map);
+        prepared.paths = dbus::BusMirror::pathsByType(*prepared.map);
         prepared.options = std::move(options);
     } catch (const UsageError& e) {
         prepared.errors.push_back(fmt::format("reload: {}; keeping the running configuration", e.what()));
@@ -214,6 +218,7 @@ class Daemon {
             log_->warn("stopping while a reload still reads its files: not waiting for it");
             reload_->thread.detach();
         }
+        if (disposer_.joinable()) disposer_.join();
     }
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
@@ -461,15 +466,27 @@ class Daemon {
 
         // The new map takes over: an index that already holds every value both maps know, so that
         // no request sees a gap; the mirror reads the services again for what is new.
-        auto index = index_->rebuiltFor(*map);
-        mirror_.rebind(*index);
+        auto index = index_->rebuiltFor(std::move(prepared.index));
+        mirror_.rebind(*index, std::move(prepared.paths));
         handler_.rebind(*index);
         if (diagnostics_) diagnostics_->rebind(*map);
         server_.setMapOwner(map); // in-flight writes and armed fail-safes keep the old map alive
-        index_ = std::move(index);
-        map_ = std::move(map);
+        auto oldIndex = std::exchange(index_, std::move(index));
+        auto oldMap = std::exchange(map_, std::move(map));
         options_ = std::move(options);
         updateWriteSwitch();
+        dispose(std::move(oldIndex), std::move(oldMap));
+    }
+
+    /// Freeing a map and its index takes milliseconds (thousands of registers): when nothing else
+    /// holds the old map any more, they are freed on a thread of their own, not on the loop.
+    void dispose(std::unique_ptr<core::ServiceIndex> index, std::shared_ptr<const regmap::RegisterMap> map) {
+        if (map.use_count() != 1) return; // a write in flight or an armed fail-safe frees it later
+        if (disposer_.joinable()) disposer_.join(); // the previous reload's: long done
+        disposer_ = std::thread([index = std::move(index), map = std::move(map)]() mutable {
+            index.reset(); // it points into the map
+            map.reset();
+        });
     }
 
     /// The certificate, key, client CA and CRL read again (by the reload thread): new connections get
@@ -518,6 +535,7 @@ class Daemon {
     std::chrono::microseconds watchdogInterval_{0};
     std::shared_ptr<ReloadJob> reload_; ///< the reload being read, if any
     std::size_t sighupsWhileReloading_ = 0;
+    std::thread disposer_; ///< frees the map a reload replaced
 };
 
 } // namespace
