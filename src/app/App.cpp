@@ -153,9 +153,9 @@ struct PreparedReload {
     std::shared_ptr<const modbus::TlsContext> tls; ///< when TLS is on and its files load
     std::string tlsError;                          ///< when TLS is on and they do not
     std::string mapChanges;
-    core::RebuildPlan index;                ///< the new map's index, but for the services' values
-    dbus::BusMirror::PathsByType paths;     ///< what the mirror reads of each service type
-    std::vector<std::string> errors; ///< each a log line; non-empty: nothing is applied
+    core::RebuildPlan index;            ///< the new map's index, but for the services' values
+    dbus::BusMirror::PathsByType paths; ///< what the mirror reads of each service type
+    std::vector<std::string> errors;    ///< each a log line; non-empty: nothing is applied
 };
 
 PreparedReload prepareReload(int argc, char** argv, const regmap::RegisterMap& running, bool tlsEnabled) {
@@ -482,7 +482,7 @@ class Daemon {
     /// Freeing a map and its index takes milliseconds (thousands of registers): when nothing else
     /// holds the old map any more, they are freed on a thread of their own, not on the loop.
     void dispose(std::unique_ptr<core::ServiceIndex> index, std::shared_ptr<const regmap::RegisterMap> map) {
-        if (map.use_count() != 1) return; // a write in flight or an armed fail-safe frees it later
+        if (map.use_count() != 1) return;           // a write in flight or an armed fail-safe frees it later
         if (disposer_.joinable()) disposer_.join(); // the previous reload's: long done
         disposer_ = std::thread([index = std::move(index), map = std::move(map)]() mutable {
             index.reset(); // it points into the map

@@ -87,7 +87,8 @@ class ServiceIndex {
     [[nodiscard]] std::unique_ptr<ServiceIndex> rebuiltFor(const regmap::RegisterMap& map) const;
     /// The part of a rebuild that depends on the two maps alone (the new, empty index and where each
     /// old path is in the new map): pure, so a reload makes it on its own thread.
-    [[nodiscard]] static RebuildPlan planRebuild(const regmap::RegisterMap& from, const regmap::RegisterMap& to);
+    [[nodiscard]] static RebuildPlan planRebuild(const regmap::RegisterMap& from,
+                                                 const regmap::RegisterMap& to);
     /// rebuiltFor() with the plan made beforehand: only the services' values are carried over here.
     /// A plan made from another map than this index's is made again.
     [[nodiscard]] std::unique_ptr<ServiceIndex> rebuiltFor(RebuildPlan plan) const;

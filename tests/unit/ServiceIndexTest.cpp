@@ -115,7 +115,8 @@ registers:
     CHECK_FALSE(codec::isValid(level->values[*next.pathId("/Capacity")]));
     const auto* setpoint = rebuilt->resolve(*next.serviceTypeId("settings"), 100);
     REQUIRE(setpoint != nullptr);
-    CHECK(setpoint->values[*next.pathId("/Settings/CGwacs/AcPowerSetPoint")] == codec::Value{std::int64_t{-300}});
+    CHECK(setpoint->values[*next.pathId("/Settings/CGwacs/AcPowerSetPoint")] ==
+          codec::Value{std::int64_t{-300}});
 
     // A plan made from another map than the index's (a stale one) is made again, not misapplied.
     // (next's ids, applied to this index's values, would put /Serial's value at /Capacity's id.)
