@@ -330,8 +330,7 @@ class Daemon {
             log_->warn("every write is refused (exception 2): {}",
                        options_.given.count("read-only")
                            ? std::string("--read-only is on the command line")
-                           : "'read-only: true' in " + configFileFor(options_) +
-                                 "; set 'read-only: false' there and reload to allow writes");
+                           : readOnlySource() + "; set 'read-only: false' there and reload to allow writes");
         for (const auto& address : server_.boundTlsAddresses())
             log_->info("listening on {} (TLS, client certificates required; {} roles, default-role {})",
                        address, options_.tls.roles.size(), options_.tls.defaultRole);
@@ -342,21 +341,27 @@ class Daemon {
         notifyStatus();
     }
 
+    /// Where read-only was set, as the user wrote it: the option, or the config file's key.
+    [[nodiscard]] std::string readOnlySource() const {
+        return options_.given.count("read-only") ? std::string("--read-only")
+                                                 : "'read-only: true' in " + configFileFor(options_);
+    }
+
     /// The GX device's global write switch, honoured live. Once the bus has shown a settings service,
     /// writes stay refused while the setting is unknown (settings absent or still loading); only a bus
     /// that never had one is "not a GX device". Before listening nothing is decided (nobody is served).
     void updateWriteSwitch() {
         if (mirror_.present(kSettingsService)) settingsSeen_ = true;
         if (!listening_) {
-            handler_.setReadOnly(true);
+            handler_.setReadOnly(true, "not serving yet");
             return;
         }
         auto [writable, reason] = decideWriteSwitch(
-            {options_.readOnly, settingsSeen_, mirror_.present(kSettingsService),
-             mirror_.loaded(kSettingsService), mirror_.watched(kSettingsService, kReadWriteSetting)});
+            {options_.readOnly, settingsSeen_, mirror_.present(kSettingsService), mirror_.loaded(kSettingsService),
+             mirror_.watched(kSettingsService, kReadWriteSetting), readOnlySource()});
         if (reason != writeSwitchReason_) log_->info("writes {}", reason);
         writeSwitchReason_ = reason;
-        handler_.setReadOnly(!writable);
+        handler_.setReadOnly(!writable, "writes " + reason);
     }
 
     void everySecond() {

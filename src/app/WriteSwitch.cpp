@@ -10,7 +10,7 @@ constexpr const char* kSetting = "com.victronenergy.settings /Settings/ModbusSer
 } // namespace
 
 WriteSwitchDecision decideWriteSwitch(const WriteSwitchState& s) {
-    if (s.readOnly) return {false, "refused by --read-only"};
+    if (s.readOnly) return {false, "refused by " + s.readOnlySource};
     if (!s.settingsSeen)
         return {true, fmt::format("enabled: no {} on this bus (not a GX device)", kSettings)};
     if (!s.settingsPresent)

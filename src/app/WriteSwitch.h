@@ -13,6 +13,7 @@ struct WriteSwitchState {
     bool settingsPresent = false;          ///< it is on the bus now
     bool settingsLoaded = false;           ///< and has loaded
     const codec::Value* setting = nullptr; ///< /Settings/ModbusServer/ReadWrite, nullptr if not published
+    std::string readOnlySource = "--read-only"; ///< where read-only was set, as the user wrote it
 };
 
 /// Whether writes are allowed, and the case that decided it, as the log says it after "writes ".

@@ -215,7 +215,24 @@ std::string ClientError::describe() const {
                        address, quantity, static_cast<int>(code));
 }
 
-void Server::noteException(Connection& c, const Frame& frame, ExceptionCode code) {
+/// At debug level, one line a request and one its answer (the answer of a write comes when D-Bus has
+/// answered: its audit line at info level).
+void Server::logRequest(const Connection& c, const Frame& frame, const Outcome& outcome) {
+    const auto& pdu = frame.pdu;
+    auto field = [&](std::size_t at) { return pdu.size() >= at + 2 ? (pdu[at] << 8) | pdu[at + 1] : -1; };
+    log()->debug("{}: request transaction {} unit {} function {} address {} quantity {} ({} bytes)", c.peer,
+                 frame.transactionId, frame.unit, pdu[0], field(1), pdu[0] == 6 ? 1 : field(3), pdu.size());
+    if (!outcome.writes.empty())
+        log()->debug("{}: transaction {}: {} D-Bus write(s) to carry out before the answer", c.peer,
+                     frame.transactionId, outcome.writes.size());
+    else if (outcome.reply.isException())
+        log()->debug("{}: answer transaction {}: exception {}", c.peer, frame.transactionId,
+                     static_cast<int>(outcome.reply.exception()));
+    else
+        log()->debug("{}: answer transaction {}: {} bytes", c.peer, frame.transactionId, outcome.reply.size);
+}
+
+void Server::noteException(Connection& c, const Frame& frame, ExceptionCode code, const std::string& refusal) {
     // Only numbers are kept here: text is made when a line is logged or the diagnostics ask.
     const auto& pdu = frame.pdu;
     auto field = [&](std::size_t at) { return pdu.size() >= at + 2 ? (pdu[at] << 8) | pdu[at + 1] : -1; };
@@ -233,7 +250,8 @@ void Server::noteException(Connection& c, const Frame& frame, ExceptionCode code
     if (c.suppressedErrors == 0 && now - c.errorWindowStart >= options_.errorLogInterval) {
         // The first of an interval; the rest are counted. A refused write names the writer (for
         // TLS, its certificate's subject and role are part of the peer).
-        log()->info("{}{}", isWrite(e.function) ? "write refused: " : "", e.describe());
+        log()->info("{}{}{}{}", isWrite(e.function) ? "write refused: " : "", e.describe(),
+                    refusal.empty() ? "" : ": ", refusal);
         c.errorWindowStart = now;
     } else {
         ++c.suppressedErrors;
@@ -495,7 +513,8 @@ void Server::serve(Connection& c, const Frame& frame) {
     }
     ++stats_.requests;
     if (outcome.reply.isException()) stats_.countException(outcome.reply.exception());
-    if (outcome.reply.isException()) noteException(c, frame, outcome.reply.exception());
+    if (outcome.reply.isException()) noteException(c, frame, outcome.reply.exception(), outcome.refusal);
+    if (log()->should_log(spdlog::level::debug)) logRequest(c, frame, outcome);
     if (outcome.writes.empty()) return send(c, frame, outcome.reply);
 
     // The writes go to the coordinator, which owns them from here: a request is applied whole even
@@ -574,6 +593,9 @@ void Server::replyToWrites(const WriteCoordinator::Finish& finish) {
     auto c = connections_.find(pending->connection);
     if (c == connections_.end()) return; // the client left: its writes were all carried out, the reply has no one to go to
     const auto id = c->first;
+    log()->debug("{}: answer transaction {}: {}", c->second->peer, pending->request.transactionId,
+                 finish.code == ExceptionCode::None ? std::string("written")
+                                                    : fmt::format("exception {}", static_cast<int>(finish.code)));
     c->second->busy = false;
     send(*c->second, pending->request, outcome.reply);
     if (auto again = connections_.find(id); again != connections_.end()) processQueue(*again->second);
@@ -599,6 +621,10 @@ void Server::logWriteEvent(const WriteCoordinator::Event& event) {
                     event.origin.unit, address, wordsOf(op), op.service, op.path, codec::toText(op.value.value),
                     op.value.dbusType, what);
     };
+    if (event.kind == Kind::ClientAnswered || event.kind == Kind::ClientLate || event.kind == Kind::FailsafeAnswered)
+        log()->debug("SetValue {} {} answered in {} ms: {}", op.service, op.path,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(event.elapsed).count(),
+                     describe(event.result, event.code));
     switch (event.kind) {
     case Kind::ClientAnswered:
         if (event.result == WriteResult::Accepted)

@@ -135,7 +135,8 @@ class Server {
     void giveRole(Connection& c, const PeerIdentity& identity, std::string name, AccessPolicy policy);
     void reassignRoles();
     void sweep();
-    void noteException(Connection& c, const Frame& frame, ExceptionCode code);
+    void noteException(Connection& c, const Frame& frame, ExceptionCode code, const std::string& refusal = {});
+    void logRequest(const Connection& c, const Frame& frame, const Outcome& outcome);
 
     core::EventLoop& loop_;
     RequestHandler& handler_;

@@ -25,7 +25,7 @@ void WriteCoordinator::sendNext(JobId id, Job& job, Clock::time_point now) {
     if (job.next == job.writes.size()) return finish(id, ExceptionCode::None);
     const auto& op = job.writes[job.next];
     const Token token = nextToken_++;
-    pending_[token] = Pending{op, job.origin, id, true, std::nullopt};
+    pending_[token] = Pending{op, job.origin, id, true, std::nullopt, now};
     ++clientInFlight_[{op.service, op.path}];
     job.expiry = now + writeTimeout_;
     sends_.push_back({token, op, job.origin});
@@ -59,6 +59,7 @@ void WriteCoordinator::answered(Token token, WriteResult result, int code, Clock
     if (!pending.client) {
         Event event;
         event.kind = Event::Kind::FailsafeAnswered;
+        event.elapsed = now - pending.sentAt;
         event.result = result;
         event.code = code;
         event.attempt = pending.firing->attempt;
@@ -74,6 +75,7 @@ void WriteCoordinator::answered(Token token, WriteResult result, int code, Clock
     if (result == WriteResult::Accepted) clientWrote(pending.op, now);
     Event event;
     event.kind = late ? Event::Kind::ClientLate : Event::Kind::ClientAnswered;
+    event.elapsed = now - pending.sentAt;
     event.op = pending.op;
     event.origin = pending.origin;
     event.result = result;
@@ -139,7 +141,7 @@ void WriteCoordinator::fireDue(Clock::time_point now) {
         events_.push_back(std::move(event));
         const Token token = nextToken_++;
         sends_.push_back({token, firing.op, {}});
-        pending_[token] = Pending{firing.op, {}, std::nullopt, false, std::move(firing)};
+        pending_[token] = Pending{firing.op, {}, std::nullopt, false, std::move(firing), now};
     }
     // Say once per arming that a due fail-safe waits for a client write on its path.
     for (const auto& op : failsafe_.heldBack(now, held)) {

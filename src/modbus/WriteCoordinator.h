@@ -77,6 +77,7 @@ class WriteCoordinator {
         int code = 0;
         unsigned attempt = 0;
         std::optional<Clock::duration> retryIn; ///< FailsafeAnswered: failed, retried after this
+        Clock::duration elapsed{};              ///< answers: how long the SetValue took
     };
 
     explicit WriteCoordinator(std::chrono::milliseconds writeTimeout) : writeTimeout_(writeTimeout) {}
@@ -122,6 +123,7 @@ class WriteCoordinator {
         std::optional<JobId> job;               ///< a client write whose request still waits for it
         bool client = true;                     ///< false: a fail-safe write
         std::optional<Failsafe::Firing> firing; ///< the fail-safe attempt
+        Clock::time_point sentAt;
     };
     using PathKey = std::pair<std::string, std::string>; ///< (service, path)
 
