@@ -72,9 +72,9 @@ struct DeviceIdentity {
 struct HandlerOptions {
     codec::NotAvailable notAvailable = codec::NotAvailable::Zero;
     bool readOnly = false;
-    std::string readOnlyReason = "the server is read-only"; ///< for the log of a refused write
     ServerVersion version{};
     DeviceIdentity identity{};
+    std::string readOnlyReason = "the server is read-only"; ///< for the log of a refused write
 };
 
 /// All Modbus semantics (DESIGN section 4): request PDU + unit -> reply or writes. Pure: no I/O.
