@@ -113,6 +113,8 @@ core::Cidr cidr(const std::string& option, const char* text) {
     return *parsed;
 }
 
+constexpr const char* kNoneRoleReserved = "a role cannot be named none (default-role: none means no role)";
+
 /// "NAME=read", "NAME=write" or "NAME=FIRST-LAST,FIRST-LAST,...".
 void applyRole(TlsOptions& tls, const std::string& value) {
     const auto equals = value.find('=');
@@ -120,6 +122,7 @@ void applyRole(TlsOptions& tls, const std::string& value) {
     const std::string permission = equals == std::string::npos ? "" : value.substr(equals + 1);
     auto bad = [&](const std::string& why) { return UsageError("--tls-role: '" + value + "': " + why); };
     if (equals == std::string::npos || name.empty()) throw bad("not NAME=PERMISSION");
+    if (name == "none") throw bad(kNoneRoleReserved);
     if (permission == "read") {
         tls.roles[name] = modbus::AccessPolicy::readOnly();
         return;

@@ -113,14 +113,29 @@ const ServiceState* ServiceIndex::resolve(regmap::ServiceTypeId type, regmap::Un
 }
 
 std::unique_ptr<ServiceIndex> ServiceIndex::rebuiltFor(const regmap::RegisterMap& map) const {
-    auto index = std::make_unique<ServiceIndex>(map);
+    return rebuiltFor(planRebuild(*map_, map));
+}
+
+RebuildPlan ServiceIndex::planRebuild(const regmap::RegisterMap& from, const regmap::RegisterMap& to) {
+    RebuildPlan plan;
+    plan.from = &from;
+    plan.index = std::make_unique<ServiceIndex>(to);
+    plan.paths.reserve(from.paths().size());
+    for (const auto& path : from.paths())
+        plan.paths.push_back(to.pathId(path));
+    return plan;
+}
+
+std::unique_ptr<ServiceIndex> ServiceIndex::rebuiltFor(RebuildPlan plan) const {
+    if (plan.from != map_) plan = planRebuild(*map_, plan.index->map());
+    auto index = std::move(plan.index);
     for (const auto& old : services_) {
         auto& s = index->addLoading(old->name);
         s.instance = old->instance;
         s.hasInstance = old->hasInstance;
         s.ready = old->ready;
         for (regmap::PathId id = 0; id < old->values.size(); ++id)
-            if (auto newId = map.pathId(map_->paths()[id])) s.values[*newId] = old->values[id];
+            if (const auto& newId = plan.paths[id]) s.values[*newId] = old->values[id];
         s.slots = old->slots;
         index->slots_.project(s.slots, s.values);
     }

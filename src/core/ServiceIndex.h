@@ -5,6 +5,7 @@
 #include "regmap/RegisterMap.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -50,6 +51,8 @@ struct DiscoveryEntry {
     std::uint16_t flags = 0; ///< bit 0: the service answers at `unit`
 };
 
+struct RebuildPlan;
+
 /// The live services, indexed by (service type, device instance), and the unit-ID resolution rule of
 /// DESIGN section 3: a service whose instance equals the unit first, then the unit table.
 /// Pure data: filled by the BusMirror in the daemon and by hand in unit tests.
@@ -82,6 +85,13 @@ class ServiceIndex {
     /// A copy of this index for another map (a reload): the same services, each keeping the values of
     /// the paths both maps know.
     [[nodiscard]] std::unique_ptr<ServiceIndex> rebuiltFor(const regmap::RegisterMap& map) const;
+    /// The part of a rebuild that depends on the two maps alone (the new, empty index and where each
+    /// old path is in the new map): pure, so a reload makes it on its own thread.
+    [[nodiscard]] static RebuildPlan planRebuild(const regmap::RegisterMap& from,
+                                                 const regmap::RegisterMap& to);
+    /// rebuiltFor() with the plan made beforehand: only the services' values are carried over here.
+    /// A plan made from another map than this index's is made again.
+    [[nodiscard]] std::unique_ptr<ServiceIndex> rebuiltFor(RebuildPlan plan) const;
 
     /// Records a value of a path the map names only through a slot path (`/SwitchableOutput/relay_1/State`
     /// for `/SwitchableOutput/#2/State`, see regmap/Slots.h) and brings the service's slot values up to
@@ -109,6 +119,12 @@ class ServiceIndex {
     std::vector<std::unique_ptr<ServiceState>> services_;
     std::unordered_map<std::uint64_t, const ServiceState*> byKey_;
     std::vector<DiscoveryEntry> discovery_;
+};
+
+struct RebuildPlan {
+    const regmap::RegisterMap* from = nullptr;
+    std::unique_ptr<ServiceIndex> index;              ///< for the new map, without services
+    std::vector<std::optional<regmap::PathId>> paths; ///< an old map's PathId -> the new map's
 };
 
 } // namespace vmd::core

@@ -39,22 +39,30 @@ BusMirror::BusMirror(sdbus::IConnection& connection, core::ServiceIndex& index)
 }
 
 void BusMirror::indexPaths() {
-    pathsByType_.clear();
-    const auto& map = index_->map();
+    pathsByType_ = pathsByType(index_->map());
+}
+
+BusMirror::PathsByType BusMirror::pathsByType(const regmap::RegisterMap& map) {
     std::map<regmap::ServiceTypeId, std::set<regmap::PathId>> paths;
     for (const auto& reg : map.registers()) {
         paths[reg.service].insert(reg.paths.begin(), reg.paths.end());
         paths[reg.service].insert(reg.inputs.begin(), reg.inputs.end());
     }
+    PathsByType result;
     for (auto& [type, set] : paths)
-        pathsByType_[type].assign(set.begin(), set.end());
+        result[type].assign(set.begin(), set.end());
+    return result;
 }
 
 BusMirror::~BusMirror() = default;
 
 void BusMirror::rebind(core::ServiceIndex& index) {
+    rebind(index, pathsByType(index.map()));
+}
+
+void BusMirror::rebind(core::ServiceIndex& index, PathsByType paths) {
     index_ = &index;
-    indexPaths();
+    pathsByType_ = std::move(paths);
     // Every service is read again, those still loading too: their load in progress was made for the
     // old map's paths; its replies are dropped from now on.
     for (auto& [name, tracked] : tracked_)

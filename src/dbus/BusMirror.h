@@ -43,6 +43,12 @@ class BusMirror {
     /// Fills `index` from now on (a reload: it was made with ServiceIndex::rebuiltFor), and reads every
     /// service again in the background for the paths the new map adds.
     void rebind(core::ServiceIndex& index);
+    /// The paths the mirror reads of each service type in `map`: pure, so a reload makes it on its
+    /// own thread and hands it to rebind().
+    using PathsByType = std::map<regmap::ServiceTypeId, std::vector<regmap::PathId>>;
+    [[nodiscard]] static PathsByType pathsByType(const regmap::RegisterMap& map);
+    /// rebind() with the paths of the index's map made beforehand.
+    void rebind(core::ServiceIndex& index, PathsByType paths);
 
     /// Also keeps `path` (of any service), though no register uses it; see watched().
     void watch(const std::string& path) { watchedPaths_.insert(path); }
@@ -106,7 +112,7 @@ class BusMirror {
     std::size_t initialPending_ = 0;
     std::uint64_t lastLoad_ = 0; ///< the id of the latest load started, for matching replies
     Scheduler schedule_;
-    std::map<regmap::ServiceTypeId, std::vector<regmap::PathId>> pathsByType_;
+    PathsByType pathsByType_;
     std::set<std::string> watchedPaths_;
     std::map<std::pair<std::string, std::string>, WatchedRead> watchedValues_; ///< (service, path)
 };

@@ -465,6 +465,13 @@ void Server::handshake(Connection& c) {
     case IoResult::Status::Done:
         break;
     }
+    // Begun before a reload replaced the client CA or CRL: verified again against the current ones.
+    if (auto why = c.tls->servedBy(*tls_) ? std::string() : c.tls->verifyWith(*tls_); !why.empty()) {
+        ++stats_.tlsHandshakeFailures;
+        noteConnectionEvent(
+            fmt::format("{}: TLS handshake failed: client certificate: {} (reloaded CA/CRL)", c.peer, why));
+        return close(id, "TLS handshake failed");
+    }
     if (!assignRole(c)) return close(id, "no role");
     ++stats_.tlsConnections;
     prove(c);
@@ -477,28 +484,15 @@ void Server::handshake(Connection& c) {
 /// it has none, which is logged and counted.
 bool Server::assignRole(Connection& c) {
     auto identity = c.tls->peer();
-    const auto* roles = &options_.tls.roles;
-    const AccessPolicy* policy = nullptr;
-    std::string name = identity.role.value_or("");
-    if (auto it = roles->find(name); identity.role && it != roles->end()) policy = &it->second;
-    if (!policy && options_.tls.defaultRole) {
-        policy = &*options_.tls.defaultRole;
-        name = identity.role ? "default (unknown role '" + *identity.role + "')" : "default";
-    }
-    const std::string address = formatAddress(reinterpret_cast<const sockaddr*>(&c.address));
-    if (!policy) {
+    auto role = roleFor(identity);
+    if (!role) {
         ++stats_.tlsRoleRefusals;
-        noteConnectionEvent(fmt::format(
-            "{}: closing: certificate '{}' has {} and default-role is none", address, identity.subject,
-            identity.role ? "the unknown role '" + *identity.role + "'" : "no role"));
+        noteConnectionEvent(fmt::format("{}: closing: certificate '{}' has {} and default-role is none",
+                                        formatAddress(reinterpret_cast<const sockaddr*>(&c.address)),
+                                        identity.subject, roleText(identity)));
         return false;
     }
-    const bool addressMayWrite = c.access.addressMayWrite;
-    c.access = *policy;
-    c.access.addressMayWrite = addressMayWrite;
-    c.role = name;
-    c.peer = fmt::format("{} ({}, role {})", address, identity.subject, name);
-    c.lastError.peer = c.peer;
+    giveRole(c, identity, std::move(role->first), std::move(role->second));
     return true;
 }
 
@@ -870,6 +864,7 @@ void Server::setOptions(ServerOptions options) {
         log()->info("{}: closing: no longer in --allow", connections_.at(id)->peer);
         close(id, "no longer in --allow");
     }
+    reassignRoles();
 }
 
 std::size_t Server::outputBufferBytes() const {
@@ -885,6 +880,72 @@ void Server::setMapOwner(std::shared_ptr<const void> owner) {
         writes_.setMap(*map, mapOwner_);
         carryOutWrites();
     }
+}
+
+void Server::setTlsContext(std::shared_ptr<const TlsContext> context) {
+    tls_ = std::move(context);
+    // Open sessions follow the new client CA and CRL: a certificate they no longer pass is closed.
+    std::vector<std::pair<std::uint64_t, std::string>> failed;
+    for (auto& [id, c] : connections_)
+        if (c->tls && c->stream->isOpen())
+            if (auto why = c->tls->verifyWith(*tls_); !why.empty()) failed.emplace_back(id, std::move(why));
+    for (auto& [id, why] : failed) {
+        log()->warn(
+            "{}: closing: its certificate no longer verifies against the reloaded client CA and CRL: {}",
+            connections_.at(id)->peer, why);
+        close(id, "certificate no longer valid");
+    }
+}
+
+/// The role a certificate gets under the current options: the name it is logged with and its
+/// permission, or nullopt when it gets none (no known role and default-role none).
+std::optional<std::pair<std::string, AccessPolicy>> Server::roleFor(const PeerIdentity& identity) const {
+    const auto& roles = options_.tls.roles;
+    if (auto it = identity.role ? roles.find(*identity.role) : roles.end(); it != roles.end())
+        return std::pair{it->first, it->second};
+    if (!options_.tls.defaultRole) return std::nullopt;
+    return std::pair{"default (" + roleText(identity) + ")", *options_.tls.defaultRole};
+}
+
+/// How a certificate without a known role is described: "no role", "the unknown role 'x'", or
+/// what is wrong with its role extension.
+std::string Server::roleText(const PeerIdentity& identity) {
+    if (!identity.roleProblem.empty()) return identity.roleProblem;
+    return identity.role ? "the unknown role '" + *identity.role + "'" : "no role";
+}
+
+void Server::giveRole(Connection& c, const PeerIdentity& identity, std::string name, AccessPolicy policy) {
+    const bool addressMayWrite = c.access.addressMayWrite;
+    c.access = std::move(policy);
+    c.access.addressMayWrite = addressMayWrite;
+    c.role = std::move(name);
+    c.peer = fmt::format("{} ({}, role {})", formatAddress(reinterpret_cast<const sockaddr*>(&c.address)),
+                         identity.subject, c.role);
+    c.lastError.peer = c.peer;
+}
+
+/// After a reload of the roles: each open TLS session gets its certificate's permission under the
+/// new ones at once (a write already in progress completes); one left without a role is closed.
+void Server::reassignRoles() {
+    std::vector<std::uint64_t> roleless;
+    for (auto& [id, c] : connections_) {
+        if (!c->tls || !c->stream->isOpen()) continue;
+        auto identity = c->tls->peer();
+        auto role = roleFor(identity);
+        if (!role) {
+            log()->warn("{}: closing: certificate '{}' has {} and default-role is none (roles reloaded)",
+                        c->peer, identity.subject, roleText(identity));
+            roleless.push_back(id);
+            continue;
+        }
+        if (role->first == c->role && role->second.describe() == c->access.describe()) continue;
+        const auto before = c->peer;
+        giveRole(*c, identity, std::move(role->first), std::move(role->second));
+        log()->info("{}: may {} from now on, as role {} (roles reloaded)", before, c->access.describe(),
+                    c->role);
+    }
+    for (auto id : roleless)
+        close(id, "no role");
 }
 
 void Server::scheduleWake() {

@@ -83,9 +83,11 @@ class Server {
     /// The "HOST:PORT" actually bound, in order (port 0 resolved).
     [[nodiscard]] const std::vector<std::string>& boundAddresses() const { return bound_; }
     [[nodiscard]] const std::vector<std::string>& boundTlsAddresses() const { return tlsBound_; }
-    /// The certificate, key, client CA and CRL that new TLS connections are served with (connections
-    /// already open keep theirs). Needed before listen() when there are TLS listeners.
-    void setTlsContext(std::shared_ptr<const TlsContext> context) { tls_ = std::move(context); }
+    /// The certificate, key, client CA and CRL that new TLS connections are served with. Open TLS
+    /// sessions keep their server certificate, but their client certificate is verified again
+    /// against the new client CA and CRL, and a session it no longer passes (revoked) is closed.
+    /// Needed before listen() when there are TLS listeners.
+    void setTlsContext(std::shared_ptr<const TlsContext> context);
     [[nodiscard]] std::size_t clientCount() const { return connections_.size(); }
     [[nodiscard]] const Stats& stats() const { return stats_; }
     /// Fail-safe writes that failed and wait for their retry.
@@ -97,7 +99,9 @@ class Server {
     [[nodiscard]] std::size_t outputBufferBytes() const;
     /// Applies new options to new and current connections (the listen addresses are fixed at start):
     /// open connections no longer in --allow are closed, and --write-allow is decided again for each.
-    /// The client limits apply to connections accepted from now on.
+    /// Open TLS sessions get their certificate's permission under the new roles at once; one left
+    /// without a role (and default-role none) is closed. The client limits apply to connections
+    /// accepted from now on.
     void setOptions(ServerOptions options);
     /// What keeps the current map alive while a write or a fail-safe still refers to it.
     void setMapOwner(std::shared_ptr<const void> owner);
@@ -138,6 +142,11 @@ class Server {
     void flush(Connection& c);
     void updateInterest(Connection& c);
     void close(std::uint64_t id, const char* why);
+    [[nodiscard]] std::optional<std::pair<std::string, AccessPolicy>>
+    roleFor(const PeerIdentity& identity) const;
+    [[nodiscard]] static std::string roleText(const PeerIdentity& identity);
+    void giveRole(Connection& c, const PeerIdentity& identity, std::string name, AccessPolicy policy);
+    void reassignRoles();
     void sweep();
     void noteException(Connection& c, const Frame& frame, ExceptionCode code, const std::string& refusal = {});
     void logRequest(const Connection& c, const Frame& frame, const Outcome& outcome);
