@@ -29,8 +29,11 @@ root=$(mktemp -d /var/tmp/vmd-installed.XXXXXX)
 sim_pid="" server_pid=""
 cleanup() {
   local rc=$?
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+  local pid
+  for pid in $server_pid $sim_pid; do   # the daemon first, then the simulator (which stops its bus)
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   if [ $rc -ne 0 ]; then
     for log in sim.log sim.out server.log; do
       [ -f "$root/tmp/$log" ] && { echo "--- $log" >&2; tail -n 30 "$root/tmp/$log" >&2; }
@@ -52,15 +55,16 @@ mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
 echo "fresh root with $(basename "$deb"): $((SECONDS - start)) s"
 [ ! -e "$root$src" ] || fail "the root has the source tree's path $src"
 
-# Run in the root, from /tmp (not the source tree), with a clean environment.
-run() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/tmp sh -c 'cd /tmp && exec "$@"' sh "$@"; }
+# Run in the root, from /tmp (not the source tree), with a clean environment: "${run[@]}" PROGRAM ...
+# (a simple command: with & its $! is the program itself, chroot, env and sh exec it).
+run=(chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/tmp sh -c 'cd /tmp && exec "$@"' sh)
 
 for doc in registers.md registers.csv registers.xlsx; do
   [ -s "$root/usr/share/doc/venus-modbusd/docs/$doc" ] || fail "/usr/share/doc/venus-modbusd/docs/$doc is not installed"
 done
 
 # The simulator, a scenario by name.
-run venus-sim --private --scenario ess-site.yaml > "$root/tmp/sim.out" 2> "$root/tmp/sim.log" &
+"${run[@]}" venus-sim --private --scenario ess-site.yaml > "$root/tmp/sim.out" 2> "$root/tmp/sim.log" &
 sim_pid=$!
 for _ in $(seq 1 200); do
   grep -q 'services ready' "$root/tmp/sim.out" 2>/dev/null && break
@@ -72,7 +76,7 @@ bus=$(sed -n 's/^DBUS_ADDRESS=//p' "$root/tmp/sim.out")
 [ -n "$bus" ] || fail "venus-sim --private printed no DBUS_ADDRESS"
 
 # The daemon with the installed map (no --map), on a free port of 127.0.0.1.
-run venus-modbusd --config /dev/null --bus "$bus" --listen 127.0.0.1:0 > "$root/tmp/server.log" 2>&1 &
+"${run[@]}" venus-modbusd --config /dev/null --bus "$bus" --listen 127.0.0.1:0 > "$root/tmp/server.log" 2>&1 &
 server_pid=$!
 port=""
 for _ in $(seq 1 200); do
@@ -91,8 +95,8 @@ python3 "$src/tests/packaging/readme-transcript.py" "$src/README.md" "$port" \
   fail "the README's transcript does not run as printed with the installed venus-regmap"
 
 # A failure names installed paths, never the build machine's.
-out=$(run venus-sim --scenario no-such-scenario.yaml 2>&1 || true)
+out=$("${run[@]}" venus-sim --scenario no-such-scenario.yaml 2>&1 || true)
 grep -qF /usr/share/venus-modbusd/scenarios <<<"$out" || fail "venus-sim's unknown scenario does not name the installed directory: $out"
-out=$(run venus-regmap --help 2>&1; run venus-modbusd --help 2>&1; run venus-sim --help 2>&1 || true)
+out=$("${run[@]}" venus-regmap --help 2>&1; "${run[@]}" venus-modbusd --help 2>&1; "${run[@]}" venus-sim --help 2>&1 || true)
 grep -qF "$src" <<<"$out" && fail "an installed program's help names the build tree $src: $out"
 echo "the README's transcript runs as printed against the installed daemon and simulator ($((SECONDS - start)) s)"
