@@ -302,7 +302,7 @@ def case_doc_client(site, pki):
     with open(os.path.join(sitelib.SOURCE, "docs", "security.md"), encoding="utf-8") as f:
         code = re.search(r"```python\n(.*?)```", f.read(), re.S).group(1)
     for old, new in (('"192.168.1.5", port=802', '"127.0.0.1", port=%d' % tport), ('"ca.pem"', repr(pki["ca"])),
-                     ('"evcc.pem", "evcc.key"', "%r, %r" % pki["ess"])):
+                     ('"ess.pem", "ess.key"', "%r, %r" % pki["ess"])):
         check(old in code, "the example has %s" % old)
         code = code.replace(old, new)
     r = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, timeout=60)
