@@ -115,6 +115,7 @@ modbus::ServerOptions serverOptions(const Options& options) {
     s.writeAllow = options.writeAllow;
     s.idleTimeout = options.idleTimeout;
     s.frameTimeout = options.frameTimeout;
+    s.writeTimeout = options.writeTimeout;
     s.tls.listen = options.tls.listen;
     s.tls.roles = options.tls.roles;
     if (auto it = options.tls.roles.find(options.tls.defaultRole); it != options.tls.roles.end())
@@ -140,7 +141,7 @@ class Daemon {
            std::unique_ptr<sdbus::IConnection> bus)
         : argc_(argc), argv_(argv), options_(std::move(options)), map_(std::move(map)), bus_(std::move(bus)),
           index_(std::make_unique<core::ServiceIndex>(*map_)), mirror_(*bus_, *index_),
-          writer_(*bus_, options_.writeTimeout),
+          writer_(*bus_, dbus::Writer::callLimitFor(options_.writeTimeout)),
           handler_(*index_, {options_.notAvailable,
                              options_.readOnly,
                              {VMD_VERSION_MAJOR, VMD_VERSION_MINOR, VMD_VERSION_PATCH}}),
@@ -351,7 +352,7 @@ class Daemon {
         options.bus = options_.bus;
         options.listen = options_.listen;
         setUpLogging(options.logLevel);
-        writer_.setTimeout(options.writeTimeout);
+        writer_.setTimeout(dbus::Writer::callLimitFor(options.writeTimeout));
         handler_.setNotAvailable(options.notAvailable);
         server_.setOptions(serverOptions(options));
         reloadTls(options);

@@ -34,7 +34,7 @@ Serve the D-Bus data of a Victron Venus OS system as Modbus TCP registers.
                                 connection idle longest (default: 32)
   --max-clients-per-address N   connections from one IP address; more are refused (default: 8)
   --not-available zero|max      what a missing value reads as (default: zero)
-  --write-timeout MS            how long a D-Bus write may take (default: 1000)
+  --write-timeout MS            ms before an unanswered D-Bus write gets exception 11 (default: 500)
   --idle-timeout SECONDS        disconnect a client silent this long (default: 300)
   --frame-timeout MS            disconnect a client whose request stays incomplete this long
                                 (default: 5000)

@@ -46,7 +46,7 @@ struct Options {
     std::size_t maxClients = 32;
     std::size_t maxClientsPerAddress = 8;
     codec::NotAvailable notAvailable = codec::NotAvailable::Zero;
-    std::chrono::milliseconds writeTimeout{1000};
+    std::chrono::milliseconds writeTimeout{500};
     std::chrono::seconds idleTimeout{300};
     std::chrono::milliseconds frameTimeout{5000};
     std::string logLevel = "info";

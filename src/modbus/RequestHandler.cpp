@@ -288,12 +288,14 @@ ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t a
         // A slot path goes to the identifier in that slot; an empty slot has nothing to write to.
         auto path = services_->writePath(*service, target);
         if (path.empty()) return ExceptionCode::GatewayPathUnavailable;
+        const auto& mapPath = map_->paths()[target];
         writes.push_back({service->name,
-                          std::move(path),
+                          path,
                           std::move(decoded.value),
                           &reg,
                           {regWords.begin(), regWords.end()},
-                          {}});
+                          {},
+                          path == mapPath ? std::string{} : mapPath});
         word = to;
     }
     return ExceptionCode::None;

@@ -22,6 +22,11 @@ struct WriteOp {
     const regmap::Register* reg = nullptr; ///< the register written
     std::vector<std::uint16_t> words;      ///< the register's words as written (after merging), for the audit
     std::shared_ptr<const void> keepAlive; ///< keeps `reg`'s map alive across a reload
+    /// The map's path written when it differs from `path` (an output slot's "/SwitchableOutput/#2/State"
+    /// for the identifier's own path): what the register's fail-safe rule is found by.
+    std::string mapPath;
+
+    [[nodiscard]] const std::string& mapPathOr() const { return mapPath.empty() ? path : mapPath; }
 };
 
 /// A response PDU (function code first), built without heap allocation.

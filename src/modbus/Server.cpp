@@ -117,15 +117,17 @@ struct Server::Connection {
     ClientError lastError;
 };
 
-struct WriteJob {
+/// A request whose reply waits for its writes (WriteCoordinator decides when and with what).
+struct Server::PendingReply {
+    std::uint64_t connection = 0;
     Frame request;
     std::array<std::uint8_t, kMaxAduSize> frameBytes{};
-    Outcome outcome;
-    std::size_t next = 0;
+    Outcome outcome; ///< the reply to send on success; its writes were handed to the coordinator
 };
 
 Server::Server(core::EventLoop& loop, RequestHandler& handler, WriteSink& writer, ServerOptions options)
-    : loop_(loop), handler_(handler), writer_(writer), options_(std::move(options)) {}
+    : loop_(loop), handler_(handler), writer_(writer), options_(std::move(options)),
+      writes_(options_.writeTimeout) {}
 
 Server::~Server() {
     for (auto& fd : listeners_)
@@ -502,75 +504,155 @@ void Server::serve(Connection& c, const Frame& frame) {
     if (outcome.reply.isException()) noteException(c, frame, outcome.reply.exception());
     if (outcome.writes.empty()) return send(c, frame, outcome.reply);
 
-    auto job = std::make_shared<WriteJob>();
-    std::copy(frame.pdu.begin(), frame.pdu.end(), job->frameBytes.begin());
-    job->request = frame;
-    job->request.pdu = {job->frameBytes.data(), frame.pdu.size()};
-    job->outcome = std::move(outcome);
-    for (auto& op : job->outcome.writes)
+    // The writes go to the coordinator, which owns them from here: a request is applied whole even
+    // when its client leaves meanwhile. This connection's later requests wait for its reply.
+    for (auto& op : outcome.writes)
         op.keepAlive = mapOwner_;
+    auto writes = std::move(outcome.writes);
+    auto reply = std::make_unique<PendingReply>();
+    reply->connection = c.id;
+    std::copy(frame.pdu.begin(), frame.pdu.end(), reply->frameBytes.begin());
+    reply->request = frame;
+    reply->request.pdu = {reply->frameBytes.data(), frame.pdu.size()};
+    reply->outcome = std::move(outcome);
     c.busy = true;
-    runWrites(c.id, std::move(job));
+    const auto job = writes_.begin({c.peer, frame.unit, frame.pdu[0]}, std::move(writes), WriteCoordinator::Clock::now());
+    replies_.emplace(job, std::move(reply));
+    carryOutWrites();
 }
 
-void Server::runWrites(std::uint64_t id, std::shared_ptr<WriteJob> job) {
-    auto it = connections_.find(id);
-    if (it == connections_.end()) return; // the client left; the writes already sent stand
-    auto& c = *it->second;
-    auto& outcome = job->outcome;
-    if (job->next == outcome.writes.size()) {
-        if (outcome.readAfterWrite)
-            handler_.read(job->request.unit, job->request.pdu[0], outcome.readAddress, outcome.readQuantity,
-                          unixNow(), outcome.reply);
-        c.busy = false;
-        send(c, job->request, outcome.reply);
-        if (connections_.count(id)) processQueue(c);
-        return;
+/// Does what the write coordinator asks for: SetValues to send, replies to send, lines to log, and
+/// when to wake it next. Called after every event handed to it.
+void Server::carryOutWrites() {
+    for (;;) {
+        auto sends = writes_.takeSends();
+        auto finished = writes_.takeFinished();
+        auto events = writes_.takeEvents();
+        if (sends.empty() && finished.empty() && events.empty()) break;
+        for (const auto& event : events)
+            logWriteEvent(event);
+        for (auto& send : sends)
+            startWrite(send);
+        for (const auto& finish : finished)
+            replyToWrites(finish);
     }
-    auto peer = c.peer;
+    scheduleWake();
+}
+
+void Server::startWrite(const WriteCoordinator::Send& send) {
+    const auto token = send.token;
     try {
-        startWrite(id, job, peer);
+        writer_.write(send.op, [this, token](WriteResult result, int code) {
+            // Continue from the event loop, never from inside the writer's call stack.
+            loop_.at(core::EventLoop::Clock::now(), [this, token, result, code] {
+                writes_.answered(token, result, code, WriteCoordinator::Clock::now());
+                carryOutWrites();
+            });
+        });
     } catch (const std::exception& e) {
         // A write that cannot even be started is an internal error, like one in serve(): exception 4.
         // The writes already accepted stand and the rest are not sent, as after a refusal.
-        log()->error("{}: unit {} function {}: internal error: {}", peer, job->request.unit,
-                     job->request.pdu[0], e.what());
-        ++stats_.failedWrites;
-        outcome.readAfterWrite = false;
-        job->next = outcome.writes.size();
-        stats_.countException(ExceptionCode::ServerDeviceFailure);
-        RequestHandler::exception(job->request.pdu[0], ExceptionCode::ServerDeviceFailure, outcome.reply);
-        loop_.at(core::EventLoop::Clock::now(), [this, id, job] { runWrites(id, job); });
+        if (send.origin.peer.empty())
+            log()->error("fail-safe write {} {}: internal error: {}", send.op.service, send.op.path, e.what());
+        else
+            log()->error("{}: unit {} function {}: internal error: {}", send.origin.peer, send.origin.unit,
+                         send.origin.function, e.what());
+        loop_.at(core::EventLoop::Clock::now(), [this, token] {
+            writes_.failedToStart(token, WriteCoordinator::Clock::now());
+            carryOutWrites();
+        });
     }
 }
 
-void Server::startWrite(std::uint64_t id, const std::shared_ptr<WriteJob>& job, const std::string& peer) {
-    const auto& op = job->outcome.writes[job->next];
-    writer_.write(op, [this, id, job, peer](WriteResult result, int code) {
-        const auto& op = job->outcome.writes[job->next];
-        std::string words;
-        for (auto w : op.words)
-            words += fmt::format("{}0x{:04X}", words.empty() ? "" : " ", w);
-        log()->info("write from {} unit {} register {} words [{}] -> {} {} = {} ({}): {}", peer,
-                    job->request.unit, op.reg ? op.reg->address : 0, words, op.service, op.path,
-                    codec::toText(op.value.value), op.value.dbusType, describe(result, code));
-        if (result == WriteResult::Accepted) {
+void Server::replyToWrites(const WriteCoordinator::Finish& finish) {
+    auto it = replies_.find(finish.job);
+    if (it == replies_.end()) return;
+    auto pending = std::move(it->second);
+    replies_.erase(it);
+    auto& outcome = pending->outcome;
+    if (finish.code != ExceptionCode::None) {
+        stats_.countException(finish.code);
+        RequestHandler::exception(pending->request.pdu[0], finish.code, outcome.reply);
+    } else if (outcome.readAfterWrite) {
+        handler_.read(pending->request.unit, pending->request.pdu[0], outcome.readAddress, outcome.readQuantity,
+                      unixNow(), outcome.reply);
+    }
+    auto c = connections_.find(pending->connection);
+    if (c == connections_.end()) return; // the client left: its writes were all carried out, the reply has no one to go to
+    const auto id = c->first;
+    c->second->busy = false;
+    send(*c->second, pending->request, outcome.reply);
+    if (auto again = connections_.find(id); again != connections_.end()) processQueue(*again->second);
+}
+
+namespace {
+
+std::string wordsOf(const WriteOp& op) {
+    std::string words;
+    for (auto w : op.words)
+        words += fmt::format("{}0x{:04X}", words.empty() ? "" : " ", w);
+    return words;
+}
+
+} // namespace
+
+void Server::logWriteEvent(const WriteCoordinator::Event& event) {
+    using Kind = WriteCoordinator::Event::Kind;
+    const auto& op = event.op;
+    const int address = op.reg ? op.reg->address : 0;
+    auto audit = [&](const std::string& what) {
+        log()->info("write from {} unit {} register {} words [{}] -> {} {} = {} ({}): {}", event.origin.peer,
+                    event.origin.unit, address, wordsOf(op), op.service, op.path, codec::toText(op.value.value),
+                    op.value.dbusType, what);
+    };
+    if (event.kind == Kind::ClientAnswered || event.kind == Kind::ClientLate || event.kind == Kind::FailsafeAnswered)
+        log()->debug("SetValue {} {} answered in {} ms: {}", op.service, op.path,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(event.elapsed).count(),
+                     describe(event.result, event.code));
+    switch (event.kind) {
+    case Kind::ClientAnswered:
+        if (event.result == WriteResult::Accepted)
             ++stats_.writes;
-            armFailsafe(op);
-        } else {
+        else
             ++stats_.failedWrites;
+        return audit(describe(event.result, event.code));
+    case Kind::ClientTimedOut:
+        ++stats_.failedWrites;
+        return audit(fmt::format("no answer within {} ms: exception 11 (outcome unknown: the SetValue is still "
+                                 "pending and may yet apply; its fail-safe, if any, is armed)",
+                                 options_.writeTimeout.count()));
+    case Kind::ClientLate:
+        if (event.result == WriteResult::Accepted) ++stats_.writes;
+        return audit(fmt::format("answered after its request got exception 11: {}{}", describe(event.result, event.code),
+                                 event.result == WriteResult::Accepted ? " (the value applied late; fail-safe armed from now)"
+                                                                       : ""));
+    case Kind::FailsafeFires:
+        if (event.attempt == 0) {
+            ++stats_.failsafeActivations;
+            return log()->warn("fail-safe: no client wrote register {} ({} {}) for {} s: writing {}", address,
+                               op.service, op.path, op.reg->failsafe->afterSeconds, codec::toText(op.value.value));
         }
-        if (result != WriteResult::Accepted) {
-            job->outcome.readAfterWrite = false;
-            job->next = job->outcome.writes.size();
-            stats_.countException(exceptionFor(result));
-            RequestHandler::exception(job->request.pdu[0], exceptionFor(result), job->outcome.reply);
-        } else {
-            ++job->next;
-        }
-        // Continue from the event loop, never from inside the writer's call stack.
-        loop_.at(core::EventLoop::Clock::now(), [this, id, job] { runWrites(id, job); });
-    });
+        return log()->warn("fail-safe: register {} ({} {}): writing {} again (retry {})", address, op.service,
+                           op.path, codec::toText(op.value.value), event.attempt);
+    case Kind::FailsafeWaits:
+        return log()->info("fail-safe: register {} ({} {}) is due but waits for a client write to that path that is "
+                           "still unanswered",
+                           address, op.service, op.path);
+    case Kind::FailsafeAnswered:
+        if (event.result == WriteResult::Accepted)
+            return log()->info("fail-safe write {} {}: accepted", op.service, op.path);
+        if (event.retryIn)
+            return log()->error("fail-safe write {} {}: {}; retrying in {} s, until it is accepted or a client "
+                                "writes register {} again",
+                                op.service, op.path, describe(event.result, event.code),
+                                std::chrono::duration_cast<std::chrono::seconds>(*event.retryIn).count(), address);
+        return log()->warn("fail-safe write {} {}: {}; not retried: a client wrote the register since, or a "
+                           "reload changed its fail-safe",
+                           op.service, op.path, describe(event.result, event.code));
+    case Kind::FailsafeDropped:
+        return log()->info("fail-safe of {} {} disarmed: register {} has no such fail-safe in the new map",
+                           op.service, op.path, address);
+    }
 }
 
 void Server::send(Connection& c, const Frame& request, const Reply& reply) {
@@ -589,6 +671,11 @@ void Server::flush(Connection& c) {
     }
     if (c.outOffset == c.out.size()) {
         c.out.clear();
+        c.outOffset = 0;
+    } else if (c.outOffset >= c.out.size() / 2) {
+        // A reader that never quite catches up never empties the buffer: drop what was sent once it
+        // is the larger part (amortised, the buffer stays within twice what is pending).
+        c.out.erase(c.out.begin(), c.out.begin() + static_cast<std::ptrdiff_t>(c.outOffset));
         c.outOffset = 0;
     }
     updateInterest(c);
@@ -626,6 +713,7 @@ void Server::updateInterest(Connection& c) {
 void Server::setOptions(ServerOptions options) {
     options.listen = options_.listen;
     options_ = std::move(options);
+    writes_.setWriteTimeout(options_.writeTimeout); // for writes sent from now on
     std::vector<std::uint64_t> notAllowed;
     for (auto& [id, c] : connections_) {
         const auto* address = reinterpret_cast<const sockaddr*>(&c->address);
@@ -645,66 +733,32 @@ void Server::setOptions(ServerOptions options) {
     }
 }
 
+std::size_t Server::outputBufferBytes() const {
+    std::size_t bytes = 0;
+    for (const auto& [id, c] : connections_)
+        bytes += c->out.capacity();
+    return bytes;
+}
+
 void Server::setMapOwner(std::shared_ptr<const void> owner) {
     mapOwner_ = std::move(owner);
     if (auto map = std::static_pointer_cast<const regmap::RegisterMap>(mapOwner_)) {
-        for (const auto& op : failsafe_.setMap(*map, mapOwner_))
-            log()->info("fail-safe of {} {} disarmed: register {} has no such fail-safe in the new map",
-                        op.service, op.path, op.reg ? op.reg->address : 0);
-        scheduleFailsafe();
+        writes_.setMap(*map, mapOwner_);
+        carryOutWrites();
     }
 }
 
-void Server::armFailsafe(const WriteOp& op) {
-    // By the rule of the map in force now, which a reload may have changed while the write was pending.
-    failsafe_.clientWrote(op, Failsafe::Clock::now());
-    scheduleFailsafe();
-}
-
-void Server::scheduleFailsafe() {
-    // One timer for the earliest deadline; each run sets the next. A timer already set for an
-    // earlier time will do that; a later one (its fail-safe was re-armed) finds nothing due.
-    auto next = failsafe_.nextDeadline();
-    if (!next || (failsafeTimer_ && *failsafeTimer_ <= *next)) return;
-    failsafeTimer_ = *next;
+void Server::scheduleWake() {
+    // One timer for the earliest time the coordinator asked for; each run sets the next. A timer
+    // already set for an earlier time will do that; a later one finds nothing to do.
+    auto next = writes_.nextWake();
+    if (!next || (wakeTimer_ && *wakeTimer_ <= *next)) return;
+    wakeTimer_ = *next;
     loop_.at(*next, [this, when = *next] {
-        if (failsafeTimer_ == when) failsafeTimer_.reset();
-        runFailsafe();
+        if (wakeTimer_ == when) wakeTimer_.reset();
+        writes_.tick(WriteCoordinator::Clock::now());
+        carryOutWrites();
     });
-}
-
-void Server::runFailsafe() {
-    for (auto& firing : failsafe_.due(Failsafe::Clock::now())) {
-        const auto& op = firing.op;
-        if (firing.attempt == 0) {
-            ++stats_.failsafeActivations;
-            log()->warn("fail-safe: no client wrote register {} ({} {}) for {} s: writing {}",
-                        op.reg->address, op.service, op.path, op.reg->failsafe->afterSeconds,
-                        codec::toText(op.value.value));
-        } else {
-            log()->warn("fail-safe: register {} ({} {}): writing {} again (retry {})", op.reg->address,
-                        op.service, op.path, codec::toText(op.value.value), firing.attempt);
-        }
-        writer_.write(op, [this, firing](WriteResult result, int code) {
-            const auto& op = firing.op;
-            const bool accepted = result == WriteResult::Accepted;
-            auto retryIn = failsafe_.written(firing, accepted, Failsafe::Clock::now());
-            if (accepted)
-                log()->info("fail-safe write {} {}: accepted", op.service, op.path);
-            else if (retryIn)
-                log()->error("fail-safe write {} {}: {}; retrying in {} s, until it is accepted or a client "
-                             "writes register {} again",
-                             op.service, op.path, describe(result, code),
-                             std::chrono::duration_cast<std::chrono::seconds>(*retryIn).count(),
-                             op.reg->address);
-            else
-                log()->warn("fail-safe write {} {}: {}; not retried: a client wrote the register since, or a "
-                            "reload changed its fail-safe",
-                            op.service, op.path, describe(result, code));
-            scheduleFailsafe();
-        });
-    }
-    scheduleFailsafe();
 }
 
 void Server::close(std::uint64_t id, const char* why) {

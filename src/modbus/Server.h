@@ -7,6 +7,7 @@
 #include "modbus/RequestHandler.h"
 #include "modbus/Stats.h"
 #include "modbus/Tls.h"
+#include "modbus/WriteCoordinator.h"
 #include "modbus/WriteSink.h"
 
 #include <sys/socket.h>
@@ -39,6 +40,7 @@ struct ServerOptions {
     std::chrono::seconds idleTimeout{300};        ///< a client silent this long is disconnected
     std::chrono::milliseconds frameTimeout{5000}; ///< a frame must be complete this soon after it began
     std::chrono::seconds errorLogInterval{10};    ///< a client's repeated errors are logged once per interval
+    std::chrono::milliseconds writeTimeout{500};  ///< a write unanswered this long gets exception 11
 };
 
 /// Log lines of one kind, the first of an interval logged and the rest counted (to be summed up).
@@ -82,7 +84,12 @@ class Server {
     [[nodiscard]] std::size_t clientCount() const { return connections_.size(); }
     [[nodiscard]] const Stats& stats() const { return stats_; }
     /// Fail-safe writes that failed and wait for their retry.
-    [[nodiscard]] std::size_t failsafeRetrying() const { return failsafe_.retrying(); }
+    [[nodiscard]] std::size_t failsafeRetrying() const { return writes_.failsafeRetrying(); }
+    /// Requests whose writes are still being carried out, and SetValues not answered yet.
+    [[nodiscard]] std::size_t openWriteRequests() const { return writes_.openRequests(); }
+    [[nodiscard]] std::size_t pendingWrites() const { return writes_.pendingWrites(); }
+    /// The memory the connections' reply buffers hold (their capacity), bounded per connection.
+    [[nodiscard]] std::size_t outputBufferBytes() const;
     /// Applies new options to new and current connections (the listen addresses are fixed at start):
     /// open connections no longer in --allow are closed, and --write-allow is decided again for each.
     /// The client limits apply to connections accepted from now on.
@@ -95,6 +102,7 @@ class Server {
 
   private:
     struct Connection;
+    struct PendingReply;
     void bind(const std::string& spec, bool tls);
     void accept(int listenFd, bool tls);
     void handshake(Connection& c);
@@ -108,18 +116,17 @@ class Server {
     void readFrom(Connection& c);
     void processQueue(Connection& c);
     void serve(Connection& c, const Frame& frame);
-    void runWrites(std::uint64_t id, std::shared_ptr<struct WriteJob> job);
-    /// Hands the job's next write to the write sink; throws what the sink throws.
-    void startWrite(std::uint64_t id, const std::shared_ptr<struct WriteJob>& job, const std::string& peer);
+    void carryOutWrites();
+    void startWrite(const WriteCoordinator::Send& send);
+    void replyToWrites(const WriteCoordinator::Finish& finish);
+    void logWriteEvent(const WriteCoordinator::Event& event);
+    void scheduleWake();
     void send(Connection& c, const Frame& request, const Reply& reply);
     void flush(Connection& c);
     void updateInterest(Connection& c);
     void close(std::uint64_t id, const char* why);
-    void armFailsafe(const WriteOp& op);
     void sweep();
     void noteException(Connection& c, const Frame& frame, ExceptionCode code);
-    void runFailsafe();
-    void scheduleFailsafe();
 
     core::EventLoop& loop_;
     RequestHandler& handler_;
@@ -131,8 +138,9 @@ class Server {
     std::shared_ptr<const TlsContext> tls_;
     std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
     std::uint64_t nextId_ = 1;
-    Failsafe failsafe_;
-    std::optional<core::EventLoop::Clock::time_point> failsafeTimer_; ///< the earliest fail-safe timer set
+    WriteCoordinator writes_;
+    std::unordered_map<WriteCoordinator::JobId, std::unique_ptr<PendingReply>> replies_;
+    std::optional<core::EventLoop::Clock::time_point> wakeTimer_; ///< the earliest coordinator timer set
     Stats stats_;
     RateLimitedLog connectionLog_; ///< refused and evicted connections
     ClientError lastError_;

@@ -39,7 +39,7 @@ TEST_CASE("options have the documented defaults", "[options]") {
     CHECK(o.listen == std::vector<std::string>{"0.0.0.0:502"});
     CHECK(o.maxClients == 32);
     CHECK(o.maxClientsPerAddress == 8);
-    CHECK(o.writeTimeout.count() == 1000);
+    CHECK(o.writeTimeout.count() == 500);
     CHECK(o.notAvailable == codec::NotAvailable::Zero);
     CHECK(!o.readOnly);
     CHECK(o.allow.empty()); // README: --allow and --write-allow default to everyone

@@ -17,7 +17,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cstring>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -212,4 +215,73 @@ TEST_CASE("a write that throws when started answers exception 4, is logged, and 
                     "started") != std::string::npos);
     CHECK(text.find("unit 100 function 16: internal error: injected: the write of /Settings/B could not be "
                     "started") != std::string::npos);
+}
+
+TEST_CASE("a reader that never quite catches up keeps the server's reply buffer bounded", "[server]") {
+    RunningServer site;
+    // Sampled on the loop's own thread, every 20 ms: the largest the reply buffers have been.
+    std::atomic<std::size_t> largest{0};
+    std::atomic<bool> sampling{true};
+    std::function<void()> sample = [&] {
+        largest = std::max<std::size_t>(largest, site.server.outputBufferBytes());
+        if (sampling) site.loop.at(core::EventLoop::Clock::now() + std::chrono::milliseconds(20), sample);
+    };
+    site.loop.at(core::EventLoop::Clock::now(), sample);
+    site.start();
+
+    // A small receive buffer and a reader slower than the sender: the server's replies wait in its
+    // buffer all along, which is never empty, so only compaction keeps it from growing.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(site.port());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    // The server's end of this connection, in this process: given a small send buffer, as on a GX
+    // or under memory pressure, so that replies wait in the server rather than in the kernel.
+    sockaddr_in local{};
+    socklen_t length = sizeof local;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0);
+    int serverEnd = -1;
+    for (int attempt = 0; serverEnd < 0 && attempt < 500; ++attempt) {
+        for (int candidate = 3; candidate < 1024 && serverEnd < 0; ++candidate) {
+            sockaddr_in peer{};
+            socklen_t peerLength = sizeof peer;
+            if (candidate != fd && ::getpeername(candidate, reinterpret_cast<sockaddr*>(&peer), &peerLength) == 0 &&
+                peer.sin_family == AF_INET && peer.sin_port == local.sin_port)
+                serverEnd = candidate;
+        }
+        if (serverEnd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10)); // not accepted yet
+    }
+    REQUIRE(serverEnd >= 0);
+    int smallSend = 4096;
+    REQUIRE(::setsockopt(serverEnd, SOL_SOCKET, SO_SNDBUF, &smallSend, sizeof smallSend) == 0);
+    constexpr std::size_t kRequests = 100000;
+    constexpr std::size_t kReplySize = 11; // MBAP 7 + FC, byte count, one register
+    std::thread sender([fd] {
+        const Bytes request = {0, 1, 0, 0, 0, 6, 100, 0x03, 0x00, 0x0A, 0x00, 0x01};
+        Bytes batch;
+        for (int i = 0; i < 500; ++i)
+            batch.insert(batch.end(), request.begin(), request.end());
+        for (std::size_t sent = 0; sent < kRequests; sent += 500)
+            if (::send(fd, batch.data(), batch.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(batch.size())) return;
+    });
+    std::size_t received = 0;
+    std::array<std::uint8_t, 1024> buffer{}; // 1 KiB every 2 ms: slower than the server answers
+    while (received < kRequests * kReplySize) {
+        auto n = ::recv(fd, buffer.data(), buffer.size(), 0);
+        if (n <= 0) break;
+        received += static_cast<std::size_t>(n);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    sender.join();
+    ::close(fd);
+    sampling = false;
+    site.stop();
+    CHECK(received == kRequests * kReplySize);
+    INFO("largest reply buffer: " << largest << " bytes for " << received << " bytes of replies");
+    CHECK(largest > 0);
+    CHECK(largest < 512 * 1024);
 }
