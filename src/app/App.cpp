@@ -68,6 +68,19 @@ std::shared_ptr<const regmap::RegisterMap> loadMap(const Options& options) {
     return std::make_shared<const regmap::RegisterMap>(regmap::loadMapFile(options.map, options.overlays));
 }
 
+/// "1 role", "2 roles".
+std::string counted(std::size_t n, const std::string& noun) {
+    return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+/// "0.0.0.0:502, [::]:502", or "none".
+std::string addressList(const std::vector<std::string>& addresses) {
+    std::string out;
+    for (const auto& a : addresses)
+        out += (out.empty() ? "" : ", ") + a;
+    return out.empty() ? "none" : out;
+}
+
 void printSummary(const regmap::RegisterMap& map, const Options& options) {
     std::size_t words = 0, writable = 0, failsafes = 0;
     for (const auto& reg : map.registers()) {
@@ -80,11 +93,13 @@ void printSummary(const regmap::RegisterMap& map, const Options& options) {
     for (const auto& overlay : options.overlays) {
         auto added = std::count_if(map.registers().begin(), map.registers().end(),
                                    [&](const auto& reg) { return reg.source == overlay; });
-        std::cout << overlay << ": OK (overlay, " << added << " registers added)\n";
+        std::cout << overlay << ": OK (overlay, " << counted(static_cast<std::size_t>(added), "register")
+                  << " added)\n";
     }
-    std::cout << map.registers().size() << " registers (" << writable << " writable, " << failsafes
+    std::cout << counted(map.registers().size(), "register") << " (" << writable << " writable, " << failsafes
               << " with a fail-safe), " << words << " words, " << map.serviceTypes().size()
               << " service types, " << map.unitMappings().size() << " unit-ID mappings\n";
+    std::cout << "listen: " << addressList(options.listen) << "\n";
 }
 
 std::uint32_t toEpoll(short pollEvents) {
@@ -580,9 +595,9 @@ int run(int argc, char** argv) {
         if (options.tls.enabled) { // the certificate, key, client CA and CRL load and match
             try {
                 modbus::TlsContext context(tlsFiles(options));
-                std::cout << "tls: OK (server certificate '" << context.serverSubject() << "', "
-                          << options.tls.roles.size() << " roles, default-role " << options.tls.defaultRole
-                          << ")\n";
+                std::cout << "tls: OK (listen " << addressList(options.tls.listen) << ", server certificate '"
+                          << context.serverSubject() << "', " << counted(options.tls.roles.size(), "role")
+                          << ", default-role " << options.tls.defaultRole << ")\n";
             } catch (const std::exception& e) {
                 std::cerr << "venus-modbusd: tls: " << e.what() << "\n";
                 return 2;

@@ -1,5 +1,7 @@
 #include "app/Options.h"
 
+#include "core/DataDir.h"
+
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <netinet/in.h>
@@ -7,7 +9,6 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <filesystem>
 
 namespace vmd::app {
 
@@ -21,7 +22,9 @@ Serve the D-Bus data of a Victron Venus OS system as Modbus TCP registers.
   --bus system|session|ADDRESS  D-Bus to mirror (default: system)
   --listen HOST:PORT            address to serve on, repeatable; [::]:502 for IPv6
                                 (default: 0.0.0.0:502)
-  --map FILE                    register map (default: )" +
+  --map FILE                    register map (default: victron.yaml of the installed data,
+                                <prefix>/share/venus-modbusd; register-maps/victron.yaml when run
+                                from the build tree; here: )" +
            defaultMapPath() + R"()
   --overlay FILE                extra registers merged over the map, repeatable
   --read-only                   refuse every write (exception 2)
@@ -58,9 +61,7 @@ Exit status: 0 clean stop, 1 runtime failure, 2 bad arguments or configuration.
 }
 
 std::string defaultMapPath() {
-    namespace fs = std::filesystem;
-    if (fs::exists(VMD_DEFAULT_MAP)) return VMD_DEFAULT_MAP;
-    return VMD_SOURCE_MAP;
+    return core::dataDir().map;
 }
 
 namespace {

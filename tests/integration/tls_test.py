@@ -419,7 +419,7 @@ def case_doc_client(site, pki):
     with open(os.path.join(sitelib.SOURCE, "docs", "security.md"), encoding="utf-8") as f:
         code = re.search(r"```python\n(.*?)```", f.read(), re.S).group(1)
     for old, new in (('"192.168.1.5", port=802', '"127.0.0.1", port=%d' % tport), ('"ca.pem"', repr(pki["ca"])),
-                     ('"evcc.pem", "evcc.key"', "%r, %r" % pki["ess"])):
+                     ('"ess.pem", "ess.key"', "%r, %r" % pki["ess"])):
         check(old in code, "the example has %s" % old)
         code = code.replace(old, new)
     r = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, timeout=60)
@@ -563,8 +563,17 @@ def case_check(site, pki):
         f.write(tlslib.config_text(pki))
     r = subprocess.run([daemon, "--config", good, "--map", sitelib.SHIPPED_MAP, "--check"], capture_output=True,
                        text=True)
-    check(r.returncode == 0 and "tls: OK (server certificate 'O=venus-modbusd test,CN=venus-modbusd'" in r.stdout,
-          "--check loads the TLS files and names the server certificate (%d: %s)" % (r.returncode, r.stdout[-200:]))
+    check(r.returncode == 0 and "tls: OK (listen 127.0.0.1:0, server certificate 'O=venus-modbusd test,"
+          "CN=venus-modbusd', 3 roles, default-role none)\n" in r.stdout and "\nlisten: 0.0.0.0:502\n" in r.stdout,
+          "--check loads the TLS files and names the plain and TLS listen addresses, the server certificate and "
+          "the roles (%d: %s)" % (r.returncode, r.stdout[-300:]))
+    r = subprocess.run([daemon, "--config", "/dev/null", "--map", sitelib.SHIPPED_MAP, "--listen", "127.0.0.1:1502",
+                        "--listen", "[::1]:1502", "--tls-listen", "127.0.0.1:1802", "--tls-cert", pki["server"][0],
+                        "--tls-key", pki["server"][1], "--tls-client-ca", pki["ca"], "--tls-role", "viewer=read",
+                        "--check"], capture_output=True, text=True)
+    check(r.returncode == 0 and "\nlisten: 127.0.0.1:1502, [::1]:1502\n" in r.stdout and
+          "tls: OK (listen 127.0.0.1:1802, " in r.stdout and ", 1 role, default-role none)" in r.stdout,
+          "--check with two listen addresses and one role says so (%d: %s)" % (r.returncode, r.stdout[-300:]))
     with open(bad, "w") as f:
         f.write(tlslib.config_text(pki).replace(pki["server"][1], pki["admin"][1]))
     r = subprocess.run([daemon, "--config", bad, "--map", sitelib.SHIPPED_MAP, "--check"], capture_output=True,
