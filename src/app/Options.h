@@ -50,6 +50,7 @@ struct Options {
     std::chrono::seconds idleTimeout{300};
     std::chrono::milliseconds frameTimeout{5000};
     std::string logLevel = "info";
+    std::string stateDir = "/var/lib/venus-modbusd"; ///< where the output slots are kept; "": nowhere
     std::string config; ///< --config FILE
     bool check = false;
     bool version = false;
