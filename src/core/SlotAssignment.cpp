@@ -69,29 +69,35 @@ const std::map<unsigned, std::string>& noSlots() {
 
 } // namespace
 
-bool SlotAssignment::put(const Key& key, unsigned slot, const std::string& id) {
-    auto& table = tables_[key];
-    if (table.bySlot.count(slot) || table.byId.count(id)) {
-        if (table.bySlot.empty()) tables_.erase(key);
-        return false;
-    }
-    table.bySlot.emplace(slot, id);
-    table.byId.emplace(id, slot);
+const SlotAssignment::Table* SlotAssignment::table(const std::string& owner,
+                                                   const std::string& family) const {
+    auto o = tables_.find(owner);
+    if (o == tables_.end()) return nullptr;
+    auto f = o->second.find(family);
+    return f == o->second.end() ? nullptr : &f->second;
+}
+
+bool SlotAssignment::put(const std::string& owner, const std::string& family, unsigned slot,
+                         const std::string& id) {
+    if (auto t = table(owner, family); t && (t->bySlot.count(slot) || t->byId.count(id))) return false;
+    auto& t = tables_[owner][family];
+    t.bySlot.emplace(slot, id);
+    t.byId.emplace(id, slot);
     return true;
 }
 
 unsigned SlotAssignment::assign(const std::string& owner, const std::string& family, const std::string& id) {
-    Key key{owner, family};
-    if (auto t = tables_.find(key); t != tables_.end())
-        if (auto it = t->second.byId.find(id); it != t->second.byId.end()) return it->second;
+    const Table* t = table(owner, family);
+    if (t)
+        if (auto it = t->byId.find(id); it != t->byId.end()) return it->second;
     unsigned slot = 1;
-    if (auto t = tables_.find(key); t != tables_.end())
-        for (const auto& [taken, holder] : t->second.bySlot) { // in order: the first gap is the lowest free
+    if (t)
+        for (const auto& [taken, holder] : t->bySlot) { // in order: the first gap is the lowest free
             if (taken != slot) break;
             ++slot;
         }
     if (slot > kMaxSlots) return 0;
-    put(key, slot, id);
+    put(owner, family, slot, id);
     ++generation_;
     if (onChange) onChange();
     return slot;
@@ -99,50 +105,41 @@ unsigned SlotAssignment::assign(const std::string& owner, const std::string& fam
 
 unsigned SlotAssignment::slotOf(const std::string& owner, const std::string& family,
                                 const std::string& id) const {
-    auto t = tables_.find(Key{owner, family});
-    if (t == tables_.end()) return 0;
-    auto it = t->second.byId.find(id);
-    return it == t->second.byId.end() ? 0 : it->second;
+    const Table* t = table(owner, family);
+    if (!t) return 0;
+    auto it = t->byId.find(id);
+    return it == t->byId.end() ? 0 : it->second;
 }
 
 const std::string* SlotAssignment::idAt(const std::string& owner, const std::string& family,
                                         unsigned slot) const {
-    auto t = tables_.find(Key{owner, family});
-    if (t == tables_.end()) return nullptr;
-    auto it = t->second.bySlot.find(slot);
-    return it == t->second.bySlot.end() ? nullptr : &it->second;
+    const Table* t = table(owner, family);
+    if (!t) return nullptr;
+    auto it = t->bySlot.find(slot);
+    return it == t->bySlot.end() ? nullptr : &it->second;
 }
 
 const std::map<unsigned, std::string>& SlotAssignment::slots(const std::string& owner,
                                                              const std::string& family) const {
-    auto t = tables_.find(Key{owner, family});
-    return t == tables_.end() ? noSlots() : t->second.bySlot;
-}
-
-std::size_t SlotAssignment::owners() const {
-    std::size_t count = 0;
-    const std::string* last = nullptr;
-    for (const auto& [key, table] : tables_) { // ordered by owner first
-        if (!last || *last != key.first) ++count;
-        last = &key.first;
-    }
-    return count;
+    const Table* t = table(owner, family);
+    return t ? t->bySlot : noSlots();
 }
 
 std::string SlotAssignment::toText() const {
     std::string text(kHeader);
     text += '\n';
-    for (const auto& [key, table] : tables_)
-        for (const auto& [slot, id] : table.bySlot) {
-            text += encode(key.first);
-            text += ' ';
-            text += encode(key.second);
-            text += ' ';
-            text += std::to_string(slot);
-            text += ' ';
-            text += encode(id);
-            text += '\n';
-        }
+    for (const auto& [owner, families] : tables_)
+        for (const auto& [family, t] : families)
+            for (const auto& [slot, id] : t.bySlot) {
+                text += encode(owner);
+                text += ' ';
+                text += encode(family);
+                text += ' ';
+                text += std::to_string(slot);
+                text += ' ';
+                text += encode(id);
+                text += '\n';
+            }
     return text;
 }
 
@@ -177,7 +174,7 @@ SlotAssignment::Parsed SlotAssignment::fromText(std::string_view text) {
             problem("slot '" + std::string(f[2]) + "' is not a number in 1.." + std::to_string(kMaxSlots));
             continue;
         }
-        if (!parsed.assignment.put({owner, family}, slot, id))
+        if (!parsed.assignment.put(owner, family, slot, id))
             problem("slot " + std::to_string(slot) + " or identifier '" + id + "' of " + owner + " " +
                     family + " is given by an earlier line");
     }

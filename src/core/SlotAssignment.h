@@ -35,7 +35,7 @@ class SlotAssignment {
                                                                const std::string& family) const;
     [[nodiscard]] bool empty() const { return tables_.empty(); }
     /// How many owners hold slots.
-    [[nodiscard]] std::size_t owners() const;
+    [[nodiscard]] std::size_t owners() const { return tables_.size(); }
     /// Counts the changes: a caller that keeps the assignment compares it with the one it saved.
     [[nodiscard]] std::uint64_t generation() const { return generation_; }
     /// Called after every change (a new slot given), to have it saved.
@@ -55,11 +55,13 @@ class SlotAssignment {
         std::map<unsigned, std::string> bySlot;
         std::map<std::string, unsigned> byId;
     };
-    using Key = std::pair<std::string, std::string>; ///< owner, family
     /// Records `id` in `slot`; false when either is taken.
-    bool put(const Key& key, unsigned slot, const std::string& id);
+    bool put(const std::string& owner, const std::string& family, unsigned slot, const std::string& id);
+    /// The table of an owner and family, nullptr if it has none (looked up without copying the keys:
+    /// a value change of an output asks for its slot).
+    [[nodiscard]] const Table* table(const std::string& owner, const std::string& family) const;
 
-    std::map<Key, Table> tables_;
+    std::map<std::string, std::map<std::string, Table>> tables_; ///< owner -> family -> table
     std::uint64_t generation_ = 0;
 };
 
