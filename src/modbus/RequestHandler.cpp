@@ -319,8 +319,8 @@ ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t a
         auto dest = services_->writeTarget(*service, target);
         if (dest.state == core::SlotTarget::State::Vacated)
             return refuse(ExceptionCode::IllegalDataAddress,
-                          fmt::format("{} is held for an output {} no longer publishes", map_->paths()[target],
-                                      service->name));
+                          fmt::format("{} is held for an output {} no longer publishes",
+                                      map_->paths()[target], service->name));
         auto path = std::move(dest.path);
         if (path.empty())
             return refuse(ExceptionCode::GatewayPathUnavailable,
