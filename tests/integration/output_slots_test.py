@@ -96,6 +96,8 @@ with Site(BUILD, prefix="vmd-slots.") as site:
           "which still switches relay_2 (and nothing else): %s" % sets(site, "sim-new.log"))
     check(c.read(UNIT, slot(3), 25) == [0] * 25, "slot 3, held for the gone relay_3, reads not available")
     check(c.write(UNIT, slot(3, STATE), 1) == 2, "and refuses a write with exception 2")
+    check(wait_for(lambda: "/SwitchableOutput/#3/State is held for an output %s no longer publishes" % SERVICE
+                   in site.text("server-1.log"), 5), "the refusal is logged with its reason")
     check(c.write(UNIT, slot(4, STATE), 1) is None and
           sets(site, "sim-new.log")[-1] == "SET %s /SwitchableOutput/aux_1/State i 1" % SERVICE,
           "slot 4 switches aux_1: %s" % sets(site, "sim-new.log")[-1:])
