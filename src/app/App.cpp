@@ -3,6 +3,7 @@
 #include "app/Config.h"
 #include "app/Diagnostics.h"
 #include "app/Options.h"
+#include "app/SlotStateFile.h"
 #include "app/WriteSwitch.h"
 #include "core/EventLoop.h"
 #include "core/ServiceIndex.h"
@@ -32,6 +33,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <utility>
 
 namespace vmd::app {
 
@@ -215,13 +217,22 @@ class Daemon {
     Daemon(int argc, char** argv, Options options, std::shared_ptr<const regmap::RegisterMap> map,
            std::unique_ptr<sdbus::IConnection> bus)
         : argc_(argc), argv_(argv), options_(std::move(options)), map_(std::move(map)), bus_(std::move(bus)),
-          index_(std::make_unique<core::ServiceIndex>(*map_)), mirror_(*bus_, *index_),
+          slotFile_(options_.stateDir), slots_(slotFile_.load()),
+          index_(std::make_unique<core::ServiceIndex>(*map_, slots_)), mirror_(*bus_, *index_),
           writer_(*bus_, dbus::Writer::callLimitFor(options_.writeTimeout)),
           handler_(*index_, {options_.notAvailable,
                              options_.readOnly,
                              {VMD_VERSION_MAJOR, VMD_VERSION_MINOR, VMD_VERSION_PATCH}}),
           server_(loop_, handler_, writer_, serverOptions(options_)) {
         server_.setMapOwner(map_);
+        // A new output slot is saved before the next wait of the loop: one write for a batch of them.
+        slots_->onChange = [this] {
+            if (std::exchange(slotSaveQueued_, true)) return;
+            loop_.at(core::EventLoop::Clock::now(), [this] {
+                slotSaveQueued_ = false;
+                slotFile_.save(*slots_);
+            });
+        };
         // A certificate, key, client CA or CRL that does not load stops the start (exit 1, named).
         if (options_.tls.enabled)
             server_.setTlsContext(std::make_shared<modbus::TlsContext>(tlsFiles(options_)));
@@ -267,6 +278,7 @@ class Daemon {
             return 1;
         }
         sd_notify(0, "STOPPING=1");
+        slotFile_.save(*slots_);
         return 0;
     }
 
@@ -479,8 +491,10 @@ class Daemon {
             options.maxClientsPerAddress != options_.maxClientsPerAddress)
             log_->info("reload: {} clients at once, {} per address (for new connections)", options.maxClients,
                        options.maxClientsPerAddress);
+        if (options.stateDir != options_.stateDir) log_->warn("reload: state-dir changed: needs a restart");
         options.bus = options_.bus;
         options.listen = options_.listen;
+        options.stateDir = options_.stateDir;
         setUpLogging(options.logLevel);
         writer_.setTimeout(dbus::Writer::callLimitFor(options.writeTimeout));
         handler_.setNotAvailable(options.notAvailable);
@@ -541,6 +555,9 @@ class Daemon {
     std::shared_ptr<const regmap::RegisterMap> map_;
     std::unique_ptr<sdbus::IConnection> bus_;
     core::EventLoop loop_;
+    SlotStateFile slotFile_;
+    std::shared_ptr<core::SlotAssignment> slots_; ///< output slots, shared by every map a reload brings
+    bool slotSaveQueued_ = false;
     std::unique_ptr<core::ServiceIndex> index_;
     dbus::BusMirror mirror_;
     dbus::Writer writer_;

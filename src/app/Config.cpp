@@ -30,6 +30,7 @@ const std::map<std::string, std::pair<std::string, Kind>> kKeys = {
     {"idle-timeout", {"idle-timeout", Kind::Scalar}},
     {"frame-timeout", {"frame-timeout", Kind::Scalar}},
     {"log-level", {"log-level", Kind::Scalar}},
+    {"state-dir", {"state-dir", Kind::Scalar}},
 };
 
 std::string keyList() {

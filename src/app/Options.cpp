@@ -39,6 +39,8 @@ Serve the D-Bus data of a Victron Venus OS system as Modbus TCP registers.
   --frame-timeout MS            disconnect a client whose request stays incomplete this long
                                 (default: 5000)
   --log-level LEVEL             trace, debug, info, warn, error, off (default: info)
+  --state-dir DIR               where the output slots are kept across restarts; "" keeps them
+                                only while running (default: /var/lib/venus-modbusd)
   --check                       validate the config, map and overlays, print a summary, exit 0 or 2
   --version                     print the version and exit
   --help                        print this help and exit
@@ -180,6 +182,8 @@ void applyOption(Options& o, const std::string& name, const std::string& value) 
         o.map = value;
     else if (name == "overlay")
         o.overlays.push_back(value);
+    else if (name == "state-dir")
+        o.stateDir = value;
     else if (name == "config")
         o.config = value;
     else if (name == "allow")
@@ -244,6 +248,7 @@ Options parseOptions(int argc, char** argv) {
         {"idle-timeout", required_argument, nullptr, 0},
         {"frame-timeout", required_argument, nullptr, 0},
         {"log-level", required_argument, nullptr, 0},
+        {"state-dir", required_argument, nullptr, 0},
         {"tls-listen", required_argument, nullptr, 0},
         {"tls-cert", required_argument, nullptr, 0},
         {"tls-key", required_argument, nullptr, 0},

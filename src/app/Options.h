@@ -50,6 +50,8 @@ struct Options {
     std::chrono::seconds idleTimeout{300};
     std::chrono::milliseconds frameTimeout{5000};
     std::string logLevel = "info";
+    /// Where the output slots are kept across restarts (SlotStateFile); "": nowhere.
+    std::string stateDir = "/var/lib/venus-modbusd";
     std::string config; ///< --config FILE
     bool check = false;
     bool version = false;

@@ -58,7 +58,11 @@ struct RebuildPlan;
 /// Pure data: filled by the BusMirror in the daemon and by hand in unit tests.
 class ServiceIndex {
   public:
-    explicit ServiceIndex(const regmap::RegisterMap& map) : map_(&map), slots_(map) {}
+    /// `slots`: the output slot assignment the index fills (kept by the daemon across restarts); a
+    /// fresh one when not given. A rebuilt index shares it.
+    explicit ServiceIndex(const regmap::RegisterMap& map,
+                          std::shared_ptr<SlotAssignment> slots = std::make_shared<SlotAssignment>())
+        : map_(&map), slots_(map, std::move(slots)) {}
 
     /// Adds a loaded service (or replaces one of the same name) and returns it for filling in.
     ServiceState& add(const std::string& name);
@@ -67,7 +71,8 @@ class ServiceIndex {
     ServiceState& addLoading(const std::string& name);
     void remove(const std::string& name);
     [[nodiscard]] ServiceState* find(const std::string& name);
-    /// Call after a service's instance changed.
+    /// Call after a service's instance changed. A served service is bound to its slot owner then
+    /// (slotOwner): its output identifiers without a slot get one.
     void reindex();
 
     /// Whether a service is served and listed: loaded, and identified by a valid /DeviceInstance or of a
@@ -100,9 +105,17 @@ class ServiceIndex {
         return slots_.apply(state.slots, state.values, path, value);
     }
     /// The D-Bus path a write to `path` goes to on `state`: the map's path, or for a slot path the path
-    /// of the identifier in that slot; "" when the service has no identifier in that slot.
-    [[nodiscard]] std::string writePath(const ServiceState& state, regmap::PathId path) const;
-    /// Which identifier fills which slot on `state` ("/SwitchableOutput/ 1=pwm_1 2=relay_1"), "" if none.
+    /// of the identifier in that slot; "" when no output the service publishes holds that slot.
+    [[nodiscard]] std::string writePath(const ServiceState& state, regmap::PathId path) const {
+        return writeTarget(state, path).path;
+    }
+    /// As writePath, and whether an empty path is a slot held for an output that is gone (Vacated).
+    [[nodiscard]] SlotTarget writeTarget(const ServiceState& state, regmap::PathId path) const;
+    /// Whose output slots a service fills: "TYPE:INSTANCE" ("switch:1"), or its bus name when it has
+    /// no /DeviceInstance; the same across restarts of the service and of the daemon.
+    [[nodiscard]] static std::string slotOwner(const ServiceState& state);
+    /// Which identifier fills which slot on `state` ("/SwitchableOutput/ 1=pwm_1 2=relay_1 3=(relay_9)",
+    /// in parentheses: held for an output that is gone), "" if none.
     [[nodiscard]] std::string slotSummary(const ServiceState& state) const {
         return slots_.describe(state.slots);
     }

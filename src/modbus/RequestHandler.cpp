@@ -314,8 +314,14 @@ ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t a
                 target = path;
                 break;
             }
-        // A slot path goes to the identifier in that slot; an empty slot has nothing to write to.
-        auto path = services_->writePath(*service, target);
+        // A slot path goes to the identifier in that slot; an empty slot has nothing to write to, and a
+        // slot held for an output that is gone refuses writes until that output returns.
+        auto dest = services_->writeTarget(*service, target);
+        if (dest.state == core::SlotTarget::State::Vacated)
+            return refuse(ExceptionCode::IllegalDataAddress,
+                          fmt::format("{} is held for an output {} no longer publishes",
+                                      map_->paths()[target], service->name));
+        auto path = std::move(dest.path);
         if (path.empty())
             return refuse(ExceptionCode::GatewayPathUnavailable,
                           fmt::format("{} holds no output on {}", map_->paths()[target], service->name));

@@ -1,7 +1,8 @@
 """The GX bundle's run script (packaging/gx/service/run) as docs/deploy.md describes it, on this machine:
 "Further options (--allow, --write-allow, --read-only, ...) go in /data/venus-modbusd/venus-modbusd.yaml
 ... the run script passes it with --config when it exists"; it serves "on the port of `port`" (5020
-without it) with --bus system and the bundled map, and "Leave listen, map and bus to the run script".
+without it) with --bus system, the bundled map and the bundle's directory as --state-dir (its
+output-slots), and "Leave `listen`, `map`, `bus` and `state-dir` to the run script".
 
 A directory laid out like the bundle: service/run (the shipped script, unchanged), venus-modbusd (here
 a wrapper that runs the build's daemon, as the bundle's wrapper runs bin/venus-modbusd), victron.yaml,
@@ -65,6 +66,8 @@ def run_case(site, bundle, env, case, config, log):
     if not check(proc is not None, "%s: the run script serves on [::]:%d, the port of `port`" % (case, port)):
         return
     check(os.path.join(bundle, "victron.yaml") in site.text(log), "%s: with the bundled map" % case)
+    check(os.path.join(bundle, "output-slots") in site.text(log),
+          "%s: the output slots are kept in the bundle's directory" % case)
     c = Connection(port)
     check(c.read(100, 800) == [0x6330], "%s: the system bus is mirrored" % case)
     answer = c.write(100, 2700, 40)

@@ -157,8 +157,11 @@ class Site:
     def start_server(self, *args, log="server.log", env=None, bus=True, config="/dev/null", map_file=SHIPPED_MAP):
         """Starts venus-modbusd on 127.0.0.1:0 (unless args say otherwise) and returns (process, port).
 
-        `--config /dev/null` and `--map` keep an installed /etc/venus-modbusd config or map out of the test."""
+        `--config /dev/null`, `--map` and `--state-dir` (the site's directory) keep an installed
+        /etc/venus-modbusd config or map, and the output slots an installed daemon kept, out of the test."""
         command = [os.path.join(self.build, "venus-modbusd"), "--config", config, "--map", map_file]
+        if "--state-dir" not in args:
+            command += ["--state-dir", self.work]
         if bus:
             command += ["--bus", self.bus]
         if "--listen" not in args:

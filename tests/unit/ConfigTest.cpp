@@ -31,6 +31,7 @@ write-timeout: 500
 idle-timeout: 60
 frame-timeout: 2000
 log-level: debug
+state-dir: /data/venus-modbusd
 )",
                          "c.yaml");
     CHECK(o.bus == "unix:path=/run/dbus/test");
@@ -47,6 +48,7 @@ log-level: debug
     CHECK(o.idleTimeout.count() == 60);
     CHECK(o.frameTimeout.count() == 2000);
     CHECK(o.logLevel == "debug");
+    CHECK(o.stateDir == "/data/venus-modbusd");
 }
 
 TEST_CASE("command-line options override the config file", "[config]") {

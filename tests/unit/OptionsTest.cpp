@@ -46,6 +46,13 @@ TEST_CASE("options have the documented defaults", "[options]") {
     CHECK(o.writeAllow.empty());
     CHECK(o.logLevel == "info");
     CHECK(o.overlays.empty());
+    CHECK(o.stateDir == "/var/lib/venus-modbusd"); // the unit's StateDirectory=
+}
+
+TEST_CASE("the state directory is an option; empty keeps the output slots only while running", "[options]") {
+    CHECK(parse({"--state-dir", "/data/venus-modbusd"}).stateDir == "/data/venus-modbusd");
+    CHECK(parse({"--state-dir", ""}).stateDir.empty());
+    CHECK(parse({"--state-dir=/tmp/s"}).stateDir == "/tmp/s");
 }
 
 TEST_CASE("every option of the command-line contract is understood", "[options]") {
