@@ -258,10 +258,12 @@ std::string RequestHandler::describeTarget(std::uint16_t address, std::span<cons
     const std::string shown = quantity == 0 ? std::string{} : " words [" + words + "]";
     const Register* reg = map_->at(address);
     if (!reg) return fmt::format("address {} quantity {}{}", address, quantity, shown);
-    const auto& type = reg->service < map_->serviceTypes().size() ? map_->serviceTypes()[reg->service] : "?";
+    const std::string type = reg->service < map_->serviceTypes().size() ? map_->serviceTypes()[reg->service] : "?";
+    // A reserved or computed register has no D-Bus path of its own.
+    const std::string path = reg->paths.empty() ? std::string("no D-Bus path") : map_->paths()[reg->paths.front()];
     return fmt::format("register {}{} ({} {}){}", reg->address,
-                       quantity > reg->words ? fmt::format(" quantity {}", quantity) : std::string{}, type,
-                       map_->paths()[reg->paths.front()], shown);
+                       quantity > reg->words ? fmt::format(" quantity {}", quantity) : std::string{}, type, path,
+                       shown);
 }
 
 ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t address,

@@ -99,7 +99,9 @@ TEST_CASE("a service restarting under reads answers exception 10 until loaded an
             return l == 400;
         },
         std::chrono::seconds(15)));
-    CHECK(!linesOf(back.logFile(), "REPLY com.victronenergy.tank.zreal").empty()); // it did answer late
+    // It did answer late (the simulator writes its REPLY line after sending the reply: wait for it).
+    CHECK(eventually([&] { return !linesOf(back.logFile(), "REPLY com.victronenergy.tank.zreal").empty(); },
+                     std::chrono::seconds(5)));
     CHECK(seen.count(-10) == 1);                                                   // away, then loading
     for (int l : seen)
         CHECK((l == 400 || l == -10));
