@@ -610,3 +610,21 @@ TEST_CASE("the largest quantities are served: read 125 (FC 3, 4), write 123 (FC 
     CHECK(out.reply.exception() == ExceptionCode::IllegalDataValue);
     CHECK(out.writes.empty());
 }
+
+// A refused write is described for the log by its register and D-Bus path; reserved and computed
+// registers have none (the request fuzzer found a crash here).
+TEST_CASE_METHOD(Fixture, "a refused write names its register, path, words and reason, computed and reserved ones too",
+                 "[handler][log]") {
+    auto viewer = modbus::AccessPolicy::readOnly();
+    auto computed = handleAs(100, {6, 0x03, 0x3E, 0, 1}, 0, viewer); // 830, UTC time
+    CHECK(computed.reply.exception() == ExceptionCode::IllegalFunction);
+    CHECK(computed.refusal == "register 830 (system no D-Bus path) words [0x0001]: outside what the TLS role may "
+                              "write (read)");
+    auto reserved = run(246, {6, 0, 7, 0, 1}); // reserved[2], read-only
+    CHECK(reserved.reply.exception() == ExceptionCode::IllegalDataAddress);
+    CHECK(reserved.refusal == "register 7 (vebus no D-Bus path) words [0x0001]: register 7 is read-only");
+    auto range = run(246, {6, 0, 5, 0, 9}); // outside register 5's documented values
+    CHECK(range.reply.exception() == ExceptionCode::IllegalDataValue);
+    CHECK(range.refusal.find("the value does not fit register 5") != std::string::npos);
+    CHECK(run(246, read(3, 1)).refusal.empty());
+}
