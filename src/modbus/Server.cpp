@@ -15,6 +15,7 @@
 #include <ctime>
 #include <optional>
 #include <stdexcept>
+#include <tuple>
 
 namespace vmd::modbus {
 
@@ -40,6 +41,12 @@ std::string describe(WriteResult result, int code) {
         break;
     }
     return code < 0 ? "refused (D-Bus error)" : "refused (SetValue returned " + std::to_string(code) + ")";
+}
+
+/// The address and quantity fields of a request PDU, -1 where it is too short; FC 6 writes one register.
+std::pair<int, int> addressAndQuantity(std::span<const std::uint8_t> pdu) {
+    auto field = [&](std::size_t at) { return pdu.size() >= at + 2 ? (pdu[at] << 8) | pdu[at + 1] : -1; };
+    return {field(1), pdu[0] == 6 ? 1 : field(3)};
 }
 
 bool isWrite(int fc) {
@@ -230,10 +237,9 @@ std::string ClientError::describe() const {
 /// At debug level, one line a request and one its answer (the answer of a write comes when D-Bus has
 /// answered: its audit line at info level).
 void Server::logRequest(const Connection& c, const Frame& frame, const Outcome& outcome) {
-    const auto& pdu = frame.pdu;
-    auto field = [&](std::size_t at) { return pdu.size() >= at + 2 ? (pdu[at] << 8) | pdu[at + 1] : -1; };
+    const auto [address, quantity] = addressAndQuantity(frame.pdu);
     log()->debug("{}: request transaction {} unit {} function {} address {} quantity {} ({} bytes)", c.peer,
-                 frame.transactionId, frame.unit, pdu[0], field(1), pdu[0] == 6 ? 1 : field(3), pdu.size());
+                 frame.transactionId, frame.unit, frame.pdu[0], address, quantity, frame.pdu.size());
     if (!outcome.writes.empty())
         log()->debug("{}: transaction {}: {} D-Bus write(s) to carry out before the answer", c.peer,
                      frame.transactionId, outcome.writes.size());
@@ -246,13 +252,10 @@ void Server::logRequest(const Connection& c, const Frame& frame, const Outcome& 
 
 void Server::noteException(Connection& c, const Frame& frame, ExceptionCode code, const std::string& refusal) {
     // Only numbers are kept here: text is made when a line is logged or the diagnostics ask.
-    const auto& pdu = frame.pdu;
-    auto field = [&](std::size_t at) { return pdu.size() >= at + 2 ? (pdu[at] << 8) | pdu[at + 1] : -1; };
     auto& e = c.lastError;
     e.unit = frame.unit;
-    e.function = pdu[0];
-    e.address = field(1);
-    e.quantity = pdu[0] == 6 ? 1 : field(3);
+    e.function = frame.pdu[0];
+    std::tie(e.address, e.quantity) = addressAndQuantity(frame.pdu);
     e.code = code;
     lastError_ = e;
     lastError_.time = std::time(nullptr);

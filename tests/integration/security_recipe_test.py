@@ -28,6 +28,7 @@ from pymodbus.client import ModbusTlsClient
 from pymodbus.transaction import ModbusSocketFramer
 
 from sitelib import SOURCE, Checks, Site, wait_for
+from tlslib import DrainingTlsClient  # the doc's client (docs/security.md, "How clients connect")
 
 BUILD = sys.argv[1]
 checks = Checks("security recipe")
@@ -37,19 +38,6 @@ with open(os.path.join(SOURCE, "docs", "security.md"), encoding="utf-8") as f:
     DOC = f.read()
 BLOCKS = re.findall(r"```sh\n(.*?)```", DOC, re.S)
 CONFIG = re.search(r"```yaml\n(.*?)```", DOC, re.S).group(1)
-
-
-class DrainingTlsClient(ModbusTlsClient):
-    """The doc's pymodbus client (docs/security.md, "How clients connect")."""
-
-    def recv(self, size):
-        pending = self.socket.pending() if self.socket is not None else 0
-        if not pending:
-            return super().recv(size)
-        data = self.socket.recv(pending if size is None else min(size, pending))
-        if size is not None and len(data) == size:
-            return data
-        return data + super().recv(None if size is None else size - len(data))
 
 
 def context(pki, who):

@@ -7,8 +7,7 @@ sim=$1
 work=$(mktemp -d /tmp/vmd-sim-keys.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 status=0
-expect() { # VALUE-LINE EXPECTED-MESSAGE
-  printf 'services:\n  - name: com.victronenergy.tank.t\n    %s\n    paths:\n      /Level: 1.0\n' "$1" > "$work/s.yaml"
+run_case() { # LABEL EXPECTED-MESSAGE: the scenario in $work/s.yaml exits 2 with the message
   local rc=0
   "$sim" --bus unix:path=/nonexistent --scenario "$work/s.yaml" > "$work/out" 2>&1 || rc=$?
   if [ $rc -ne 2 ] || ! grep -qF "$2" "$work/out"; then
@@ -16,6 +15,10 @@ expect() { # VALUE-LINE EXPECTED-MESSAGE
   else
     echo "ok   '$1': exit 2, $(head -n 1 "$work/out")"
   fi
+}
+expect() { # VALUE-LINE EXPECTED-MESSAGE: a fault key of the service
+  printf 'services:\n  - name: com.victronenergy.tank.t\n    %s\n    paths:\n      /Level: 1.0\n' "$1" > "$work/s.yaml"
+  run_case "$1" "$2"
 }
 expect "read-delay-ms: -5" "s.yaml:3: read-delay-ms must be 0..3600000"
 expect "reads-fail-for-ms: 1.5" "s.yaml:3: reads-fail-for-ms must be 0..3600000"
@@ -27,13 +30,7 @@ expect "listed-only: {Level 2: 1}" "s.yaml:3: bad listed-only key 'Level 2' (mus
 expect "listed-only: {/Level: 2}" "s.yaml:3: duplicate path /Level"
 expect_path() { # PATH-VALUE EXPECTED-MESSAGE: a fault key of one path
   printf 'services:\n  - name: com.victronenergy.tank.t\n    paths:\n      /Level: %s\n' "$1" > "$work/s.yaml"
-  local rc=0
-  "$sim" --bus unix:path=/nonexistent --scenario "$work/s.yaml" > "$work/out" 2>&1 || rc=$?
-  if [ $rc -ne 2 ] || ! grep -qF "$2" "$work/out"; then
-    echo "FAIL '$1': exit $rc, output: $(cat "$work/out")"; status=1
-  else
-    echo "ok   '$1': exit 2, $(head -n 1 "$work/out")"
-  fi
+  run_case "$1" "$2"
 }
 expect_path "{value: 1.0, read-fails-for-ms: -1}" "s.yaml:4: path /Level: read-fails-for-ms must be 0..3600000"
 expect_path "{value: 1.0, read-fails-for-ms: 2.5}" "s.yaml:4: path /Level: read-fails-for-ms must be 0..3600000"
