@@ -25,7 +25,7 @@ void WriteCoordinator::sendNext(JobId id, Job& job, Clock::time_point now) {
     if (job.next == job.writes.size()) return finish(id, ExceptionCode::None);
     const auto& op = job.writes[job.next];
     const Token token = nextToken_++;
-    pending_[token] = Pending{op, job.origin, id, true, std::nullopt, now};
+    pending_[token] = Pending{op, job.origin, id, std::nullopt, now};
     ++clientInFlight_[{op.service, op.path}];
     job.expiry = now + writeTimeout_;
     sends_.push_back({token, op, job.origin});
@@ -56,7 +56,7 @@ void WriteCoordinator::answered(Token token, WriteResult result, int code, Clock
     auto pending = std::move(it->second);
     pending_.erase(it);
 
-    if (!pending.client) {
+    if (pending.firing) {
         Event event;
         event.kind = Event::Kind::FailsafeAnswered;
         event.elapsed = now - pending.sentAt;
@@ -99,7 +99,7 @@ void WriteCoordinator::failedToStart(Token token, Clock::time_point now) {
     if (it == pending_.end()) return;
     auto pending = std::move(it->second);
     pending_.erase(it);
-    if (!pending.client) { // nothing was sent: the same attempt is due again after the back-off
+    if (pending.firing) { // nothing was sent: the same attempt is due again after the back-off
         (void)failsafe_.written(*pending.firing, false, now);
         return;
     }
@@ -141,7 +141,7 @@ void WriteCoordinator::fireDue(Clock::time_point now) {
         events_.push_back(std::move(event));
         const Token token = nextToken_++;
         sends_.push_back({token, firing.op, {}});
-        pending_[token] = Pending{firing.op, {}, std::nullopt, false, std::move(firing), now};
+        pending_[token] = Pending{firing.op, {}, std::nullopt, std::move(firing), now};
     }
     // Say once per arming that a due fail-safe waits for a client write on its path.
     for (const auto& op : failsafe_.heldBack(now, held)) {

@@ -121,8 +121,7 @@ class WriteCoordinator {
         WriteOp op;
         Origin origin;
         std::optional<JobId> job;               ///< a client write whose request still waits for it
-        bool client = true;                     ///< false: a fail-safe write
-        std::optional<Failsafe::Firing> firing; ///< the fail-safe attempt
+        std::optional<Failsafe::Firing> firing; ///< a fail-safe write's attempt; none for a client write
         Clock::time_point sentAt;
     };
     using PathKey = std::pair<std::string, std::string>; ///< (service, path)
