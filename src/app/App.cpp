@@ -152,7 +152,6 @@ class Daemon {
             if (!listening_ && mirror_.initialLoadDone()) startListening();
         });
         loop_.at(core::EventLoop::Clock::now() + kInitialLoadTimeout, [this] { startListening(); });
-        everySecond();
         startWatchdog();
         try {
             loop_.run();
@@ -234,6 +233,8 @@ class Daemon {
             log_->warn("serving before every service answered GetItems ({} still loading)",
                        mirror_.stillLoading());
         server_.listen();
+        // In step with the server's once-a-second sweep, scheduled just now: one wake-up a second for both.
+        loop_.at(core::EventLoop::Clock::now() + std::chrono::seconds(1), [this] { everySecond(); });
         updateWriteSwitch();
         if (diagnostics_) diagnostics_->update(*index_, server_);
         for (const auto& address : server_.boundAddresses())

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/ServiceIndex.h"
+#include "dbus/MirrorPaths.h"
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -25,6 +26,11 @@ namespace vmd::dbus {
 /// superseded load, are dropped. A load that read nothing is retried with back-off. Signals carry no
 /// destination: from a connection that owns one name they are applied to it; from one that owns
 /// several, the changed paths are read again from each name, so that each keeps its own values.
+///
+/// Signals are read in place (docs/benchmarks.md, "Mirroring a busy bus"): a path that no register of
+/// the service's type reads (nor /DeviceInstance, a watched path or a slot path) is skipped before its
+/// value is decoded, and a kept value is decoded straight into the service's values, with no
+/// intermediate container and no heap allocation in the steady state.
 class BusMirror {
   public:
     BusMirror(sdbus::IConnection& connection, core::ServiceIndex& index);
@@ -44,7 +50,7 @@ class BusMirror {
     void rebind(core::ServiceIndex& index);
 
     /// Also keeps `path` (of any service), though no register uses it; see watched().
-    void watch(const std::string& path) { watchedPaths_.insert(path); }
+    void watch(const std::string& path);
     /// The value of a watched path on a service: nullptr while unknown (not published, service
     /// absent or still loading).
     [[nodiscard]] const codec::Value* watched(const std::string& service, const std::string& path) const;
@@ -73,9 +79,17 @@ class BusMirror {
     sdbus::IProxy& pathProxy(Tracked& tracked, const std::string& path);
     /// Reads `paths` of one service again (signals from a connection that owns several names).
     void reread(Tracked& tracked, const std::vector<std::string>& paths);
-    void applySignal(const std::string& sender, const std::map<std::string, sdbus::Variant>& values);
+    /// The service that sent a signal when its connection owns exactly one tracked name; nullptr when it
+    /// owns none (not a Venus service, or gone) or several (then `several` is set).
+    Tracked* sender(std::string_view unique, bool& several);
+    /// Whether some name of a connection that owns several keeps `path` (their values are read again).
+    bool keptByAny(std::string_view unique, std::string_view path) const;
+    void rereadFromAll(std::string_view unique, const std::vector<std::string>& paths);
     void applyValue(core::ServiceState& state, const std::string& path, const sdbus::Variant& value);
-    void applyDeviceInstance(core::ServiceState& state, const sdbus::Variant& value);
+    /// Applies one value of `path` as `kept` says; `read(codec::Value&)` decodes it (false: malformed).
+    template <typename Read>
+    bool store(core::ServiceState& state, std::string_view path, const MirrorPaths::Kept& kept, Read&& read);
+    void applyDeviceInstance(core::ServiceState& state, const codec::Value& value);
     void onItemsChanged(sdbus::Message& message);
     void onPropertiesChanged(sdbus::Message& message);
     void onNameOwnerChanged(sdbus::Message& message);
@@ -86,14 +100,15 @@ class BusMirror {
     core::ServiceIndex* index_;
     std::unique_ptr<sdbus::IProxy> busProxy_;
     std::vector<sdbus::Slot> matches_;
-    std::map<std::string, std::unique_ptr<Tracked>> tracked_; ///< by well-known name
-    std::multimap<std::string, std::string> byOwner_;         ///< unique name -> well-known names
-    std::vector<std::unique_ptr<Tracked>> graveyard_;         ///< freed outside of their callbacks
+    std::map<std::string, std::unique_ptr<Tracked>> tracked_;      ///< by well-known name
+    std::multimap<std::string, std::string, std::less<>> byOwner_; ///< unique name -> well-known names
+    std::vector<std::unique_ptr<Tracked>> graveyard_;              ///< freed outside of their callbacks
     std::size_t initialPending_ = 0;
     std::uint64_t lastLoad_ = 0; ///< the id of the latest load started, for matching replies
     Scheduler schedule_;
-    std::map<regmap::ServiceTypeId, std::vector<regmap::PathId>> pathsByType_;
+    MirrorPaths paths_; ///< what to keep of each path, by service type (rebuilt with the map)
     std::set<std::string> watchedPaths_;
+    codec::Value scratch_; ///< a kept value that has no place in ServiceState::values (reused)
     std::map<std::pair<std::string, std::string>, codec::Value> watchedValues_; ///< (service, path)
 };
 

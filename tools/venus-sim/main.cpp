@@ -1,5 +1,6 @@
 // venus-sim: simulates the D-Bus services of a Venus OS GX device from a YAML scenario.
 
+#include "Churn.h"
 #include "EssModel.h"
 #include "Scenario.h"
 #include "SimService.h"
@@ -31,12 +32,18 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: venus-sim [--bus session|system|ADDRESS] [--private] [--scenario FILE]\n"
-    "                 [--only SERVICE_NAME]... [--log-level LEVEL] [--help]\n"
+    "                 [--only SERVICE_NAME]... [--churn N [--churn-count FILE]] [--log-level LEVEL]\n"
+    "                 [--help]\n"
     "  --bus        bus to publish on (default session); ADDRESS like unix:path=/tmp/bus\n"
-    "  --private    start a private dbus-daemon and print DBUS_ADDRESS=<address>\n"
+    "  --private    start a private dbus-daemon and print DBUS_ADDRESS=<address> and DBUS_PID=<pid>\n"
     "  --scenario   scenario YAML (default: ess-site.yaml, the installed one if there is one,\n"
     "               else the one of the source tree)\n"
     "  --only       publish only this service of the scenario (repeatable)\n"
+    "  --churn      N value changes a second over every numeric path of every service, instead of\n"
+    "               the scenario's walks, once per tick-ms: half the services batch a tick's changes\n"
+    "               into one ItemsChanged, half emit one PropertiesChanged per path\n"
+    "  --churn-count  keep the churn's counts in FILE, one line: changes C items-changed I\n"
+    "               properties-changed P (also printed on stop)\n"
     "  --log-level  trace|debug|info|warn|error|critical|off (default info)\n";
 
 struct UsageError : std::runtime_error {
@@ -52,6 +59,8 @@ struct Options {
     std::string scenario = std::filesystem::exists(VMD_SIM_INSTALLED_SCENARIO) ? VMD_SIM_INSTALLED_SCENARIO
                                                                                : VMD_SIM_DEFAULT_SCENARIO;
     std::vector<std::string> only;
+    double churn = 0;       ///< --churn: value changes a second, 0 = off
+    std::string churnCount; ///< --churn-count FILE
     spdlog::level::level_enum logLevel = spdlog::level::info;
     bool help = false;
 };
@@ -80,6 +89,18 @@ Options parseArgs(int argc, char** argv) {
             o.scenario = value();
         else if (arg == "--only")
             o.only.push_back(value());
+        else if (arg == "--churn") {
+            const std::string text = value();
+            std::size_t used = 0;
+            try {
+                o.churn = std::stod(text, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            if (used != text.size() || !(o.churn > 0) || o.churn > 1e6)
+                throw UsageError("--churn " + text + ": not a number of changes a second (0 < N <= 1000000)");
+        } else if (arg == "--churn-count")
+            o.churnCount = value();
         else if (arg == "--log-level") {
             const std::string name = value();
             o.logLevel = spdlog::level::from_str(name);
@@ -89,6 +110,7 @@ Options parseArgs(int argc, char** argv) {
             throw UsageError("unknown argument '" + arg + "'");
     }
     if (o.bus.empty()) throw UsageError("--bus needs a value");
+    if (!o.churnCount.empty() && o.churn <= 0) throw UsageError("--churn-count needs --churn");
     return o;
 }
 
@@ -158,6 +180,7 @@ class PrivateBus {
         }
     }
     const std::string& address() const { return address_; }
+    pid_t pid() const { return pid_; }
 
   private:
     pid_t pid_ = -1;
@@ -182,6 +205,7 @@ int serve(const Scenario& scenario, const Options& options, int signalFd) {
         privateBus.emplace();
         bus = privateBus->address();
         printLine("DBUS_ADDRESS=" + bus);
+        printLine("DBUS_PID=" + std::to_string(privateBus->pid()));
     }
 
     std::vector<std::unique_ptr<SimService>> services;
@@ -200,6 +224,16 @@ int serve(const Scenario& scenario, const Options& options, int signalFd) {
         model.emplace(*scenario.essModel, raw);
         walking = true;
     }
+    std::optional<Churn> churn;
+    if (options.churn > 0) {
+        std::vector<SimService*> raw;
+        for (auto& s : services)
+            raw.push_back(s.get());
+        churn.emplace(raw, options.churn, options.churnCount);
+        walking = true;
+        spdlog::info("churn: {} changes a second over {} paths, every {} ms", options.churn, churn->paths(),
+                     scenario.tickMs);
+    }
     printLine("venus-sim: " + std::to_string(services.size()) + " services ready");
 
     using Clock = std::chrono::steady_clock;
@@ -214,8 +248,11 @@ int serve(const Scenario& scenario, const Options& options, int signalFd) {
             s->runDue(Clock::now());
         const auto now = Clock::now();
         if (walking && now >= nextTick) {
-            for (auto& s : services)
-                s->tick();
+            if (churn)
+                churn->tick(tick);
+            else
+                for (auto& s : services)
+                    s->tick();
             if (model) model->tick(static_cast<double>(scenario.tickMs) / 1000.0);
             nextTick += tick;
             if (nextTick <= now) nextTick = now + tick; // fell behind: skip, do not burst
@@ -250,6 +287,7 @@ int serve(const Scenario& scenario, const Options& options, int signalFd) {
             signalfd_siginfo info{};
             if (::read(signalFd, &info, sizeof info) == static_cast<ssize_t>(sizeof info))
                 spdlog::info("signal {} received, stopping", info.ssi_signo);
+            if (churn) printLine("CHURN " + Churn::countLine(churn->counts()));
             return 0;
         }
     }
