@@ -98,6 +98,7 @@ void BusMirror::start() {
 }
 
 void BusMirror::discovered(const std::string& name, const std::string& owner, bool initial) {
+    lastTracked_ = nullptr;
     if (tracked_.count(name)) vanished(name);
     auto tracked = std::make_unique<Tracked>();
     tracked->name = name;
@@ -112,6 +113,7 @@ void BusMirror::discovered(const std::string& name, const std::string& owner, bo
 }
 
 void BusMirror::vanished(const std::string& name) {
+    lastTracked_ = nullptr;
     auto it = tracked_.find(name);
     if (it == tracked_.end()) return;
     auto range = byOwner_.equal_range(it->second->owner);
@@ -315,6 +317,7 @@ void BusMirror::applyDeviceInstance(core::ServiceState& state, const codec::Valu
 
 BusMirror::Tracked* BusMirror::sender(std::string_view unique, bool& several) {
     several = false;
+    if (lastTracked_ && unique == lastSender_) return lastTracked_;
     auto owners = byOwner_.equal_range(unique);
     if (owners.first == owners.second) return nullptr;
     if (std::next(owners.first) != owners.second) {
@@ -322,7 +325,10 @@ BusMirror::Tracked* BusMirror::sender(std::string_view unique, bool& several) {
         return nullptr;
     }
     auto it = tracked_.find(owners.first->second);
-    return it == tracked_.end() || !it->second->state ? nullptr : it->second.get();
+    if (it == tracked_.end() || !it->second->state) return nullptr;
+    lastSender_.assign(unique);
+    lastTracked_ = it->second.get();
+    return lastTracked_;
 }
 
 bool BusMirror::keptByAny(std::string_view unique, std::string_view path) const {

@@ -108,7 +108,9 @@ class BusMirror {
     Scheduler schedule_;
     MirrorPaths paths_; ///< what to keep of each path, by service type (rebuilt with the map)
     std::set<std::string> watchedPaths_;
-    codec::Value scratch_; ///< a kept value that has no place in ServiceState::values (reused)
+    codec::Value scratch_;           ///< a kept value that has no place in ServiceState::values (reused)
+    std::string lastSender_;         ///< the unique name of the last signal's single-name sender
+    Tracked* lastTracked_ = nullptr; ///< its service (signals come in bursts); reset when names change
     std::map<std::pair<std::string, std::string>, codec::Value> watchedValues_; ///< (service, path)
 };
 
