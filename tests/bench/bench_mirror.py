@@ -42,7 +42,8 @@ def check_process(p, what, per_change):
 # The simulator's own arguments.
 for args, message in ((["--churn-count", "/tmp/x"], "--churn-count needs --churn"),
                       (["--churn", "0"], "--churn 0: not a number"), (["--churn", "1e9"], "--churn 1e9"),
-                      (["--churn", "fast"], "--churn fast")):
+                      (["--churn", "fast"], "--churn fast"),
+                      (["--churn", "10", "--still"], "--still and --churn exclude each other")):
     out = run([SIM, "--scenario", SCENARIO] + args, "venus-sim " + " ".join(args), 2)
     check(message in out.stderr, "venus-sim %s: says '%s'" % (" ".join(args), message))
 

@@ -32,8 +32,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: venus-sim [--bus session|system|ADDRESS] [--private] [--scenario FILE]\n"
-    "                 [--only SERVICE_NAME]... [--churn N [--churn-count FILE]] [--log-level LEVEL]\n"
-    "                 [--help]\n"
+    "                 [--only SERVICE_NAME]... [--churn N [--churn-count FILE] | --still] [--log-level "
+    "LEVEL] [--help]\n"
     "  --bus        bus to publish on (default session); ADDRESS like unix:path=/tmp/bus\n"
     "  --private    start a private dbus-daemon and print DBUS_ADDRESS=<address> and DBUS_PID=<pid>\n"
     "  --scenario   scenario YAML (default: ess-site.yaml, the installed one if there is one,\n"
@@ -44,6 +44,7 @@ constexpr const char* kUsage =
     "               into one ItemsChanged, half emit one PropertiesChanged per path\n"
     "  --churn-count  keep the churn's counts in FILE, one line: changes C items-changed I\n"
     "               properties-changed P (also printed on stop)\n"
+    "  --still      no value ever changes: no walks, no plant model (a bus with no traffic)\n"
     "  --log-level  trace|debug|info|warn|error|critical|off (default info)\n";
 
 struct UsageError : std::runtime_error {
@@ -61,6 +62,7 @@ struct Options {
     std::vector<std::string> only;
     double churn = 0;       ///< --churn: value changes a second, 0 = off
     std::string churnCount; ///< --churn-count FILE
+    bool still = false;     ///< --still: nothing changes by itself
     spdlog::level::level_enum logLevel = spdlog::level::info;
     bool help = false;
 };
@@ -101,6 +103,8 @@ Options parseArgs(int argc, char** argv) {
                 throw UsageError("--churn " + text + ": not a number of changes a second (0 < N <= 1000000)");
         } else if (arg == "--churn-count")
             o.churnCount = value();
+        else if (arg == "--still")
+            o.still = true;
         else if (arg == "--log-level") {
             const std::string name = value();
             o.logLevel = spdlog::level::from_str(name);
@@ -111,6 +115,7 @@ Options parseArgs(int argc, char** argv) {
     }
     if (o.bus.empty()) throw UsageError("--bus needs a value");
     if (!o.churnCount.empty() && o.churn <= 0) throw UsageError("--churn-count needs --churn");
+    if (o.still && o.churn > 0) throw UsageError("--still and --churn exclude each other");
     return o;
 }
 
@@ -217,7 +222,8 @@ int serve(const Scenario& scenario, const Options& options, int signalFd) {
         services.back()->publish();
     }
     std::optional<EssModel> model;
-    if (scenario.essModel) {
+    if (options.still) walking = false;
+    if (scenario.essModel && !options.still) {
         std::vector<SimService*> raw;
         for (auto& s : services)
             raw.push_back(s.get());
