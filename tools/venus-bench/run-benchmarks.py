@@ -13,7 +13,8 @@ Starts the bench site (venus-sim --private with bench-50x100.yaml), then:
   6. peak RSS (VmHWM) of the server after all of it;
   7. mirroring a busy bus, on sites of their own: venus-sim --churn 1000 over the same services,
      venus-modbusd with libvmd-alloccount.so preloaded, venus-bench --mirror (the daemon's and
-     dbus-daemon's CPU per 1,000 changes, allocations per change), RUNS times; then the idle
+     dbus-daemon's CPU per 1,000 changes, allocations per change), and sdbus-floor beside the
+     same churn (sd-bus alone receiving the signals), RUNS times; then the idle
      daemon beside venus-sim --still (wake-ups a second with no client and no D-Bus traffic).
 With --mirror-only, only 7.
 Every process is stopped by PID; every wait is bounded.
@@ -60,14 +61,14 @@ def stop(proc):
             proc.wait()
 
 
-def start_server(build, bus, work, name, map_file):
+def start_server(build, bus, work, name, map_file, env=None):
     log = os.path.join(work, name + ".log")
     with open(log, "w") as err:
         t0 = time.monotonic()
         proc = subprocess.Popen([os.path.join(build, "venus-modbusd"), "--bus", bus, "--map", map_file,
                                  "--listen", "127.0.0.1:0", "--log-level", "info",
                                  # every client connects from 127.0.0.1: lift the per-address limit (8)
-                                 "--max-clients-per-address", "32"], stderr=err)
+                                 "--max-clients-per-address", "32"], stderr=err, env=env)
     m, _ = wait_for(log, r"listening on 127\.0\.0\.1:(\d+)", proc)
     return proc, int(m.group(1)), time.monotonic() - t0
 
@@ -117,7 +118,7 @@ def mirror_benchmark(build, work, args, raw):
     allocs = os.path.join(work, "allocs")
     env = dict(os.environ, LD_PRELOAD=os.path.join(build, "libvmd-alloccount.so"), VMD_ALLOC_COUNT_FILE=allocs)
     churn = os.path.join(work, "churn")
-    runs = []
+    runs, floor = [], []
     for i in range(args.runs):  # a fresh site and daemon per run
         sim, bus, bus_pid = start_site(build, work, f"churn{i}", "--churn", "1000", "--churn-count", churn)
         try:
@@ -129,9 +130,18 @@ def mirror_benchmark(build, work, args, raw):
                                           "--duration", str(args.idle_duration)]))
             finally:
                 stop(server)
+            # The reference: sd-bus alone receiving the same signals (the mirror's match rules, no work).
+            floor_proc = subprocess.Popen([os.path.join(build, "sdbus-floor"), bus])
+            try:
+                time.sleep(2)
+                floor.append(bench(build, ["--mirror", "--pid", str(floor_proc.pid), "--bus-pid", str(bus_pid),
+                                           "--churn-count", churn, "--duration", str(args.idle_duration)]))
+            finally:
+                stop(floor_proc)
         finally:
             stop(sim)
     raw["mirror"] = runs
+    raw["mirror_sdbus_floor"] = floor
     print(f"mirroring 1,000 changes/s (venus-sim --churn 1000, {runs[0]['items_changed']} ItemsChanged and "
           f"{runs[0]['properties_changed']} PropertiesChanged in the first run):")
     print(f"  venus-modbusd: median {median([r['server']['cpu_ms_per_1000_changes'] for r in runs]):.2f} ms CPU per "
@@ -139,6 +149,9 @@ def mirror_benchmark(build, work, args, raw):
     print(f"  dbus-daemon:   median {median([r['bus_daemon']['cpu_ms_per_1000_changes'] for r in runs]):.2f} ms CPU per "
           f"1,000 changes, runs {[round(r['bus_daemon']['cpu_ms_per_1000_changes'], 2) for r in runs]}")
     print(f"  ratio: median {median([r['ratio'] for r in runs]):.2f}, runs {[round(r['ratio'], 2) for r in runs]}")
+    print(f"  sdbus-floor (sd-bus receiving the same signals, nothing else): median "
+          f"{median([r['server']['cpu_ms_per_1000_changes'] for r in floor]):.2f} ms per 1,000 changes, ratio "
+          f"{median([r['ratio'] for r in floor]):.2f}, runs {[round(r['ratio'], 2) for r in floor]}")
     print(f"  allocations per change: median {median([r['allocations_per_change'] for r in runs]):.2f} "
           f"(operator new {median([r['operator_new_per_change'] for r in runs]):.3f}); RSS "
           f"{median([r['server']['rss_kib'] for r in runs]) / 1024:.1f} MiB; wake-ups/s "
@@ -147,7 +160,7 @@ def mirror_benchmark(build, work, args, raw):
     try:
         server, _port, _ = start_server(build, bus, work, "idle", args.map)
         try:
-            time.sleep(2)
+            time.sleep(4)  # past the initial load's one-shot timer (3 s after start)
             idle = [bench(build, ["--mirror", "--pid", str(server.pid), "--duration", str(args.idle_duration)])
                     for _ in range(max(1, args.runs // 2))]
         finally:
