@@ -8,7 +8,6 @@
 #include "core/ServiceIndex.h"
 #include "dbus/BusItem.h"
 #include "dbus/BusMirror.h"
-#include "dbus/BusReadAhead.h"
 #include "dbus/ItemExporter.h"
 #include "dbus/Writer.h"
 #include "modbus/RequestHandler.h"
@@ -192,7 +191,6 @@ class Daemon {
     /// The D-Bus connection shares the loop: its fd, its timeouts, and processing after every wake-up.
     void attachBus() {
         busFd_ = bus_->getEventLoopPollData().fd;
-        dbus::readAheadOn(busFd_); // recvmsg reads the socket in bulk for sd-bus (dbus/BusReadAhead.h)
         loop_.add(busFd_, EPOLLIN, [this](std::uint32_t) { busWoke_ = true; });
         busEvents_ = EPOLLIN;
         loop_.addPrepare([this] {
@@ -202,7 +200,6 @@ class Daemon {
                 busEvents_ = events;
             }
             int timeout = poll.getPollTimeout();
-            if (dbus::readAheadPending() > 0) timeout = 0; // read, but not yet taken by sd-bus
             busDeadline_ = timeout < 0 ? core::EventLoop::Clock::time_point::max()
                                        : core::EventLoop::Clock::now() + std::chrono::milliseconds(timeout);
             return timeout;

@@ -199,15 +199,11 @@ std::unique_ptr<sdbus::IConnection> openBus(const std::string& bus) {
 /// 12's) creates, configures and starts the sd_bus in one call and cannot take a prepared one. So
 /// the program defines sd_bus_start itself: being in the executable, it comes before libsystemd's
 /// in symbol lookup, and sdbus-c++'s call lands here. It sets ANONYMOUS while openBus() connects to
-/// a tcp: address, turns off the negotiation of file descriptor passing (see BusReadAhead.h), and
-/// passes the call on to libsystemd's sd_bus_start.
+/// a tcp: address and otherwise only passes the call on to libsystemd's sd_bus_start.
 extern "C" __attribute__((visibility("default"))) int sd_bus_start(sd_bus* bus) {
     using Start = int (*)(sd_bus*);
     static const auto next = reinterpret_cast<Start>(dlsym(RTLD_NEXT, "sd_bus_start"));
     if (next == nullptr) return -ENOSYS;
-    // No file descriptors on our connections: the BusItem protocol has none, and the bus socket is
-    // read ahead (BusReadAhead.h), which cannot hand them on.
-    if (const int r = sd_bus_negotiate_fds(bus, 0); r < 0) return r;
     if (vmd::dbus::tAnonymousAuth) {
         if (const int r = sd_bus_set_anonymous(bus, 1); r < 0) return r;
     }
