@@ -38,9 +38,11 @@ foreach(_vmd_tool IN ITEMS venus-sim venus-regmap venus-bench)
   endif()
 endforeach()
 
-# Data: the register map (the daemon's compiled-in default, VMD_DEFAULT_MAP) and the
-# simulator's scenarios.
+# Data (src/core/DataDir.h says how the programs find it): the register map, its sources (the
+# services' usual unit IDs for venus-regmap find/read/write) and the simulator's scenarios.
 install(FILES "${PROJECT_SOURCE_DIR}/register-maps/victron.yaml" DESTINATION "${_vmd_share}")
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/register-maps/src/" DESTINATION "${_vmd_share}/sources"
+        FILES_MATCHING PATTERN "*.yaml")
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/tools/venus-sim/scenarios/" DESTINATION "${_vmd_share}/scenarios"
         FILES_MATCHING PATTERN "*.yaml")
 
@@ -57,6 +59,10 @@ endforeach()
 install(FILES "${PROJECT_SOURCE_DIR}/README.md" DESTINATION "${CMAKE_INSTALL_DOCDIR}")
 file(GLOB _vmd_docs CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/docs/*.md")
 install(FILES ${_vmd_docs} DESTINATION "${CMAKE_INSTALL_DOCDIR}/docs")
+# The register list also as csv and xlsx (venus-regmap export), beside registers.md whose links
+# name them (debian/rules keeps all three uncompressed).
+install(FILES "${PROJECT_SOURCE_DIR}/docs/registers.csv" "${PROJECT_SOURCE_DIR}/docs/registers.xlsx"
+        DESTINATION "${CMAKE_INSTALL_DOCDIR}/docs")
 
 # System integration.
 if(VMD_INSTALL_SERVICE_FILES)

@@ -30,6 +30,7 @@ const std::map<std::string, std::pair<std::string, Kind>> kKeys = {
     {"idle-timeout", {"idle-timeout", Kind::Scalar}},
     {"frame-timeout", {"frame-timeout", Kind::Scalar}},
     {"log-level", {"log-level", Kind::Scalar}},
+    {"state-dir", {"state-dir", Kind::Scalar}},
 };
 
 std::string keyList() {
@@ -109,6 +110,9 @@ void applyTls(TlsOptions& tls, const YAML::Node& node, const std::set<std::strin
                 fail(value.Mark(), "'tls: roles' must map role names to read, write or {write: [RANGES]}");
             for (const auto& role : value) {
                 const auto& name = role.first.Scalar();
+                if (name == "none") // else `default-role: none` would silently mean this role
+                    fail(role.first.Mark(), "tls: roles: a role cannot be named none (default-role: none "
+                                            "means no role)");
                 auto policy = rolePolicy(name, role.second, fail);
                 if (!given.count("tls-role") || !tls.roles.count(name)) tls.roles[name] = std::move(policy);
             }

@@ -11,7 +11,7 @@ inline constexpr const char* kDefaultConfigFile = "/etc/venus-modbusd/venus-modb
 
 /// Reads a YAML config file whose keys are the long options (bus, listen, map, overlays,
 /// read-only, allow, write-allow, max-clients, max-clients-per-address, not-available, write-timeout,
-/// idle-timeout, frame-timeout, log-level) and the `tls:` map into `options`, except those given on
+/// idle-timeout, frame-timeout, log-level, state-dir) and the `tls:` map into `options`, except those given on
 /// the command line. Throws
 /// UsageError "FILE:LINE: message" for unknown keys, wrong types and bad values.
 void applyConfigFile(Options& options, const std::string& path);

@@ -4,6 +4,18 @@
 
 namespace vmd::app {
 
+Diagnostics::Diagnostics(dbus::ItemExporter& exporter, const regmap::RegisterMap& map)
+    : exporter_(exporter), map_(&map) {
+    exporter_.clearable("/LastError/Message", [this] { clearLastError(); });
+    exporter_.clearable("/LastError/Timestamp", [this] { clearLastError(); });
+}
+
+void Diagnostics::clearLastError() {
+    exporter_.set("/LastError/Message", codec::Value{});
+    exporter_.set("/LastError/Timestamp", codec::Value{});
+    exporter_.flush();
+}
+
 void Diagnostics::update(const core::ServiceIndex& index, const modbus::Server& server) {
     for (auto& e : entries_)
         e.active = false;

@@ -21,16 +21,18 @@ namespace vmd::app {
 /// retry, /Connections/Refused; for TLS /Tls/Connections, /Tls/HandshakeFailures,
 /// /Tls/RoleRefusals, /Writes/RefusedByRole). Unlike the GX device it lists services without
 /// /DeviceInstance too (instance 0, unit 100). Entries are never removed; a service of the same
-/// type and instance as an inactive entry takes that entry over.
+/// type and instance as an inactive entry takes that entry over. A SetValue of an invalid value on
+/// /LastError/Message or /LastError/Timestamp (the GX GUI's "Clear error") answers 0 and makes both
+/// invalid until the next error.
 class Diagnostics {
   public:
-    Diagnostics(dbus::ItemExporter& exporter, const regmap::RegisterMap& map)
-        : exporter_(exporter), map_(&map) {}
+    Diagnostics(dbus::ItemExporter& exporter, const regmap::RegisterMap& map);
     void rebind(const regmap::RegisterMap& map) { map_ = &map; }
     /// Refreshes every path from the current state and publishes the changes.
     void update(const core::ServiceIndex& index, const modbus::Server& server);
 
   private:
+    void clearLastError();
     struct Entry {
         std::string name;
         std::string type;

@@ -1,5 +1,7 @@
 #include "app/Options.h"
 
+#include "core/DataDir.h"
+
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <netinet/in.h>
@@ -7,7 +9,6 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <filesystem>
 
 namespace vmd::app {
 
@@ -21,21 +22,25 @@ Serve the D-Bus data of a Victron Venus OS system as Modbus TCP registers.
   --bus system|session|ADDRESS  D-Bus to mirror (default: system)
   --listen HOST:PORT            address to serve on, repeatable; [::]:502 for IPv6
                                 (default: 0.0.0.0:502)
-  --map FILE                    register map (default: )" +
+  --map FILE                    register map (default: victron.yaml of the installed data,
+                                <prefix>/share/venus-modbusd; register-maps/victron.yaml when run
+                                from the build tree; here: )" +
            defaultMapPath() + R"()
   --overlay FILE                extra registers merged over the map, repeatable
   --read-only                   refuse every write (exception 2)
   --allow CIDR                  accept connections only from these networks, repeatable
   --write-allow CIDR            accept writes only from these networks, repeatable
-  --max-clients N               connections served at once; when full, a newcomer closes the
-                                connection idle longest (default: 32)
+  --max-clients N               connections served at once; when full, a newcomer takes the
+                                place of one never served, oldest first (default: 32)
   --max-clients-per-address N   connections from one IP address; more are refused (default: 8)
   --not-available zero|max      what a missing value reads as (default: zero)
-  --write-timeout MS            how long a D-Bus write may take (default: 1000)
+  --write-timeout MS            ms before an unanswered D-Bus write gets exception 11 (default: 500)
   --idle-timeout SECONDS        disconnect a client silent this long (default: 300)
   --frame-timeout MS            disconnect a client whose request stays incomplete this long
                                 (default: 5000)
   --log-level LEVEL             trace, debug, info, warn, error, off (default: info)
+  --state-dir DIR               where the output slots are kept across restarts; "" keeps them
+                                only while running (default: /var/lib/venus-modbusd)
   --check                       validate the config, map and overlays, print a summary, exit 0 or 2
   --version                     print the version and exit
   --help                        print this help and exit
@@ -58,9 +63,7 @@ Exit status: 0 clean stop, 1 runtime failure, 2 bad arguments or configuration.
 }
 
 std::string defaultMapPath() {
-    namespace fs = std::filesystem;
-    if (fs::exists(VMD_DEFAULT_MAP)) return VMD_DEFAULT_MAP;
-    return VMD_SOURCE_MAP;
+    return core::dataDir().map;
 }
 
 namespace {
@@ -113,6 +116,8 @@ core::Cidr cidr(const std::string& option, const char* text) {
     return *parsed;
 }
 
+constexpr const char* kNoneRoleReserved = "a role cannot be named none (default-role: none means no role)";
+
 /// "NAME=read", "NAME=write" or "NAME=FIRST-LAST,FIRST-LAST,...".
 void applyRole(TlsOptions& tls, const std::string& value) {
     const auto equals = value.find('=');
@@ -120,6 +125,7 @@ void applyRole(TlsOptions& tls, const std::string& value) {
     const std::string permission = equals == std::string::npos ? "" : value.substr(equals + 1);
     auto bad = [&](const std::string& why) { return UsageError("--tls-role: '" + value + "': " + why); };
     if (equals == std::string::npos || name.empty()) throw bad("not NAME=PERMISSION");
+    if (name == "none") throw bad(kNoneRoleReserved);
     if (permission == "read") {
         tls.roles[name] = modbus::AccessPolicy::readOnly();
         return;
@@ -176,6 +182,8 @@ void applyOption(Options& o, const std::string& name, const std::string& value) 
         o.map = value;
     else if (name == "overlay")
         o.overlays.push_back(value);
+    else if (name == "state-dir")
+        o.stateDir = value;
     else if (name == "config")
         o.config = value;
     else if (name == "allow")
@@ -240,6 +248,7 @@ Options parseOptions(int argc, char** argv) {
         {"idle-timeout", required_argument, nullptr, 0},
         {"frame-timeout", required_argument, nullptr, 0},
         {"log-level", required_argument, nullptr, 0},
+        {"state-dir", required_argument, nullptr, 0},
         {"tls-listen", required_argument, nullptr, 0},
         {"tls-cert", required_argument, nullptr, 0},
         {"tls-key", required_argument, nullptr, 0},

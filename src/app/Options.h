@@ -46,10 +46,12 @@ struct Options {
     std::size_t maxClients = 32;
     std::size_t maxClientsPerAddress = 8;
     codec::NotAvailable notAvailable = codec::NotAvailable::Zero;
-    std::chrono::milliseconds writeTimeout{1000};
+    std::chrono::milliseconds writeTimeout{500};
     std::chrono::seconds idleTimeout{300};
     std::chrono::milliseconds frameTimeout{5000};
     std::string logLevel = "info";
+    /// Where the output slots are kept across restarts (SlotStateFile); "": nowhere.
+    std::string stateDir = "/var/lib/venus-modbusd";
     std::string config; ///< --config FILE
     bool check = false;
     bool version = false;

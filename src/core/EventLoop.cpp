@@ -22,23 +22,34 @@ Fd::~Fd() {
     if (fd_ >= 0) ::close(fd_);
 }
 
+namespace {
+
+std::uint64_t key(int fd, std::uint32_t generation) {
+    return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(fd);
+}
+
+} // namespace
+
 EventLoop::EventLoop() : epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
     if (!epoll_) throw std::system_error(errno, std::generic_category(), "epoll_create1");
 }
 
 void EventLoop::add(int fd, std::uint32_t events, Handler handler) {
+    const auto generation = nextGeneration_++;
     epoll_event ev{};
     ev.events = events;
-    ev.data.fd = fd;
+    ev.data.u64 = key(fd, generation);
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
         throw std::system_error(errno, std::generic_category(), "epoll_ctl add");
-    handlers_[fd] = std::move(handler);
+    handlers_[fd] = {generation, std::move(handler)};
 }
 
 void EventLoop::modify(int fd, std::uint32_t events) {
+    auto it = handlers_.find(fd);
+    if (it == handlers_.end()) return;
     epoll_event ev{};
     ev.events = events;
-    ev.data.fd = fd;
+    ev.data.u64 = key(fd, it->second.generation);
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
 }
 
@@ -77,10 +88,15 @@ void EventLoop::run() {
         int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout);
         if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
         for (int i = 0; i < n; ++i) {
-            auto it = handlers_.find(events[static_cast<std::size_t>(i)].data.fd);
-            if (it == handlers_.end()) continue; // removed by an earlier handler in this batch
-            auto handler = it->second;           // a handler may remove itself
-            handler(events[static_cast<std::size_t>(i)].events);
+            const auto& event = events[static_cast<std::size_t>(i)];
+            const auto fd = static_cast<int>(event.data.u64 & 0xFFFFFFFFu);
+            const auto generation = static_cast<std::uint32_t>(event.data.u64 >> 32);
+            auto it = handlers_.find(fd);
+            // Removed by an earlier handler in this batch, or removed and its fd number given to a
+            // new registration: the event was not meant for the one there now.
+            if (it == handlers_.end() || it->second.generation != generation) continue;
+            auto handler = it->second.handler; // a handler may remove itself
+            handler(event.events);
         }
         now = Clock::now();
         std::vector<std::function<void()>> due;

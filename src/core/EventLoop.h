@@ -31,6 +31,9 @@ class Fd {
 };
 
 /// One epoll loop for the whole daemon: sockets, the D-Bus connection, signals and timers.
+/// Events reach the registration they were meant for: each add() is a registration of its own, and
+/// an event of a removed one is dropped even when its fd number was reused meanwhile (a connection
+/// closed and a new one accepted on the same fd in one batch of events).
 class EventLoop {
   public:
     using Handler = std::function<void(std::uint32_t events)>;
@@ -53,9 +56,14 @@ class EventLoop {
     void stop() { running_ = false; }
 
   private:
+    struct Registration {
+        std::uint32_t generation = 0;
+        Handler handler;
+    };
     Fd epoll_;
     bool running_ = false;
-    std::unordered_map<int, Handler> handlers_;
+    std::uint32_t nextGeneration_ = 1;
+    std::unordered_map<int, Registration> handlers_; ///< by fd; epoll's data holds fd and generation
     std::vector<std::function<int()>> prepares_;
     std::vector<std::function<void()>> idles_;
     std::vector<std::pair<Clock::time_point, std::function<void()>>> timers_;

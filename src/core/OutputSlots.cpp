@@ -4,7 +4,8 @@
 
 namespace vmd::core {
 
-SlotResolver::SlotResolver(const regmap::RegisterMap& map) {
+SlotResolver::SlotResolver(const regmap::RegisterMap& map, std::shared_ptr<SlotAssignment> assignment)
+    : assignment_(std::move(assignment)) {
     const auto& paths = map.paths();
     for (regmap::PathId id = 0; id < paths.size(); ++id) {
         auto slot = regmap::parseSlotPath(paths[id]);
@@ -19,17 +20,21 @@ SlotResolver::SlotResolver(const regmap::RegisterMap& map) {
     }
 }
 
-void SlotResolver::projectFamily(const Family& family, const ServiceSlots::Outputs* outputs,
-                                 std::vector<codec::Value>& values) const {
+void SlotResolver::projectFamily(const Family& family, const ServiceSlots& slots,
+                                 std::vector<codec::Value>& values, unsigned onlySlot) const {
+    auto published = slots.families.find(family.prefix);
     for (const auto& t : family.templates) {
-        if (t.id >= values.size()) continue;
+        if (t.id >= values.size() || (onlySlot != 0 && t.slot != onlySlot)) continue;
         codec::Value value;
-        if (outputs && t.slot <= outputs->size()) {
-            auto output = std::next(outputs->begin(), static_cast<std::ptrdiff_t>(t.slot - 1));
-            if (t.rest.empty()) {
-                value = output->first;
-            } else if (auto v = output->second.find(t.rest); v != output->second.end()) {
-                value = v->second;
+        const std::string* id =
+            slots.owner.empty() ? nullptr : assignment_->idAt(slots.owner, family.prefix, t.slot);
+        if (id && published != slots.families.end()) {
+            if (auto output = published->second.find(*id); output != published->second.end()) {
+                if (t.rest.empty()) {
+                    value = output->first;
+                } else if (auto v = output->second.find(t.rest); v != output->second.end()) {
+                    value = v->second;
+                }
             }
         }
         values[t.id] = std::move(value);
@@ -50,48 +55,68 @@ bool SlotResolver::apply(ServiceSlots& slots, std::vector<codec::Value>& values,
         auto [output, isNew] = outputs.try_emplace(std::string(id));
         bool named = !rest.empty() && family.rests.count(rest) != 0;
         if (named) output->second[std::string(rest)] = value;
+        if (slots.owner.empty()) return true; // projected when the service is bound
         if (isNew) {
-            projectFamily(family, &outputs, values);
+            if (auto k = assignment_->assign(slots.owner, family.prefix, output->first))
+                projectFamily(family, slots, values, k);
         } else if (named) {
-            auto k = static_cast<unsigned>(std::distance(outputs.begin(), output)) + 1;
+            auto k = assignment_->slotOf(slots.owner, family.prefix, output->first);
             for (const auto& t : family.templates)
-                if (t.slot == k && t.rest == rest && t.id < values.size()) values[t.id] = value;
+                if (k != 0 && t.slot == k && t.rest == rest && t.id < values.size()) values[t.id] = value;
         }
         return true;
     }
     return false;
 }
 
-void SlotResolver::project(const ServiceSlots& slots, std::vector<codec::Value>& values) const {
-    for (const auto& family : families_) {
-        auto it = slots.families.find(family.prefix);
-        projectFamily(family, it == slots.families.end() ? nullptr : &it->second, values);
-    }
+void SlotResolver::bind(ServiceSlots& slots, std::vector<codec::Value>& values,
+                        const std::string& owner) const {
+    if (slots.owner == owner) return;
+    slots.owner = owner;
+    if (!owner.empty())
+        for (const auto& family : families_)
+            if (auto published = slots.families.find(family.prefix); published != slots.families.end())
+                for (const auto& output : published->second) // natural order
+                    assignment_->assign(owner, family.prefix, output.first);
+    project(slots, values);
 }
 
-std::optional<std::string> SlotResolver::concretePath(const ServiceSlots& slots, regmap::PathId path) const {
+void SlotResolver::project(const ServiceSlots& slots, std::vector<codec::Value>& values) const {
+    for (const auto& family : families_)
+        projectFamily(family, slots, values);
+}
+
+std::optional<SlotTarget> SlotResolver::target(const ServiceSlots& slots, regmap::PathId path) const {
     auto at = byPath_.find(path);
     if (at == byPath_.end()) return std::nullopt;
     const auto& family = families_[at->second.first];
     const auto& t = family.templates[at->second.second];
-    auto it = slots.families.find(family.prefix);
-    if (it == slots.families.end() || t.slot > it->second.size()) return std::string();
-    auto output = std::next(it->second.begin(), static_cast<std::ptrdiff_t>(t.slot - 1));
-    return family.prefix + output->first + t.rest;
+    const std::string* id =
+        slots.owner.empty() ? nullptr : assignment_->idAt(slots.owner, family.prefix, t.slot);
+    if (!id) return SlotTarget{SlotTarget::State::Empty, {}};
+    auto published = slots.families.find(family.prefix);
+    if (published == slots.families.end() || published->second.count(*id) == 0)
+        return SlotTarget{SlotTarget::State::Vacated, {}};
+    return SlotTarget{SlotTarget::State::Present, family.prefix + *id + t.rest};
 }
 
 std::string SlotResolver::describe(const ServiceSlots& slots) const {
     std::string text;
-    for (const auto& [prefix, outputs] : slots.families) {
-        if (outputs.empty()) continue;
+    if (slots.owner.empty()) return text;
+    for (const auto& family : families_) {
+        const auto& held = assignment_->slots(slots.owner, family.prefix);
+        if (held.empty()) continue;
+        auto published = slots.families.find(family.prefix);
         if (!text.empty()) text += "; ";
-        text += prefix;
-        unsigned k = 0;
-        for (const auto& output : outputs) { // appended piece by piece: " " + std::string trips GCC 12's
-            text += ' ';                     // -Wrestrict false positive at -O3 (GCC bug 105651)
-            text += std::to_string(++k);
+        text += family.prefix;
+        for (const auto& [k, id] : held) { // appended piece by piece: " " + std::string trips GCC 12's
+            text += ' ';                   // -Wrestrict false positive at -O3 (GCC bug 105651)
+            text += std::to_string(k);
             text += '=';
-            text += output.first;
+            bool present = published != slots.families.end() && published->second.count(id) != 0;
+            if (!present) text += '(';
+            text += id;
+            if (!present) text += ')';
         }
     }
     return text;

@@ -85,6 +85,11 @@ void ServiceIndex::reindex() {
         auto [it, inserted] = byKey_.emplace(key(s->typeId, s->instance), s.get());
         if (!inserted && s->name < it->second->name) it->second = s.get();
     }
+    // The services served get their output slots; one that loses a type-instance conflict fills none.
+    for (const auto& s : services_)
+        if (s->typeId != kUnmappedServiceType && identified(*s) &&
+            byKey_.at(key(s->typeId, s->instance)) == s.get())
+            slots_.bind(s->slots, s->values, slotOwner(*s));
     discovery_.clear();
     for (const auto& s : services_) {
         if (!identified(*s)) continue;
@@ -113,14 +118,31 @@ const ServiceState* ServiceIndex::resolve(regmap::ServiceTypeId type, regmap::Un
 }
 
 std::unique_ptr<ServiceIndex> ServiceIndex::rebuiltFor(const regmap::RegisterMap& map) const {
-    auto index = std::make_unique<ServiceIndex>(map);
+    return rebuiltFor(planRebuild(*map_, map));
+}
+
+RebuildPlan ServiceIndex::planRebuild(const regmap::RegisterMap& from, const regmap::RegisterMap& to) {
+    RebuildPlan plan;
+    plan.from = &from;
+    plan.index = std::make_unique<ServiceIndex>(to);
+    plan.paths.reserve(from.paths().size());
+    for (const auto& path : from.paths())
+        plan.paths.push_back(to.pathId(path));
+    return plan;
+}
+
+std::unique_ptr<ServiceIndex> ServiceIndex::rebuiltFor(RebuildPlan plan) const {
+    if (plan.from != map_) plan = planRebuild(*map_, plan.index->map());
+    auto index = std::move(plan.index);
+    // The output slot assignment is the daemon's, shared by every map a reload goes through.
+    index->slots_ = SlotResolver(index->map(), slots_.assignment());
     for (const auto& old : services_) {
         auto& s = index->addLoading(old->name);
         s.instance = old->instance;
         s.hasInstance = old->hasInstance;
         s.ready = old->ready;
         for (regmap::PathId id = 0; id < old->values.size(); ++id)
-            if (auto newId = map.pathId(map_->paths()[id])) s.values[*newId] = old->values[id];
+            if (const auto& newId = plan.paths[id]) s.values[*newId] = old->values[id];
         s.slots = old->slots;
         index->slots_.project(s.slots, s.values);
     }
@@ -128,9 +150,13 @@ std::unique_ptr<ServiceIndex> ServiceIndex::rebuiltFor(const regmap::RegisterMap
     return index;
 }
 
-std::string ServiceIndex::writePath(const ServiceState& state, regmap::PathId path) const {
-    if (auto concrete = slots_.concretePath(state.slots, path)) return *concrete;
-    return map_->paths()[path];
+SlotTarget ServiceIndex::writeTarget(const ServiceState& state, regmap::PathId path) const {
+    if (auto slot = slots_.target(state.slots, path)) return *slot;
+    return {SlotTarget::State::Present, map_->paths()[path]};
+}
+
+std::string ServiceIndex::slotOwner(const ServiceState& state) {
+    return state.hasInstance ? state.type + ":" + std::to_string(state.instance) : state.name;
 }
 
 std::vector<std::pair<std::string, std::string>> ServiceIndex::conflicts() const {

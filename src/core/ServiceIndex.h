@@ -5,6 +5,7 @@
 #include "regmap/RegisterMap.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -50,12 +51,18 @@ struct DiscoveryEntry {
     std::uint16_t flags = 0; ///< bit 0: the service answers at `unit`
 };
 
+struct RebuildPlan;
+
 /// The live services, indexed by (service type, device instance), and the unit-ID resolution rule of
 /// DESIGN section 3: a service whose instance equals the unit first, then the unit table.
 /// Pure data: filled by the BusMirror in the daemon and by hand in unit tests.
 class ServiceIndex {
   public:
-    explicit ServiceIndex(const regmap::RegisterMap& map) : map_(&map), slots_(map) {}
+    /// `slots`: the output slot assignment the index fills (kept by the daemon across restarts); a
+    /// fresh one when not given. A rebuilt index shares it.
+    explicit ServiceIndex(const regmap::RegisterMap& map,
+                          std::shared_ptr<SlotAssignment> slots = std::make_shared<SlotAssignment>())
+        : map_(&map), slots_(map, std::move(slots)) {}
 
     /// Adds a loaded service (or replaces one of the same name) and returns it for filling in.
     ServiceState& add(const std::string& name);
@@ -64,7 +71,8 @@ class ServiceIndex {
     ServiceState& addLoading(const std::string& name);
     void remove(const std::string& name);
     [[nodiscard]] ServiceState* find(const std::string& name);
-    /// Call after a service's instance changed.
+    /// Call after a service's instance changed. A served service is bound to its slot owner then
+    /// (slotOwner): its output identifiers without a slot get one.
     void reindex();
 
     /// Whether a service is served and listed: loaded, and identified by a valid /DeviceInstance or of a
@@ -82,6 +90,13 @@ class ServiceIndex {
     /// A copy of this index for another map (a reload): the same services, each keeping the values of
     /// the paths both maps know.
     [[nodiscard]] std::unique_ptr<ServiceIndex> rebuiltFor(const regmap::RegisterMap& map) const;
+    /// The part of a rebuild that depends on the two maps alone (the new, empty index and where each
+    /// old path is in the new map): pure, so a reload makes it on its own thread.
+    [[nodiscard]] static RebuildPlan planRebuild(const regmap::RegisterMap& from,
+                                                 const regmap::RegisterMap& to);
+    /// rebuiltFor() with the plan made beforehand: only the services' values are carried over here.
+    /// A plan made from another map than this index's is made again.
+    [[nodiscard]] std::unique_ptr<ServiceIndex> rebuiltFor(RebuildPlan plan) const;
 
     /// Records a value of a path the map names only through a slot path (`/SwitchableOutput/relay_1/State`
     /// for `/SwitchableOutput/#2/State`, see regmap/Slots.h) and brings the service's slot values up to
@@ -90,9 +105,17 @@ class ServiceIndex {
         return slots_.apply(state.slots, state.values, path, value);
     }
     /// The D-Bus path a write to `path` goes to on `state`: the map's path, or for a slot path the path
-    /// of the identifier in that slot; "" when the service has no identifier in that slot.
-    [[nodiscard]] std::string writePath(const ServiceState& state, regmap::PathId path) const;
-    /// Which identifier fills which slot on `state` ("/SwitchableOutput/ 1=pwm_1 2=relay_1"), "" if none.
+    /// of the identifier in that slot; "" when no output the service publishes holds that slot.
+    [[nodiscard]] std::string writePath(const ServiceState& state, regmap::PathId path) const {
+        return writeTarget(state, path).path;
+    }
+    /// As writePath, and whether an empty path is a slot held for an output that is gone (Vacated).
+    [[nodiscard]] SlotTarget writeTarget(const ServiceState& state, regmap::PathId path) const;
+    /// Whose output slots a service fills: "TYPE:INSTANCE" ("switch:1"), or its bus name when it has
+    /// no /DeviceInstance; the same across restarts of the service and of the daemon.
+    [[nodiscard]] static std::string slotOwner(const ServiceState& state);
+    /// Which identifier fills which slot on `state` ("/SwitchableOutput/ 1=pwm_1 2=relay_1 3=(relay_9)",
+    /// in parentheses: held for an output that is gone), "" if none.
     [[nodiscard]] std::string slotSummary(const ServiceState& state) const {
         return slots_.describe(state.slots);
     }
@@ -109,6 +132,12 @@ class ServiceIndex {
     std::vector<std::unique_ptr<ServiceState>> services_;
     std::unordered_map<std::uint64_t, const ServiceState*> byKey_;
     std::vector<DiscoveryEntry> discovery_;
+};
+
+struct RebuildPlan {
+    const regmap::RegisterMap* from = nullptr;
+    std::unique_ptr<ServiceIndex> index;              ///< for the new map, without services
+    std::vector<std::optional<regmap::PathId>> paths; ///< an old map's PathId -> the new map's
 };
 
 } // namespace vmd::core

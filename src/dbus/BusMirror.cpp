@@ -53,8 +53,13 @@ void BusMirror::watch(const std::string& path) {
 BusMirror::~BusMirror() = default;
 
 void BusMirror::rebind(core::ServiceIndex& index) {
+    rebind(index, MirrorPaths(index.map(), watchedPaths_));
+}
+
+void BusMirror::rebind(core::ServiceIndex& index, MirrorPaths paths) {
     index_ = &index;
-    indexPaths();
+    // Made off the loop by a reload with the watched paths of then; one watched since is added here.
+    paths_ = paths.watched() == watchedPaths_ ? std::move(paths) : MirrorPaths(index.map(), watchedPaths_);
     for (auto& [name, tracked] : tracked_)
         tracked->state = index_->find(name);
     // Every service is read again, those still loading too: their load in progress was made for the
@@ -161,6 +166,7 @@ void BusMirror::load(Tracked& tracked) {
                 for (const auto& [path, properties] : items)
                     if (auto value = properties.find("Value"); value != properties.end())
                         applyValue(*state, path, value->second);
+            forgetUnlisted(name, [&items](const std::string& path) { return items.count(path) != 0; });
             finishLoad(*t);
         });
 }
@@ -181,6 +187,8 @@ void BusMirror::loadByRootGetValue(Tracked& tracked) {
             if (auto state = index_->find(name))
                 for (const auto& [key, value] : values)
                     applyValue(*state, "/" + key, value);
+            forgetUnlisted(name,
+                           [&values](const std::string& path) { return values.count(path.substr(1)) != 0; });
             finishLoad(*t);
         });
 }
@@ -212,6 +220,8 @@ void BusMirror::loadPerPath(Tracked& tracked) {
                 if (!error) {
                     ++t->pathValues;
                     if (auto s = index_->find(name)) applyValue(*s, path, value);
+                } else if (watchedPaths_.count(path)) {
+                    watchedReadFailed(*t, path, *error);
                 }
                 if (--t->pendingPathCalls > 0) return;
                 if (t->pathValues == 0) return loadFailed(*t);
@@ -257,9 +267,61 @@ void BusMirror::finishLoad(Tracked& tracked) {
     if (onWatchedChange) onWatchedChange();
 }
 
-const codec::Value* BusMirror::watched(const std::string& service, const std::string& path) const {
+const BusMirror::WatchedRead* BusMirror::watched(const std::string& service, const std::string& path) const {
     auto it = watchedValues_.find({service, path});
     return it == watchedValues_.end() ? nullptr : &it->second;
+}
+
+void BusMirror::forgetUnlisted(const std::string& name,
+                               const std::function<bool(const std::string&)>& listed) {
+    bool forgot = false;
+    for (const auto& path : watchedPaths_)
+        if (!listed(path)) forgot = watchedValues_.erase({name, path}) != 0 || forgot;
+    if (forgot && onWatchedChange) onWatchedChange();
+}
+
+void BusMirror::watchedReadFailed(Tracked& tracked, const std::string& path, const sdbus::Error& error) {
+    // The service answering that it has no such item is an answer: the path is not published. Any
+    // other error (a failure, a timeout, no reply) leaves its value unknown until a read succeeds.
+    const auto& kind = error.getName();
+    if (kind == "org.freedesktop.DBus.Error.UnknownObject" ||
+        kind == "org.freedesktop.DBus.Error.UnknownMethod" ||
+        kind == "org.freedesktop.DBus.Error.UnknownInterface") {
+        if (watchedValues_.erase({tracked.name, path}) && onWatchedChange) onWatchedChange();
+        return;
+    }
+    auto& watched = watchedValues_[{tracked.name, path}];
+    watched.value = codec::Value{};
+    watched.readError = kind + ": " + error.getMessage();
+    const auto delay = std::chrono::milliseconds(1000) * (1u << std::min(watched.failedReads, 5u));
+    const unsigned failedReads = ++watched.failedReads;
+    // Debug: whoever watches the path says what it means (a service that is not loaded has its own).
+    log()->debug("{} {}: read failed ({}), attempt {}: unknown; trying again in {} s", tracked.name, path,
+                 watched.readError, failedReads, delay.count() / 1000);
+    if (onWatchedChange) onWatchedChange();
+    if (!schedule_) return;
+    schedule_(delay, [this, name = tracked.name, owner = tracked.owner, path, failedReads] {
+        retryWatched(name, owner, path, failedReads);
+    });
+}
+
+void BusMirror::retryWatched(const std::string& name, const std::string& owner, const std::string& path,
+                             unsigned failedReads) {
+    auto it = tracked_.find(name);
+    // Gone (a new owner is loaded afresh) or not loaded: its load (or the load's retry) reads the path.
+    if (it == tracked_.end() || it->second->owner != owner || !it->second->loaded) return;
+    auto watched = watchedValues_.find({name, path});
+    // Read meanwhile (a signal, a reload), or failed again since: another retry is on its way.
+    if (watched == watchedValues_.end() || watched->second.failedReads != failedReads) return;
+    pathProxy(*it->second, path)
+        .callMethodAsync("GetValue")
+        .onInterface(kBusItemInterface)
+        .uponReplyInvoke([this, name, owner, path](const sdbus::Error* error, sdbus::Variant value) {
+            auto it = tracked_.find(name);
+            if (it == tracked_.end() || it->second->owner != owner) return;
+            if (error) return watchedReadFailed(*it->second, path, *error);
+            if (auto state = index_->find(name)) applyValue(*state, path, value);
+        });
 }
 
 bool BusMirror::loaded(const std::string& service) const {
@@ -282,7 +344,7 @@ bool BusMirror::store(core::ServiceState& state, std::string_view path, const Mi
     codec::Value& value = kept.id ? state.values[*kept.id] : scratch_;
     if (!read(value)) return false;
     if (kept.watched) {
-        watchedValues_[{state.name, std::string(path)}] = value;
+        watchedValues_[{state.name, std::string(path)}] = WatchedRead{value, {}, 0};
         if (onWatchedChange) onWatchedChange();
     }
     if (kept.deviceInstance) applyDeviceInstance(state, value);

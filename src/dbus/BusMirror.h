@@ -23,9 +23,10 @@ namespace vmd::dbus {
 ///
 /// A service is served only once loaded (ServiceIndex::addLoading). Every reply is checked against
 /// the owner (unique name) and the load it was asked for: replies of an owner that is gone, or of a
-/// superseded load, are dropped. A load that read nothing is retried with back-off. Signals carry no
-/// destination: from a connection that owns one name they are applied to it; from one that owns
-/// several, the changed paths are read again from each name, so that each keeps its own values.
+/// superseded load, are dropped. A load that read nothing is retried with back-off, and so is a read
+/// of a watched path that failed. Signals carry no destination: from a connection that owns one name
+/// they are applied to it; from one that owns several, the changed paths are read again from each
+/// name, so that each keeps its own values.
 ///
 /// Signals are read in place (docs/benchmarks.md, "Mirroring a busy bus"): a path that no register of
 /// the service's type reads (nor /DeviceInstance, a watched path or a slot path) is skipped before its
@@ -48,12 +49,26 @@ class BusMirror {
     /// Fills `index` from now on (a reload: it was made with ServiceIndex::rebuiltFor), and reads every
     /// service again in the background for the paths the new map adds.
     void rebind(core::ServiceIndex& index);
+    /// rebind() with what to keep of the index's map made beforehand: a reload builds it on its own
+    /// thread, MirrorPaths(map, watchedPaths()). Built with other watched paths than the mirror's
+    /// (one watched since), it is built again here.
+    void rebind(core::ServiceIndex& index, MirrorPaths paths);
 
     /// Also keeps `path` (of any service), though no register uses it; see watched().
     void watch(const std::string& path);
-    /// The value of a watched path on a service: nullptr while unknown (not published, service
-    /// absent or still loading).
-    [[nodiscard]] const codec::Value* watched(const std::string& service, const std::string& path) const;
+    /// The paths watch() added.
+    [[nodiscard]] const std::set<std::string>& watchedPaths() const { return watchedPaths_; }
+    /// A watched path of a service as last read: its value, or the D-Bus error of a read that failed
+    /// (the value is then unknown, and the path is read again after 1 s, 2 s, 4 s ... at most 32 s).
+    struct WatchedRead {
+        codec::Value value;
+        std::string readError;    ///< empty: `value` was read
+        unsigned failedReads = 0; ///< reads in a row that failed
+    };
+    /// A watched path on a service; nullptr when not published (a load that lists every item did not
+    /// list it, or GetValue on it answered that there is no such object, interface or method), and
+    /// while the service is absent or has not read it yet (see loaded()).
+    [[nodiscard]] const WatchedRead* watched(const std::string& service, const std::string& path) const;
     /// Whether the service is on the bus and loaded.
     [[nodiscard]] bool loaded(const std::string& service) const;
     /// Whether the service is on the bus (loaded or not).
@@ -94,6 +109,11 @@ class BusMirror {
     void onPropertiesChanged(sdbus::Message& message);
     void onNameOwnerChanged(sdbus::Message& message);
     void collectGarbage();
+    /// After a load that lists every item: the watched paths `listed` says no to are not published.
+    void forgetUnlisted(const std::string& name, const std::function<bool(const std::string&)>& listed);
+    void watchedReadFailed(Tracked& tracked, const std::string& path, const sdbus::Error& error);
+    void retryWatched(const std::string& name, const std::string& owner, const std::string& path,
+                      unsigned failedReads);
     void indexPaths();
 
     sdbus::IConnection& connection_;
@@ -111,7 +131,7 @@ class BusMirror {
     codec::Value scratch_;           ///< a kept value that has no place in ServiceState::values (reused)
     std::string lastSender_;         ///< the unique name of the last signal's single-name sender
     Tracked* lastTracked_ = nullptr; ///< its service (signals come in bursts); reset when names change
-    std::map<std::pair<std::string, std::string>, codec::Value> watchedValues_; ///< (service, path)
+    std::map<std::pair<std::string, std::string>, WatchedRead> watchedValues_; ///< (service, path)
 };
 
 } // namespace vmd::dbus

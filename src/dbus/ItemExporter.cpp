@@ -65,13 +65,28 @@ void ItemExporter::registerItem(const std::string& path, Item& item) {
     item.object->registerMethod("GetText").onInterface(kBusItemInterface).implementedAs([value] {
         return codec::toText(*value);
     });
-    item.object->registerMethod("SetValue").onInterface(kBusItemInterface).implementedAs([](sdbus::Variant) {
-        return std::int32_t{1}; // diagnostics are read-only
-    });
+    auto* onClear = &item.onClear;
+    item.object->registerMethod("SetValue").onInterface(kBusItemInterface).implementedAs(
+        [onClear](const sdbus::Variant& v) {
+            // Diagnostics are read-only, but a clearable path takes an invalid value (clearable()).
+            if (!*onClear || !std::holds_alternative<std::monostate>(fromVariant(v))) return std::int32_t{1};
+            auto clear = *onClear; // the handler may publish, and so touch this item
+            clear();
+            return std::int32_t{0};
+        });
     item.object->registerSignal("PropertiesChanged")
         .onInterface(kBusItemInterface)
         .withParameters<Properties>();
     item.object->finishRegistration();
+}
+
+void ItemExporter::clearable(const std::string& path, std::function<void()> onClear) {
+    auto [it, inserted] = items_.try_emplace(path);
+    if (inserted) {
+        registerItem(path, it->second);
+        changed_.insert(path);
+    }
+    it->second.onClear = std::move(onClear);
 }
 
 void ItemExporter::set(const std::string& path, codec::Value value) {

@@ -15,7 +15,8 @@ namespace vmd::dbus {
 /// Which D-Bus paths the mirror keeps, decided before a value is decoded: for each service type the
 /// paths its registers read (values and inputs), and for every service /DeviceInstance, the watched
 /// paths and the paths under a slot family of the map (regmap/Slots.h). Paths are interned once, when
-/// the map is bound, and looked up by string_view: no copy, no allocation per lookup.
+/// the map is bound, and looked up by string_view: no copy, no allocation per lookup. Built from the
+/// map and the watched paths alone (pure), so a reload builds it off the event loop.
 class MirrorPaths {
   public:
     /// What the mirror does with one path of one service.
@@ -36,6 +37,8 @@ class MirrorPaths {
     /// The paths a service of `type` needs read one by one (its registers' paths, /DeviceInstance, the
     /// watched paths), for a service that offers neither GetItems nor GetValue on "/".
     [[nodiscard]] std::vector<std::string> pathsOf(regmap::ServiceTypeId type) const;
+    /// The watched paths it was built with.
+    [[nodiscard]] const std::set<std::string>& watched() const { return watched_; }
 
   private:
     struct Hash {

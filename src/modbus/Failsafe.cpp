@@ -43,7 +43,7 @@ std::string serviceTypeOf(const std::string& busName) {
 }
 
 const regmap::Register* Failsafe::ruleFor(const regmap::Register& written, const std::string& service,
-                                          const std::string& path) const {
+                                          const std::string& mapPath) const {
     if (!map_) return written.failsafe ? &written : nullptr;
     const auto* reg = map_->at(written.address);
     if (!reg || reg->address != written.address || !reg->failsafe) return nullptr;
@@ -51,7 +51,7 @@ const regmap::Register* Failsafe::ruleFor(const regmap::Register& written, const
         map_->serviceTypes()[reg->service] != serviceTypeOf(service))
         return nullptr;
     bool samePath = std::any_of(reg->paths.begin(), reg->paths.end(), [&](regmap::PathId id) {
-        return id < map_->paths().size() && map_->paths()[id] == path;
+        return id < map_->paths().size() && map_->paths()[id] == mapPath;
     });
     return samePath ? reg : nullptr;
 }
@@ -62,7 +62,7 @@ std::vector<WriteOp> Failsafe::setMap(const regmap::RegisterMap& map, std::share
     std::vector<WriteOp> dropped;
     for (auto it = armed_.begin(); it != armed_.end();) {
         auto& armed = it->second;
-        const auto* rule = ruleFor(*armed.op.reg, armed.op.service, armed.op.path);
+        const auto* rule = ruleFor(*armed.op.reg, armed.op.service, armed.op.mapPathOr());
         if (!rule) {
             dropped.push_back(std::move(armed.op));
             it = armed_.erase(it);
@@ -83,18 +83,18 @@ std::vector<WriteOp> Failsafe::setMap(const regmap::RegisterMap& map, std::share
 
 void Failsafe::clientWrote(const WriteOp& op, Clock::time_point now) {
     if (!op.reg) return;
-    const auto* rule = ruleFor(*op.reg, op.service, op.path);
+    const auto* rule = ruleFor(*op.reg, op.service, op.mapPathOr());
     if (!rule) return;
     WriteOp safe{op.service, op.path, typedValue(*rule, rule->failsafe->value),
-                 rule,       {},      map_ ? keepAlive_ : op.keepAlive};
+                 rule,       {},      map_ ? keepAlive_ : op.keepAlive, op.mapPath};
     armed_[{op.service, op.path}] =
         Armed{std::move(safe), now, now + afterOf(*rule), nextTicket_++, false, 0};
 }
 
-std::vector<Failsafe::Firing> Failsafe::due(Clock::time_point now) {
+std::vector<Failsafe::Firing> Failsafe::due(Clock::time_point now, const Held& held) {
     std::vector<Firing> result;
     for (auto& [key, armed] : armed_) {
-        if (armed.inFlight || armed.deadline > now) continue;
+        if (armed.inFlight || armed.deadline > now || (held && held(key.first, key.second))) continue;
         armed.inFlight = true;
         armed.ticket = nextTicket_++;
         result.push_back({armed.op, armed.failures, armed.ticket});
@@ -118,10 +118,19 @@ std::optional<Failsafe::Clock::duration> Failsafe::written(const Firing& firing,
     return delay;
 }
 
-std::optional<Failsafe::Clock::time_point> Failsafe::nextDeadline() const {
+std::vector<std::pair<WriteOp, std::uint64_t>> Failsafe::heldBack(Clock::time_point now, const Held& held) const {
+    std::vector<std::pair<WriteOp, std::uint64_t>> result;
+    for (const auto& [key, armed] : armed_)
+        if (!armed.inFlight && armed.deadline <= now && held(key.first, key.second))
+            result.emplace_back(armed.op, armed.ticket);
+    return result;
+}
+
+std::optional<Failsafe::Clock::time_point> Failsafe::nextDeadline(const Held& held) const {
     std::optional<Clock::time_point> next;
     for (const auto& [key, armed] : armed_)
-        if (!armed.inFlight && (!next || armed.deadline < *next)) next = armed.deadline;
+        if (!armed.inFlight && (!next || armed.deadline < *next) && !(held && held(key.first, key.second)))
+            next = armed.deadline;
     return next;
 }
 

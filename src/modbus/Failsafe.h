@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,15 +40,22 @@ class Failsafe {
     /// map in force has for the register written, whichever map the write was decoded with; ends a
     /// pending retry of that path. A register without a rule there disarms its path.
     void clientWrote(const WriteOp& op, Clock::time_point now);
-    /// The fail-safe writes that are due, first attempts and retries. Each waits for its result
-    /// (written()) before it can be due again.
-    [[nodiscard]] std::vector<Firing> due(Clock::time_point now);
+    /// Paths whose fail-safe must wait (a client write to them is still unanswered).
+    using Held = std::function<bool(const std::string& service, const std::string& path)>;
+
+    /// The fail-safe writes that are due, first attempts and retries, but those of held paths. Each
+    /// waits for its result (written()) before it can be due again.
+    [[nodiscard]] std::vector<Firing> due(Clock::time_point now, const Held& held = {});
+    /// The fail-safes that are due but held, with the ticket of their arming.
+    [[nodiscard]] std::vector<std::pair<WriteOp, std::uint64_t>> heldBack(Clock::time_point now,
+                                                                        const Held& held) const;
     /// The result of a fail-safe write. Accepted: the fail-safe is done until the next client
     /// write. Failed: it is retried after the returned delay; nullopt when it is not retried
     /// because a client wrote the register since, or a reload removed or changed its rule.
     std::optional<Clock::duration> written(const Firing& firing, bool accepted, Clock::time_point now);
-    /// When the next fail-safe write (first or retry) is due, if any; writes in flight are not.
-    [[nodiscard]] std::optional<Clock::time_point> nextDeadline() const;
+    /// When the next fail-safe write (first or retry) is due, if any; writes in flight and held
+    /// paths are not.
+    [[nodiscard]] std::optional<Clock::time_point> nextDeadline(const Held& held = {}) const;
     /// How many fail-safe writes have failed and wait for their retry (or for its result).
     [[nodiscard]] std::size_t retrying() const;
     /// The delay before retry number `failures` (1: after the first failure).
@@ -62,8 +70,9 @@ class Failsafe {
         bool inFlight = false;
         unsigned failures = 0;
     };
+    /// The rule for a write of `mapPath` (the map's path: a slot path for an output slot) on `service`.
     [[nodiscard]] const regmap::Register* ruleFor(const regmap::Register& written, const std::string& service,
-                                                  const std::string& path) const;
+                                                  const std::string& mapPath) const;
 
     std::map<std::pair<std::string, std::string>, Armed> armed_; ///< by (service, path)
     const regmap::RegisterMap* map_ = nullptr;

@@ -1,5 +1,7 @@
 #include "modbus/RequestHandler.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -248,23 +250,46 @@ void RequestHandler::identify(regmap::UnitId unit, std::span<const std::uint8_t>
     reply.bytes[6] = objects;
 }
 
+std::string RequestHandler::describeTarget(std::uint16_t address, std::span<const std::uint8_t> data,
+                                          std::uint16_t quantity) const {
+    std::string words;
+    for (std::size_t i = 0; i < quantity && 2 * i + 1 < data.size(); ++i)
+        words += fmt::format("{}0x{:02X}{:02X}", i ? " " : "", data[2 * i], data[2 * i + 1]);
+    const Register* reg = map_->at(address);
+    if (!reg) return fmt::format("address {} quantity {} words [{}]", address, quantity, words);
+    const auto& type = reg->service < map_->serviceTypes().size() ? map_->serviceTypes()[reg->service] : "?";
+    return fmt::format("register {}{} ({} {}) words [{}]", reg->address,
+                       quantity > reg->words ? fmt::format(" quantity {}", quantity) : std::string{}, type,
+                       map_->paths()[reg->paths.front()], words);
+}
+
 ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t address,
                                             std::span<const std::uint8_t> data, std::uint16_t quantity,
-                                            const AccessPolicy& access, std::vector<WriteOp>& writes) const {
-    if (!access.roleMayWrite(address, quantity)) return ExceptionCode::IllegalFunction;
-    if (auto code = checkRange(address, quantity); code != ExceptionCode::None) return code;
-    if (options_.readOnly) return ExceptionCode::IllegalDataAddress;
+                                            const AccessPolicy& access, Outcome& out) const {
+    auto& writes = out.writes;
+    auto refuse = [&](ExceptionCode code, const std::string& why) {
+        out.refusal = describeTarget(address, data, quantity) + ": " + why;
+        return code;
+    };
+    if (!access.roleMayWrite(address, quantity))
+        return refuse(ExceptionCode::IllegalFunction, "outside what the TLS role may write (" + access.describe() + ")");
+    if (auto code = checkRange(address, quantity); code != ExceptionCode::None)
+        return refuse(code, "reaches an address the map does not serve");
+    if (options_.readOnly) return refuse(ExceptionCode::IllegalDataAddress, options_.readOnlyReason);
     const std::uint32_t end = std::uint32_t{address} + quantity;
     for (std::uint32_t word = address; word < end;) {
         const Register& reg = *map_->at(static_cast<std::uint16_t>(word));
-        if (!reg.writable()) return ExceptionCode::IllegalDataAddress;
+        if (!reg.writable())
+            return refuse(ExceptionCode::IllegalDataAddress, fmt::format("register {} is read-only", reg.address));
         word = reg.end();
     }
     // Every value is validated before anything is sent.
     for (std::uint32_t word = address; word < end;) {
         const Register& reg = *map_->at(static_cast<std::uint16_t>(word));
         auto service = services_->resolve(reg.service, unit);
-        if (!service) return ExceptionCode::GatewayPathUnavailable;
+        if (!service)
+            return refuse(ExceptionCode::GatewayPathUnavailable,
+                          fmt::format("no {} service at unit {}", map_->serviceTypes()[reg.service], unit));
         auto to = std::min<std::uint32_t>(reg.end(), end);
         if (reg.type == ModbusType::Reserved) { // writable spacer: accepted and dropped
             word = to;
@@ -277,7 +302,11 @@ ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t a
         for (auto w = word; w < to; ++w)
             image[w - reg.address] = be16(data, 2 * (w - address));
         auto decoded = codec::decode(reg, regWords);
-        if (decoded.error != codec::DecodeError::None) return ExceptionCode::IllegalDataValue;
+        if (decoded.error != codec::DecodeError::None)
+            return refuse(ExceptionCode::IllegalDataValue,
+                          fmt::format("the value does not fit register {} (its range, its documented values or "
+                                      "its D-Bus type '{}')",
+                                      reg.address, reg.dbusType));
         // The first alternative that holds a value receives the write; otherwise the first one.
         auto target = reg.paths.front();
         for (auto path : reg.paths)
@@ -285,15 +314,25 @@ ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t a
                 target = path;
                 break;
             }
-        // A slot path goes to the identifier in that slot; an empty slot has nothing to write to.
-        auto path = services_->writePath(*service, target);
-        if (path.empty()) return ExceptionCode::GatewayPathUnavailable;
+        // A slot path goes to the identifier in that slot; an empty slot has nothing to write to, and a
+        // slot held for an output that is gone refuses writes until that output returns.
+        auto dest = services_->writeTarget(*service, target);
+        if (dest.state == core::SlotTarget::State::Vacated)
+            return refuse(ExceptionCode::IllegalDataAddress,
+                          fmt::format("{} is held for an output {} no longer publishes",
+                                      map_->paths()[target], service->name));
+        auto path = std::move(dest.path);
+        if (path.empty())
+            return refuse(ExceptionCode::GatewayPathUnavailable,
+                          fmt::format("{} holds no output on {}", map_->paths()[target], service->name));
+        const auto& mapPath = map_->paths()[target];
         writes.push_back({service->name,
-                          std::move(path),
+                          path,
                           std::move(decoded.value),
                           &reg,
                           {regWords.begin(), regWords.end()},
-                          {}});
+                          {},
+                          path == mapPath ? std::string{} : mapPath});
         word = to;
     }
     return ExceptionCode::None;
@@ -305,6 +344,10 @@ Outcome RequestHandler::handle(regmap::UnitId unit, std::span<const std::uint8_t
     // --write-allow is decided on a request that is otherwise fine, as it always was: a client
     // outside it gets exception 2 where it would have written.
     if (!out.writes.empty() && !access.addressMayWrite) {
+        const auto& first = out.writes.front();
+        out.refusal = fmt::format("{} -> {} {} = {}: the client's address is not in --write-allow",
+                                  describeTarget(first.reg->address, {}, 0), first.service, first.path,
+                                  codec::toText(first.value.value));
         out.writes.clear();
         out.readAfterWrite = false;
         exception(pdu[0], ExceptionCode::IllegalDataAddress, out.reply);
@@ -336,7 +379,7 @@ Outcome RequestHandler::dispatch(regmap::UnitId unit, std::span<const std::uint8
     }
     case FunctionCode::WriteSingleRegister: {
         if (pdu.size() != 5) return fail(ExceptionCode::IllegalDataValue);
-        if (auto code = prepareWrites(unit, be16(pdu, 1), pdu.subspan(3, 2), 1, access, out.writes);
+        if (auto code = prepareWrites(unit, be16(pdu, 1), pdu.subspan(3, 2), 1, access, out);
             code != ExceptionCode::None)
             return fail(code);
         std::copy(pdu.begin(), pdu.end(), out.reply.bytes.begin()); // the reply echoes the request
@@ -350,7 +393,7 @@ Outcome RequestHandler::dispatch(regmap::UnitId unit, std::span<const std::uint8
         if (quantity == 0 || quantity > kMaxWriteRegisters || byteCount != 2 * quantity ||
             pdu.size() != 6u + byteCount)
             return fail(ExceptionCode::IllegalDataValue);
-        if (auto code = prepareWrites(unit, be16(pdu, 1), pdu.subspan(6), quantity, access, out.writes);
+        if (auto code = prepareWrites(unit, be16(pdu, 1), pdu.subspan(6), quantity, access, out);
             code != ExceptionCode::None)
             return fail(code);
         std::copy(pdu.begin(), pdu.begin() + 5, out.reply.bytes.begin());
@@ -369,7 +412,7 @@ Outcome RequestHandler::dispatch(regmap::UnitId unit, std::span<const std::uint8
             pdu.size() != 10u + byteCount)
             return fail(ExceptionCode::IllegalDataValue);
         if (auto code = checkRange(readAddress, readQuantity); code != ExceptionCode::None) return fail(code);
-        if (auto code = prepareWrites(unit, writeAddress, pdu.subspan(10), writeQuantity, access, out.writes);
+        if (auto code = prepareWrites(unit, writeAddress, pdu.subspan(10), writeQuantity, access, out);
             code != ExceptionCode::None)
             return fail(code);
         out.readAfterWrite = true;

@@ -22,6 +22,11 @@ struct WriteOp {
     const regmap::Register* reg = nullptr; ///< the register written
     std::vector<std::uint16_t> words;      ///< the register's words as written (after merging), for the audit
     std::shared_ptr<const void> keepAlive; ///< keeps `reg`'s map alive across a reload
+    /// The map's path written when it differs from `path` (an output slot's "/SwitchableOutput/#2/State"
+    /// for the identifier's own path): what the register's fail-safe rule is found by.
+    std::string mapPath;
+
+    [[nodiscard]] const std::string& mapPathOr() const { return mapPath.empty() ? path : mapPath; }
 };
 
 /// A response PDU (function code first), built without heap allocation.
@@ -44,6 +49,8 @@ struct Outcome {
     bool readAfterWrite = false;
     std::uint16_t readAddress = 0;
     std::uint16_t readQuantity = 0;
+    /// A refused write: what was to be written and why not, for the log (made only on refusal).
+    std::string refusal;
 };
 
 /// The server's version (registers 39500-39502, FC 43 MajorMinorRevision).
@@ -67,6 +74,7 @@ struct HandlerOptions {
     bool readOnly = false;
     ServerVersion version{};
     DeviceIdentity identity{};
+    std::string readOnlyReason = "the server is read-only"; ///< for the log of a refused write
 };
 
 /// All Modbus semantics (DESIGN section 4): request PDU + unit -> reply or writes. Pure: no I/O.
@@ -87,7 +95,11 @@ class RequestHandler {
 
     static void exception(std::uint8_t fc, ExceptionCode code, Reply& reply);
 
-    void setReadOnly(bool readOnly) { options_.readOnly = readOnly; }
+    /// `reason`: what made it so, as the log of a refused write names it ("--read-only", the GX setting).
+    void setReadOnly(bool readOnly, std::string reason = "the server is read-only") {
+        options_.readOnly = readOnly;
+        options_.readOnlyReason = std::move(reason);
+    }
     void setNotAvailable(codec::NotAvailable notAvailable) { options_.notAvailable = notAvailable; }
     /// Serves from another index (and its map) from now on: a reload.
     void rebind(const core::ServiceIndex& services) {
@@ -102,7 +114,10 @@ class RequestHandler {
     ExceptionCode checkRange(std::uint16_t address, std::uint16_t quantity) const;
     ExceptionCode prepareWrites(regmap::UnitId unit, std::uint16_t address,
                                 std::span<const std::uint8_t> data, std::uint16_t quantity,
-                                const AccessPolicy& access, std::vector<WriteOp>& writes) const;
+                                const AccessPolicy& access, Outcome& out) const;
+    /// "register 2902 (hub4 /Overall/... ) words [0x0003]": what a write request aimed at, for a refusal.
+    [[nodiscard]] std::string describeTarget(std::uint16_t address, std::span<const std::uint8_t> data,
+                                             std::uint16_t quantity) const;
     Outcome dispatch(regmap::UnitId unit, std::span<const std::uint8_t> pdu, std::int64_t now,
                      const AccessPolicy& access) const;
     void encodeRegister(const regmap::Register& reg, const core::ServiceState& service, std::int64_t now,

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <stdexcept>
 
 namespace vmd::modbus {
@@ -35,19 +36,24 @@ std::string nameText(const X509_NAME* name) {
     return {data, static_cast<std::size_t>(size)};
 }
 
-void loadCrl(SSL_CTX* ctx, const std::string& path) {
+/// The CRLs of `path` into the context's store; returns how many CA's CRLs it holds. With one CA's,
+/// a client certificate is checked against it; with several (a root's and its intermediates'),
+/// every certificate of a client's chain is checked, and each of its CAs needs its CRL in the file.
+std::size_t loadCrl(SSL_CTX* ctx, const std::string& path) {
     std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), BIO_free);
     if (!bio) throw std::runtime_error("crl " + path + ": " + sslErrors());
     X509_STORE* store = SSL_CTX_get_cert_store(ctx);
-    int count = 0;
+    std::set<std::string> issuers;
     while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
         X509_STORE_add_crl(store, crl);
+        issuers.insert(nameText(X509_CRL_get_issuer(crl)));
         X509_CRL_free(crl);
-        ++count;
     }
     ERR_clear_error(); // the end of the file
-    if (count == 0) throw std::runtime_error("crl " + path + ": no PEM certificate revocation list in it");
-    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+    if (issuers.empty())
+        throw std::runtime_error("crl " + path + ": no PEM certificate revocation list in it");
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | (issuers.size() > 1 ? X509_V_FLAG_CRL_CHECK_ALL : 0));
+    return issuers.size();
 }
 
 } // namespace
@@ -80,7 +86,7 @@ TlsContext::TlsContext(const TlsFiles& files) : ctx_(SSL_CTX_new(TLS_server_meth
         fail("client-ca", files.clientCa);
     if (!files.crl.empty()) {
         try {
-            loadCrl(ctx_, files.crl);
+            crlIssuers_ = loadCrl(ctx_, files.crl);
         } catch (...) {
             SSL_CTX_free(ctx_);
             ctx_ = nullptr;
@@ -197,19 +203,47 @@ std::uint32_t TlsStream::interest(std::uint32_t wanted) const {
 
 PeerIdentity TlsStream::peer() const {
     PeerIdentity identity;
-    X509* cert = SSL_get1_peer_certificate(ssl_);
+    X509* cert = SSL_get0_peer_certificate(ssl_);
     if (!cert) return identity;
     identity.subject = nameText(X509_get_subject_name(cert));
     if (ASN1_OBJECT* oid = OBJ_txt2obj(kRoleOid, 1)) {
-        int at = X509_get_ext_by_OBJ(cert, oid, -1);
-        if (at >= 0)
-            if (const ASN1_OCTET_STRING* value = X509_EXTENSION_get_data(X509_get_ext(cert, at)))
-                identity.role = decodeRole(ASN1_STRING_get0_data(value), ASN1_STRING_length(value));
+        // RFC 5280 4.2: an extension appears at most once; a second role is no role, not the first.
+        const int at = X509_get_ext_by_OBJ(cert, oid, -1);
+        if (at >= 0 && X509_get_ext_by_OBJ(cert, oid, at) >= 0) {
+            identity.roleProblem = "the role extension more than once";
+        } else if (at >= 0) {
+            const ASN1_OCTET_STRING* value = X509_EXTENSION_get_data(X509_get_ext(cert, at));
+            if (value) identity.role = decodeRole(ASN1_STRING_get0_data(value), ASN1_STRING_length(value));
+            if (!identity.role) identity.roleProblem = "a role extension that is not one DER UTF8String";
+        }
         ASN1_OBJECT_free(oid);
     }
-    X509_free(cert);
     ERR_clear_error();
     return identity;
+}
+
+bool TlsStream::servedBy(const TlsContext& context) const {
+    return SSL_get_SSL_CTX(ssl_) == context.get();
+}
+
+std::string TlsStream::verifyWith(const TlsContext& context) const {
+    X509* cert = SSL_get0_peer_certificate(ssl_);
+    if (!cert) return "no client certificate";
+    std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> verify(X509_STORE_CTX_new(),
+                                                                           X509_STORE_CTX_free);
+    // The chain the client sent (its certificate first, then the intermediates it presented).
+    if (!verify || X509_STORE_CTX_init(verify.get(), SSL_CTX_get_cert_store(context.get()), cert,
+                                       SSL_get_peer_cert_chain(ssl_)) != 1) {
+        ERR_clear_error();
+        return "cannot verify (out of memory)";
+    }
+    // As the handshake verifies a client: the TLS client purpose, the store's CRL flags.
+    X509_STORE_CTX_set_default(verify.get(), "ssl_client");
+    const int ok = X509_verify_cert(verify.get());
+    const int error = X509_STORE_CTX_get_error(verify.get());
+    ERR_clear_error();
+    if (ok == 1) return "";
+    return X509_verify_cert_error_string(error == X509_V_OK ? X509_V_ERR_UNSPECIFIED : error);
 }
 
 } // namespace vmd::modbus

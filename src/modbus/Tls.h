@@ -2,6 +2,7 @@
 
 #include "modbus/ByteStream.h"
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,17 +37,22 @@ class TlsContext {
     [[nodiscard]] SSL_CTX* get() const { return ctx_; }
     [[nodiscard]] const TlsFiles& files() const { return files_; }
     [[nodiscard]] const std::string& serverSubject() const { return serverSubject_; }
+    /// The number of CAs whose CRL the CRL file holds (0: no CRL). More than one: every certificate
+    /// of a client's chain is checked (X509_V_FLAG_CRL_CHECK_ALL), not the client's alone.
+    [[nodiscard]] std::size_t crlIssuers() const { return crlIssuers_; }
 
   private:
     SSL_CTX* ctx_ = nullptr;
     TlsFiles files_;
     std::string serverSubject_;
+    std::size_t crlIssuers_ = 0;
 };
 
 /// The verified client certificate of an open TLS stream.
 struct PeerIdentity {
     std::string subject;             ///< RFC 2253, e.g. "CN=ess-controller,O=Site"
-    std::optional<std::string> role; ///< the role extension's text, when present and well-formed
+    std::optional<std::string> role; ///< the role extension's text, when present once and well-formed
+    std::string roleProblem;         ///< why a role extension that is present gives no role, else empty
 };
 
 /// TLS on a non-blocking socket, server side. The handshake, and the want-read / want-write of
@@ -68,6 +74,11 @@ class TlsStream final : public ByteStream {
     /// After open() is Done: the client certificate's subject and role.
     [[nodiscard]] PeerIdentity peer() const;
     [[nodiscard]] const std::string& failure() const { return failure_; }
+    /// Whether the stream was opened with `context` (not one a reload replaced since).
+    [[nodiscard]] bool servedBy(const TlsContext& context) const;
+    /// The client's certificate and the chain it presented verified again against `context`'s client
+    /// CA and CRL (a reload's): empty when they pass, else OpenSSL's reason ("certificate revoked").
+    [[nodiscard]] std::string verifyWith(const TlsContext& context) const;
 
   private:
     IoResult result(int rc, bool reading);
@@ -80,7 +91,8 @@ class TlsStream final : public ByteStream {
     std::string failure_;
 };
 
-/// The role text of a DER-encoded role extension value (an ASN.1 UTF8String); nullopt when it is not one.
+/// The role text of a DER-encoded role extension value (one ASN.1 UTF8String of well-formed UTF-8 in
+/// strict DER: shortest length form, nothing after it); nullopt when it is not exactly that.
 /// Pure: the fuzz target feeds it arbitrary bytes.
 [[nodiscard]] std::optional<std::string> decodeRole(const unsigned char* der, long size);
 

@@ -54,7 +54,7 @@ def daemon_parts():
                           r"(\d+) unit-ID mappings$", r.stdout, re.M)
         base = re.search(r"^(\d+) registers ", shipped.stdout, re.M)
         check(r.returncode == 0 and "%s: OK\n" % SHIPPED_MAP in r.stdout and
-              "%s: OK (overlay, 1 registers added)" % added in r.stdout and
+              "%s: OK (overlay, 1 register added)" % added in r.stdout and
               "%s: OK (overlay, 0 registers added)" % amended in r.stdout,
               "--check with two overlays exits 0 and names each file: %d %s" % (r.returncode, one_line(r.stdout + r.stderr)))
         check(total is not None and base is not None and int(total.group(1)) == int(base.group(1)) + 1,

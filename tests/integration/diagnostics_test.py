@@ -66,6 +66,59 @@ finally:
     monitor.terminate()
     monitor.wait(timeout=10)
 
+# The GX GUI's Modbus TCP page has a "Clear error" button: SetValue of an invalid value (an empty
+# array; dbus-send cannot send one in a variant, busctl can) on /LastError/Message and
+# /LastError/Timestamp. Both answer 0 and read invalid until the next error; any other SetValue
+# answers 1 and changes nothing.
+def bus_value(path):
+    """GetValue of a diagnostics path as dbus-send prints the variant ("string ...", "array [ ]" when invalid)."""
+    out = subprocess.run(["dbus-send", "--bus=" + BUS, "--print-reply", "--dest=" + NAME, path,
+                          "com.victronenergy.BusItem.GetValue"], capture_output=True, text=True, timeout=10).stdout
+    m = re.search(r"variant\s+(.*)", out, re.S)
+    return " ".join(m.group(1).split()) if m else None
+
+
+def set_value(path, *value):
+    """SetValue with busctl (signature then values, as busctl takes them): the int answered, or None."""
+    r = subprocess.run(["busctl", "--address=" + BUS, "call", NAME, path, "com.victronenergy.BusItem", "SetValue",
+                        "v", *value], capture_output=True, text=True, timeout=10)
+    m = re.match(r"i (-?\d+)$", r.stdout.strip())
+    return int(m.group(1)) if m else None
+
+
+def error_shown():
+    return (bus_value("/LastError/Message") or "").startswith("string") and \
+        (bus_value("/LastError/Timestamp") or "").startswith("int")
+
+
+c = Connection(PORT)
+check(c.read(100, 1) == 2, "a read of register 1 at unit 100 answers exception 2 (an error to show)")
+c.close()
+check(wait_for(error_shown, 5), "/LastError/Message and /Timestamp show it: %s, %s"
+      % (bus_value("/LastError/Message"), bus_value("/LastError/Timestamp")))
+message = bus_value("/LastError/Message")
+check(set_value("/LastError/Message", "s", "something") == 1 and bus_value("/LastError/Message") == message,
+      "SetValue of a valid value on /LastError/Message answers 1 and keeps the error")
+r = subprocess.run(["dbus-send", "--bus=" + BUS, "--print-reply", "--dest=" + NAME, "/LastError/Timestamp",
+                    "com.victronenergy.BusItem.SetValue", "variant:int32:0"], capture_output=True, text=True, timeout=10)
+check("int32 1" in r.stdout and error_shown(), "dbus-send's SetValue of 0 on /LastError/Timestamp answers 1, keeps it")
+check(set_value("/LastError/Message", "ai", "0") == 0, "SetValue of an invalid value (empty array) answers 0")
+check(bus_value("/LastError/Message") == "array [ ]" and bus_value("/LastError/Timestamp") == "array [ ]",
+      "both paths read invalid after the clear: %s, %s" % (bus_value("/LastError/Message"), bus_value("/LastError/Timestamp")))
+requests = count_in(get_items(), "/Requests/Count") or 0
+c = Connection(PORT)
+c.read(100, 843)
+c.close()
+check(wait_for(lambda: (count_in(get_items(), "/Requests/Count") or 0) > requests, 5),
+      "a diagnostics refresh after a request without error")
+check(bus_value("/LastError/Message") == "array [ ]", "they stay invalid while no new error comes")
+c = Connection(PORT)
+c.read(100, 1)
+c.close()
+check(wait_for(error_shown, 5), "the next error shows again")
+check(set_value("/LastError/Timestamp", "ai", "0") == 0 and bus_value("/LastError/Message") == "array [ ]",
+      "a clear on /LastError/Timestamp clears the message too")
+
 # docs/registers.md "Unit IDs": "When two services of one type share an instance, one is chosen
 # deterministically and reported in the diagnostics"; "Device instances of 256 and up that have no row
 # cannot be reached". A site of its own: scenarios/twins.yaml (two batteries at instance 512, unit 225)

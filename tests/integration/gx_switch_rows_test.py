@@ -1,11 +1,15 @@
-"""The two rows of docs/semantics.md's "GX write switch" table that MirrorTest's [gxswitch] case does not
+"""The rows of docs/semantics.md's "GX write switch" table that MirrorTest's [gxswitch] case does not
 reach, end to end, each with the log line that names the deciding case:
 
-- "the settings service has loaded without that setting": writes allowed;
-- "the setting is published invalid": writes refused (exception 2), nothing sent.
+- the settings service has loaded without the setting: writes allowed, whether its GetItems did not list
+  it or (a service read path by path) GetValue answered that there is no such object;
+- the setting is decided on its number, not its text: 0.0 and -0.0 ("-0") are read-only; 0.4, the string
+  "abc" and an invalid value are unknown: writes refused (exception 2), nothing sent;
+- the setting's read fails (GetValue answers an error, and there is no GetItems): unknown, writes
+  refused; the read is retried, and once it answers 1 writes are accepted.
 
-Each starts its own site (tests/integration/scenarios/gx-no-settings.yaml: system and a Multi at unit
-246) with a settings service of the test's own.
+One site (tests/integration/scenarios/gx-no-settings.yaml: system and a Multi at unit 246) and one
+daemon; each row brings a settings service of its own and takes it away again.
 
 Usage: gx_switch_rows_test.py BUILD_DIR
 """
@@ -23,32 +27,92 @@ check = checks.check
 SETTINGS = """\
 services:
   - name: com.victronenergy.settings
-    paths:
+%s    paths:
 %s      /Settings/CGwacs/AcPowerSetPoint: {value: 50.0, writable: true}
 """
+PATH_BY_PATH = "    getitems: false\n    root-getvalue: false\n"
 
-for name, setting_line, writes, logged in (
-        ("loaded without the setting", "", True,
-         "writes enabled: com.victronenergy.settings has no /Settings/ModbusServer/ReadWrite"),
-        ("the setting published invalid", "      /Settings/ModbusServer/ReadWrite: {value: null, type: i}\n", False,
-         "writes refused: %s is invalid" % SETTING)):
-    with Site(BUILD, prefix="vmd-gxswitch.") as site:
-        settings = site.path("settings.yaml")
-        with open(settings, "w") as f:
-            f.write(SETTINGS % setting_line)
-        site.start_sim(BASE)
-        site.start_sim(settings, log="settings.log")
-        _, port = site.start_server()
-        c = Connection(port)
-        check(wait_for(lambda: logged in site.text("server.log"), 10), "%s: the log says '%s'" % (name, logged))
+
+def setting(value, type_letter, extra=""):
+    return "      /Settings/ModbusServer/ReadWrite: {value: %s, type: %s%s}\n" % (value, type_letter, extra)
+
+
+REFUSED, ENABLED = False, True
+# name, service keys, the setting's line, writes allowed, the log line that names the case
+ROWS = (
+    ("loaded without the setting (GetItems)", "", "", ENABLED,
+     "writes enabled: com.victronenergy.settings has no /Settings/ModbusServer/ReadWrite"),
+    ("loaded without the setting (path by path: no such object)", PATH_BY_PATH, "", ENABLED,
+     "writes enabled: com.victronenergy.settings has no /Settings/ModbusServer/ReadWrite"),
+    ("the setting published invalid", "", setting("null", "i"), REFUSED,
+     "writes refused: %s unknown: it is invalid" % SETTING),
+    ("the setting 0.0", "", setting("0.0", "d"), REFUSED, "writes refused by the GX setting %s = 0" % SETTING),
+    ("the setting -0.0", "", setting("-0.0", "d"), REFUSED, "writes refused by the GX setting %s = -0" % SETTING),
+    ("the setting 1.0", "", setting("1.0", "d"), ENABLED, "writes enabled by the GX setting %s = 1" % SETTING),
+    ("the setting 0.4", "", setting("0.4", "d"), REFUSED,
+     "writes refused: %s unknown: 0.4 is not an integer" % SETTING),
+    ("the setting 'abc'", "", setting("abc", "s"), REFUSED,
+     "writes refused: %s unknown: the string 'abc' is not an integer" % SETTING),
+)
+
+with Site(BUILD, prefix="vmd-gxswitch.") as site:
+    site.start_sim(BASE)
+    _, port = site.start_server()
+    c = Connection(port)
+    log = lambda: site.text("server.log")
+    check(wait_for(lambda: "writes enabled: no com.victronenergy.settings on this bus" in log(), 10),
+          "before any settings service: not a GX device, writes enabled")
+    value = 150
+
+    def write_checked(name, writes):
+        """One write to the Multi's input current limit: accepted and sent, or exception 2 and nothing sent."""
+        global value
+        value += 1
         before = len(site.set_lines())
-        answer = c.write(246, 22, 150)
+        answer = c.write(246, 22, value)
         if writes:
-            check(answer is None and wait_for(lambda: len(site.set_lines()) == before + 1, 5),
-                  "%s: a write is accepted and sent: %s" % (name, answer))
-        else:
-            check(answer == 2, "%s: a write is refused with exception 2: %s" % (name, answer))
-            check(len(site.set_lines()) == before, "%s: ... and nothing is sent" % name)
-        c.close()
+            return check(answer is None and wait_for(lambda: len(site.set_lines()) == before + 1, 5),
+                         "%s: a write is accepted and sent: %s" % (name, answer))
+        check(answer == 2, "%s: a write is refused with exception 2: %s" % (name, answer))
+        return check(len(site.set_lines()) == before, "%s: ... and nothing is sent" % name)
 
-checks.finish()
+    def settings_service(n, keys, setting_line):
+        path = site.path("settings-%d.yaml" % n)
+        with open(path, "w") as f:
+            f.write(SETTINGS % (keys, setting_line))
+        return site.start_sim(path, log="settings-%d.log" % n)
+
+    def take_away(proc, n):
+        site.stop(proc)
+        check(wait_for(lambda: log().count("service left: com.victronenergy.settings") == n, 10),
+              "settings service %d has left" % n)
+
+    for n, (name, keys, setting_line, writes, logged) in enumerate(ROWS, 1):
+        start = len(log())
+        proc = settings_service(n, keys, setting_line)
+        check(wait_for(lambda: logged in log()[start:], 10), "%s: the log says '%s'" % (name, logged))
+        write_checked(name, writes)
+        take_away(proc, n)
+
+    # The setting's read fails for 3 s after the service publishes it; GetItems and GetValue on / are
+    # not offered, so the mirror reads path by path and nothing lists the setting.
+    name = "the setting's read fails"
+    n = len(ROWS) + 1
+    start = len(log())
+    proc = settings_service(n, PATH_BY_PATH, setting("1", "i", ", read-fails-for-ms: 3000"))
+    unknown = "writes refused: %s unknown: its read failed (org.freedesktop.DBus.Error.Failed: venus-sim: " \
+              "reading /Settings/ModbusServer/ReadWrite fails for now); reading it again" % SETTING
+    check(wait_for(lambda: unknown in log()[start:], 10), "%s: the log says '%s'" % (name, unknown))
+    check("has no /Settings/ModbusServer/ReadWrite" not in log()[start:],
+          "%s: ... and never that the service has no such setting" % name)
+    write_checked(name + ", while unknown", REFUSED)
+    enabled = "writes enabled by the GX setting %s = 1" % SETTING
+    check(wait_for(lambda: enabled in log()[start:], 20), "%s: read again, it is 1: the log says '%s'" % (name, enabled))
+    reads = site.text("settings-%d.log" % n).count("READ com.victronenergy.settings "
+                                                   "/Settings/ModbusServer/ReadWrite failed")
+    check(reads >= 2, "%s: ... after the load's read and at least one retry failed (%d failed reads)" % (name, reads))
+    write_checked(name + ", once read as 1", ENABLED)
+    take_away(proc, n)
+    c.close()
+
+checks.finish(lambda: site.text("server.log")[-4000:])

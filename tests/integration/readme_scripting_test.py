@@ -1,9 +1,9 @@
 """README.md's "Scripting" section, run as printed, on the simulated site.
 
-1. Every `$ venus-regmap ...` line of the README's transcript runs against the daemon and prints exactly
-   the lines the README shows under it (standard output, or standard error for a refusal). `gx.local` is
-   the daemon's address; the site's Multi is at instance 276, the Cerbo GX VE.Bus port that the README's
-   `--unit 227` reaches (../shared/reference/unitid2di.csv: 227 -> 276), so the transcript needs no edit.
+1. Every `$ venus-regmap ...` line of the README's transcript runs against the daemon on the demo's
+   site (the default scenario, the server as scripts/demo starts it but on a free port instead of
+   5020) and prints exactly the lines the README shows under it (standard output, or standard error
+   for a refusal). No write of the transcript sends a value other than the set point's 50 W default.
 2. The README's two mbpoll lines for the demo read, on the default site, what the published list
    (../shared/reference/attributes.csv) says their comments promise: 840-843 are the system's battery
    voltage, current, power and SoC, each the D-Bus value times the published scale; unit 246 is the
@@ -51,20 +51,17 @@ def split_args(command):
 
 
 with Site(BUILD, prefix="vmd-readme.") as site:
-    scenario = site.path("cerbo-site.yaml")
-    with open(DEFAULT_SCENARIO) as f:
-        original = f.read()
-    check(original.count("/DeviceInstance: 257") == 1, "the default site has one Multi at instance 257")
-    with open(scenario, "w") as f:
-        f.write(original.replace("/DeviceInstance: 257", "/DeviceInstance: 276"))
-    site.start_sim(scenario)
+    site.start_sim(DEFAULT_SCENARIO)
     _, port = site.start_server()
     _, max_port = site.start_server("--not-available", "max", log="max.log")
 
     steps = transcript()
-    check(len(steps) == 6, "the README's transcript has its six commands: %d" % len(steps))
+    check(len(steps) == 7, "the README's transcript has its seven commands: %d" % len(steps))
     for command, expected in steps:
-        args = [a.replace("gx.local", "127.0.0.1:%d" % port) for a in split_args(command)]
+        check("gx.local" not in command and (not command.startswith("write ") or "100000" in command or
+                                             re.search(r"/AcPowerSetPoint 50( |$)", command)),
+              "the transcript's %s talks to the demo and writes nothing but the 50 W default" % command)
+        args = [a.replace("127.0.0.1:5020", "127.0.0.1:%d" % port) for a in split_args(command)]
         r = regmap(*args)
         printed = (r.stdout if r.returncode == 0 else r.stderr).splitlines()
         check(printed == expected, "venus-regmap %s prints %r: %r (exit %d)" % (command, expected, printed, r.returncode))

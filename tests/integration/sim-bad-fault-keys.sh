@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# venus-sim's fault keys (read-delay-ms, reads-fail-for-ms, release-after-ms, queue, listed-only) with bad values:
+# venus-sim's fault keys (read-delay-ms, reads-fail-for-ms, release-after-ms, queue, listed-only, and a path's
+# read-fails-for-ms) with bad values:
 # exit 2 and a FILE:LINE message, before any bus is touched.
 set -euo pipefail
 sim=$1
@@ -24,4 +25,18 @@ expect "read-delay: 5" "s.yaml:3: unknown key 'read-delay' in service"
 expect "listed-only: [a]" "s.yaml:3: service com.victronenergy.tank.t: 'listed-only' must be a map of /Key: value"
 expect "listed-only: {Level 2: 1}" "s.yaml:3: bad listed-only key 'Level 2' (must start with /)"
 expect "listed-only: {/Level: 2}" "s.yaml:3: duplicate path /Level"
+expect_path() { # PATH-VALUE EXPECTED-MESSAGE: a fault key of one path
+  printf 'services:\n  - name: com.victronenergy.tank.t\n    paths:\n      /Level: %s\n' "$1" > "$work/s.yaml"
+  local rc=0
+  "$sim" --bus unix:path=/nonexistent --scenario "$work/s.yaml" > "$work/out" 2>&1 || rc=$?
+  if [ $rc -ne 2 ] || ! grep -qF "$2" "$work/out"; then
+    echo "FAIL '$1': exit $rc, output: $(cat "$work/out")"; status=1
+  else
+    echo "ok   '$1': exit 2, $(head -n 1 "$work/out")"
+  fi
+}
+expect_path "{value: 1.0, read-fails-for-ms: -1}" "s.yaml:4: path /Level: read-fails-for-ms must be 0..3600000"
+expect_path "{value: 1.0, read-fails-for-ms: 2.5}" "s.yaml:4: path /Level: read-fails-for-ms must be 0..3600000"
+expect_path "{value: 1.0, read-fails-for-ms: 3600001}" "s.yaml:4: path /Level: read-fails-for-ms must be 0..3600000"
+expect_path "{value: 1.0, read-fails-for-ms: soon}" "s.yaml:4: read-fails-for-ms must be a number"
 exit $status

@@ -7,6 +7,7 @@ server's "listening on"), never waited for with a fixed sleep.
 import csv
 import os
 import re
+import select
 import socket
 import struct
 import subprocess
@@ -156,8 +157,11 @@ class Site:
     def start_server(self, *args, log="server.log", env=None, bus=True, config="/dev/null", map_file=SHIPPED_MAP):
         """Starts venus-modbusd on 127.0.0.1:0 (unless args say otherwise) and returns (process, port).
 
-        `--config /dev/null` and `--map` keep an installed /etc/venus-modbusd config or map out of the test."""
+        `--config /dev/null`, `--map` and `--state-dir` (the site's directory) keep an installed
+        /etc/venus-modbusd config or map, and the output slots an installed daemon kept, out of the test."""
         command = [os.path.join(self.build, "venus-modbusd"), "--config", config, "--map", map_file]
+        if "--state-dir" not in args:
+            command += ["--state-dir", self.work]
         if bus:
             command += ["--bus", self.bus]
         if "--listen" not in args:
@@ -316,3 +320,63 @@ class RawMbap:
             return True
         except socket.timeout:
             return False
+
+
+class SilentChurn:
+    """Silent connections to HOST:PORT, one from each source address of `sources` (bound before connect),
+    each reconnecting as soon as the server closes it: the eviction abuse of issue 24, in a thread of its
+    own (a `with` block). `reconnects` counts the closes it saw."""
+
+    def __init__(self, host, port, sources):
+        self.address = (host, port)
+        self.sources = list(sources)
+        self.reconnects = 0
+        self.stop = threading.Event()
+        self.held = {}
+        self.missing = []
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def open(self, source):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((source, 0))
+        s.setblocking(False)
+        try:
+            s.connect(self.address)
+        except BlockingIOError:
+            pass
+        except OSError:  # no port left for a moment: try again on the next round
+            s.close()
+            self.missing.append(source)
+            return
+        self.held[s] = source
+
+    def run(self):
+        for source in self.sources:
+            self.open(source)
+        while not self.stop.is_set():
+            readable, _, _ = select.select(list(self.held), [], [], 0.05)
+            for s in readable:
+                try:
+                    gone = s.recv(1) == b""
+                except BlockingIOError:
+                    gone = False
+                except OSError:
+                    gone = True
+                if gone:  # closed by the server: straight back
+                    source = self.held.pop(s)
+                    s.close()
+                    self.reconnects += 1
+                    self.open(source)
+            retry, self.missing = self.missing, []
+            for source in retry:
+                self.open(source)
+        for s in self.held:
+            s.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(30)

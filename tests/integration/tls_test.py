@@ -16,6 +16,8 @@
   tls_test.py BUILD_DIR load        a drip-feeding handshake and a flood of half-open TLS connections
                                     (another process) leave a plain and a TLS client's p99 bounded;
                                     the drip-feeder is closed by the handshake timeout
+  tls_test.py BUILD_DIR churn       silent plain and TLS connections that reconnect when closed do not
+                                    evict a TLS client with a valid certificate (issue 24)
   pipeline, half-close, check, bench, doc-client: see their functions.
 
 Certificates are made by the test with the openssl command line (tlslib.py). Raw TLS sockets are
@@ -226,13 +228,20 @@ def case_reload(site, pki):
     new.close()
 
     # The CRL too: the ess certificate, revoked after the start, is refused once the new CRL is read.
-    check(isinstance(served(connected(pki, tport, "ess")), list), "the ess certificate is served before it is revoked")
+    ess = connected(pki, tport, "ess")
+    check(isinstance(served(ess), list), "the ess certificate is served before it is revoked")
     pki["ca_authority"].revoke(pki["ess"][0])
     pki["ca_authority"].crl(crl)
     reloads = site.text("server.log").count("serves new connections")
     proc.send_signal(signal.SIGHUP)
     check(wait_for(lambda: site.text("server.log").count("serves new connections") > reloads),
           "SIGHUP re-reads the CRL")
+    # The session the ess certificate opened before it was revoked does not outlive the new CRL.
+    check(wait_for(lambda: re.search(r"127\.0\.0\.1:\d+ \(O=venus-modbusd test,CN=ess-client, role ess\): closing: "
+                                     r"its certificate no longer verifies against the reloaded client CA and CRL: "
+                                     r"certificate revoked", site.text("server.log"))) is not None,
+          "the open session of the newly revoked certificate is closed, logged with its subject")
+    check(not isinstance(served(ess), list), "the revoked certificate's open session gets no more replies")
     client = tlslib.modbus_client(pki, tport, "ess")
     outcome = served(client) if client.connect() else "the TLS connection failed"
     check(not isinstance(outcome, list), "the newly revoked ess certificate is refused (%s)" % outcome)
@@ -248,6 +257,114 @@ def case_reload(site, pki):
           "after the failed reload new connections still get the renewed certificate")
     check(isinstance(served(old), list), "and the connection from before both reloads is still served")
     check(proc.poll() is None, "the daemon keeps running")
+
+
+def case_reload_roles(site, pki):
+    """A reload that narrows a role applies to the sessions open at once: admin (write -> read) gets
+    exception 1 on its next write and the value never reaches D-Bus; viewer, whose role the new
+    config drops (default-role none), is closed; ess, unchanged, goes on writing."""
+    proc, port, tport = start(site, pki)
+    admin, viewer, ess = (connected(pki, tport, who) for who in ("admin", "viewer", "ess"))
+    check(not admin.write_register(2700, 111, slave=100).isError(), "admin writes before the reload")
+    check(isinstance(served(viewer), list), "viewer reads before the reload")
+    config = site.path("venus-modbusd.yaml")
+    text = tlslib.config_text(pki)
+    with open(config, "w") as f:
+        f.write(text.replace("    viewer: read\n", "").replace("    admin: write\n", "    admin: read\n"))
+    proc.send_signal(signal.SIGHUP)
+    check(wait_for(lambda: re.search(r"CN=admin-client, role admin\): may read from now on, as role admin \(roles "
+                                     r"reloaded\)", site.text("server.log"))) is not None,
+          "the admin session's narrowed role is logged")
+    result = admin.write_register(2700, 222, slave=100)
+    check(exception_code(result) == 1, "the open admin session's next write answers exception 1 (%s)" % result)
+    check(registers(admin.read_holding_registers(2700, 1, slave=100)) == [111],
+          "admin still reads, and 2700 keeps the value written before the reload")
+    check(wait_for(lambda: re.search(r"CN=viewer-client, role viewer\): closing: certificate "
+                                     r"'O=venus-modbusd test,CN=viewer-client' has the unknown role 'viewer' and "
+                                     r"default-role is none \(roles reloaded\)", site.text("server.log"))) is not None,
+          "the viewer session, whose role is gone, is closed and logged")
+    check(not isinstance(served(viewer), list), "the viewer session gets no more replies")
+    check(not ess.write_register(2700, 333, slave=100).isError(), "ess, whose role did not change, still writes")
+    wait_for(lambda: ("/Settings/CGwacs/AcPowerSetPoint", "333") in sets(site), timeout=10)
+    written = [value for path, value in sets(site) if path == "/Settings/CGwacs/AcPowerSetPoint"]
+    check(written == ["111", "333"], "the narrowed session's write never reached D-Bus (SetValue log: %s)" % written)
+
+
+def case_crl_chain(site, pki):
+    """A CRL file holding the root's and the intermediates' CRLs checks every certificate of a
+    client's chain: a client under an intermediate the root revoked is refused, as is one its
+    intermediate revoked; a session that a reloaded intermediate CRL revokes is closed."""
+    ca = pki["ca_authority"]
+    sub = tlslib.Authority(site.work, "sub-ca", "/O=venus-modbusd test/CN=Sub CA", parent=ca)
+    gone = tlslib.Authority(site.work, "gone-ca", "/O=venus-modbusd test/CN=Revoked Sub CA", parent=ca)
+
+    def client(authority, name):
+        cert, key = authority.issue(name, "/O=venus-modbusd test/CN=%s" % name, role="admin")
+        pki[name] = (authority.chain(cert, site.path(name + "-chain.pem")), key)
+        return cert
+
+    client(sub, "sub-admin")
+    late = client(sub, "sub-late")
+    sub.revoke(client(sub, "sub-revoked"))
+    client(gone, "gone-admin")
+    ca.revoke(gone.cert)
+    crl = site.path("chain.crl")
+
+    def write_crls():
+        parts = [authority.crl(site.path(authority.name + ".crl")) for authority in (ca, sub, gone)]
+        with open(crl, "w") as out:
+            for part in parts:
+                with open(part) as f:
+                    out.write(f.read())
+
+    write_crls()
+    pki = dict(pki, crl=crl)
+    proc, port, tport = start(site, pki)
+    check(isinstance(served(connected(pki, tport, "sub-admin")), list), "a client of the intermediate CA is served")
+    check(isinstance(served(connected(pki, tport, "admin")), list), "a client of the root CA is served")
+    for who, why in (("sub-revoked", "its intermediate CA revoked it"), ("gone-admin", "the root revoked its CA")):
+        c = tlslib.modbus_client(pki, tport, who)
+        outcome = served(c) if c.connect() else "the TLS connection failed"
+        c.close()
+        check(not isinstance(outcome, list), "%s is refused: %s (%s)" % (who, why, outcome))
+    check(wait_for(lambda: diagnostics(site, "/Tls/HandshakeFailures") == 2, timeout=5),
+          "both count as failed handshakes (%s)" % diagnostics(site, "/Tls/HandshakeFailures"))
+    session = connected(pki, tport, "sub-late")
+    check(isinstance(served(session), list), "sub-late is served before its intermediate CA revokes it")
+    sub.revoke(late)
+    write_crls()
+    proc.send_signal(signal.SIGHUP)
+    check(wait_for(lambda: re.search(r"CN=sub-late, role admin\): closing: its certificate no longer verifies against "
+                                     r"the reloaded client CA and CRL: certificate revoked", site.text("server.log")))
+          is not None, "after SIGHUP the open session its intermediate CA revoked is closed, named")
+    check(not isinstance(served(session), list), "and gets no more replies")
+
+
+def case_role_der(site, pki):
+    """Exactly one role extension, in DER: a certificate with the role extension twice (viewer, then
+    admin) and one whose role has a BER long-form length are "no role": closed (default-role none)."""
+    ca = pki["ca_authority"]
+    pki["twice"] = ca.issue("twice", "/O=venus-modbusd test/CN=twice-client", role="viewer")
+    ca.add_role_extension(pki["twice"][0], "admin")
+    # "admin" with its length 5 in the long form 0x81 0x05, which BER allows and DER does not.
+    pki["ber"] = ca.issue("ber", "/O=venus-modbusd test/CN=ber-client", role_value="DER:0C810561646D696E")
+    proc, port, tport = start(site, pki)
+    for who, log in (("twice", "server.log"), ("ber", "ber.log")):
+        if log != "server.log":  # a daemon of its own: refusals are logged once per 10 s
+            site.start_server(config=site.path("venus-modbusd.yaml"), log=log)
+            tport = tls_port(site, log)
+        c = tlslib.modbus_client(pki, tport, who)
+        outcome = served(c) if c.connect() else "the TLS connection failed"
+        c.close()
+        check(not isinstance(outcome, list), "the %s certificate gets no registers (%s)" % (who, outcome))
+    check(wait_for(lambda: "closing: certificate 'O=venus-modbusd test,CN=twice-client' has the role extension more "
+                           "than once and default-role is none" in site.text("server.log"), timeout=10),
+          "the certificate with two role extensions is closed as one without a role, logged")
+    check(wait_for(lambda: "closing: certificate 'O=venus-modbusd test,CN=ber-client' has a role extension that is "
+                           "not one DER UTF8String and default-role is none" in site.text("ber.log"), timeout=10),
+          "the certificate whose role is BER, not DER, is closed as one without a role, logged")
+    check(diagnostics(site, "/Tls/Connections") == 0, "neither counts as a TLS connection")
+    check(isinstance(served(connected(pki, tport, "admin")), list), "a well-formed admin certificate is served")
 
 
 def case_limits(site, pki):
@@ -302,7 +419,7 @@ def case_doc_client(site, pki):
     with open(os.path.join(sitelib.SOURCE, "docs", "security.md"), encoding="utf-8") as f:
         code = re.search(r"```python\n(.*?)```", f.read(), re.S).group(1)
     for old, new in (('"192.168.1.5", port=802', '"127.0.0.1", port=%d' % tport), ('"ca.pem"', repr(pki["ca"])),
-                     ('"evcc.pem", "evcc.key"', "%r, %r" % pki["ess"])):
+                     ('"ess.pem", "ess.key"', "%r, %r" % pki["ess"])):
         check(old in code, "the example has %s" % old)
         code = code.replace(old, new)
     r = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, timeout=60)
@@ -446,14 +563,31 @@ def case_check(site, pki):
         f.write(tlslib.config_text(pki))
     r = subprocess.run([daemon, "--config", good, "--map", sitelib.SHIPPED_MAP, "--check"], capture_output=True,
                        text=True)
-    check(r.returncode == 0 and "tls: OK (server certificate 'O=venus-modbusd test,CN=venus-modbusd'" in r.stdout,
-          "--check loads the TLS files and names the server certificate (%d: %s)" % (r.returncode, r.stdout[-200:]))
+    check(r.returncode == 0 and "tls: OK (listen 127.0.0.1:0, server certificate 'O=venus-modbusd test,"
+          "CN=venus-modbusd', 3 roles, default-role none)\n" in r.stdout and "\nlisten: 0.0.0.0:502\n" in r.stdout,
+          "--check loads the TLS files and names the plain and TLS listen addresses, the server certificate and "
+          "the roles (%d: %s)" % (r.returncode, r.stdout[-300:]))
+    r = subprocess.run([daemon, "--config", "/dev/null", "--map", sitelib.SHIPPED_MAP, "--listen", "127.0.0.1:1502",
+                        "--listen", "[::1]:1502", "--tls-listen", "127.0.0.1:1802", "--tls-cert", pki["server"][0],
+                        "--tls-key", pki["server"][1], "--tls-client-ca", pki["ca"], "--tls-role", "viewer=read",
+                        "--check"], capture_output=True, text=True)
+    check(r.returncode == 0 and "\nlisten: 127.0.0.1:1502, [::1]:1502\n" in r.stdout and
+          "tls: OK (listen 127.0.0.1:1802, " in r.stdout and ", 1 role, default-role none)" in r.stdout,
+          "--check with two listen addresses and one role says so (%d: %s)" % (r.returncode, r.stdout[-300:]))
     with open(bad, "w") as f:
         f.write(tlslib.config_text(pki).replace(pki["server"][1], pki["admin"][1]))
     r = subprocess.run([daemon, "--config", bad, "--map", sitelib.SHIPPED_MAP, "--check"], capture_output=True,
                        text=True)
     check(r.returncode == 2 and pki["admin"][1] in r.stderr, "--check: a key of another certificate is exit 2, "
           "naming the key file (%d: %s)" % (r.returncode, r.stderr.strip()))
+    with open(bad, "w") as f:
+        f.write(tlslib.config_text(pki).replace("    admin: write\n", "    admin: write\n    none: write\n"))
+    r = subprocess.run([daemon, "--config", bad, "--map", sitelib.SHIPPED_MAP, "--check"], capture_output=True,
+                       text=True)
+    check(r.returncode == 2 and re.search(re.escape(bad) + r":\d+: tls: roles: a role cannot be named none",
+                                          r.stderr) is not None,
+          "--check: a role named none is exit 2, naming the file, its line and the key (%d: %s)"
+          % (r.returncode, r.stderr.strip()))
     broken = site.path("broken.pem")
     with open(broken, "w") as f:
         f.write("not a certificate\n")
@@ -577,10 +711,57 @@ def case_load(site, pki):
         check(p99 < 50.0, "the %s client's p99 stays under 50 ms (%.3f ms)" % (name, p99))
 
 
+def case_churn(site, pki):
+    """Issue 24: 32 silent plain connections and silent TLS connections (handshakes that never start),
+    from 127.0.7.1-8, each reconnecting as soon as the server closes it. A TLS client with a valid
+    certificate gets in and, once its handshake is done, is never evicted: it stays connected and
+    is answered."""
+    proc, port, tport = start(site, pki, "--log-level", "info")
+    plain = sitelib.SilentChurn("127.0.0.1", port, ["127.0.7.%d" % (1 + i % 4) for i in range(32)])
+    handshakes = sitelib.SilentChurn("127.0.0.1", tport, ["127.0.7.%d" % (5 + i % 4) for i in range(32)])
+    with plain, handshakes:
+        check(wait_for(lambda: site.text("server.log").count("connection refused") +
+                       site.text("server.log").count("more connections refused") > 0, timeout=30),
+              "the silent connections fill the server")
+        secure = None
+
+        def get_in():
+            nonlocal secure
+            try:
+                secure = raw_tls(pki, tport, "admin")
+                reply = raw.request(secure, 100, read_pdu(2700, 1), tid=1)
+                return reply is not None and reply[2][:2] == b"\x03\x02"
+            except (OSError, ssl.SSLError):
+                return False
+
+        check(wait_for(get_in, timeout=60), "the TLS client gets in")
+        # The counter is published once a second: wait for this client's handshake to be in it.
+        before = wait_for(lambda: diagnostics(site, "/Tls/Connections"), timeout=10)
+        check(before is not None and before >= 1, "the handshake is counted (/Tls/Connections %s)" % before)
+        answered = 0
+        for i in range(200):
+            try:
+                reply = raw.request(secure, 100, read_pdu(2700, 1), tid=2 + i)
+            except (OSError, ssl.SSLError):
+                reply = None
+            if reply is None:
+                break
+            answered += 1 if reply[2][:2] == b"\x03\x02" else 0
+            time.sleep(0.02)
+        print("TLS client: %d of 200 answered; plain churn %d, TLS churn %d reconnects" %
+              (answered, plain.reconnects, handshakes.reconnects))
+        check(answered == 200, "the TLS client stays connected and is answered under the churn: %d of 200" % answered)
+        check(diagnostics(site, "/Tls/Connections") == before, "without a reconnect (/Tls/Connections stayed %s)" % before)
+        check(plain.reconnects + handshakes.reconnects >= 5,
+              "the silent connections did churn: %d reconnects" % (plain.reconnects + handshakes.reconnects))
+    secure.close()
+
+
 CASES = {"roles": case_roles, "refused": case_refused, "reload": case_reload, "limits": case_limits,
          "tls-only": case_tls_only, "load": case_load, "pipeline": case_pipeline, "half-close": case_half_close,
          "check": case_check, "bench": case_bench, "doc-client": case_doc_client,
-         "options": case_options}
+         "options": case_options, "churn": case_churn, "reload-roles": case_reload_roles,
+         "crl-chain": case_crl_chain, "role-der": case_role_der}
 
 with sitelib.Site(BUILD) as site:
     pki = tlslib.make_pki(site.work)

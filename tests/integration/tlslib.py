@@ -42,6 +42,9 @@ extendedKeyUsage = serverAuth
 [client]
 basicConstraints = CA:FALSE
 extendedKeyUsage = clientAuth
+[intermediate]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
 """
 
 
@@ -52,7 +55,8 @@ def openssl(*args, cwd):
 class Authority:
     """A CA in `directory`/NAME with `openssl ca`'s database (for expired certificates and the CRL)."""
 
-    def __init__(self, directory, name, subject):
+    def __init__(self, directory, name, subject, parent=None):
+        """A root CA, or with `parent` an intermediate CA that `parent` signs."""
         self.dir = os.path.join(directory, name)
         self.name = name
         os.makedirs(os.path.join(self.dir, "issued"), exist_ok=True)
@@ -63,17 +67,24 @@ class Authority:
         with open(self.config, "w") as f:
             f.write(CA_CONFIG.format(dir=self.dir, name=name))
         self.cert = os.path.join(self.dir, name + ".pem")
+        if parent is not None:
+            openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                    name + ".key", "-out", name + ".csr", "-subj", subject, cwd=self.dir)
+            openssl("ca", "-batch", "-config", parent.config, "-extensions", "intermediate", "-in",
+                    name + ".csr", "-out", self.cert, "-notext", cwd=self.dir)
+            return
         openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                 "-keyout", name + ".key", "-out", name + ".pem", "-days", "30", "-subj", subject, cwd=self.dir)
 
-    def issue(self, name, subject, extensions="client", role=None, start=None, end=None):
-        """Signs a new key's certificate; returns (cert, key) paths."""
+    def issue(self, name, subject, extensions="client", role=None, start=None, end=None, role_value=None):
+        """Signs a new key's certificate; returns (cert, key) paths. `role_value` is the role
+        extension's value in openssl's syntax instead (e.g. "DER:0C8105..." for raw bytes)."""
         section = extensions
-        if role is not None:
+        if role is not None or role_value is not None:
             section = "role_" + name
             with open(self.config, "a") as f:
                 f.write("[%s]\nbasicConstraints = CA:FALSE\nextendedKeyUsage = clientAuth\n"
-                        "%s = ASN1:UTF8String:%s\n" % (section, ROLE_OID, role))
+                        "%s = %s\n" % (section, ROLE_OID, role_value or "ASN1:UTF8String:" + role))
         key, csr, cert = (os.path.join(self.dir, name + suffix) for suffix in (".key", ".csr", ".pem"))
         openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
                 "-out", csr, "-subj", subject, cwd=self.dir)
@@ -90,6 +101,80 @@ class Authority:
     def crl(self, path):
         openssl("ca", "-config", self.config, "-gencrl", "-out", path, cwd=self.dir)
         return path
+
+
+    def chain(self, cert, path):
+        """`cert` followed by this (intermediate) CA's certificate: what a client presents."""
+        with open(path, "w") as out:
+            for part in (cert, self.cert):
+                with open(part) as f:
+                    out.write(f.read())
+        return path
+
+    def add_role_extension(self, cert, role):
+        """Appends a second role extension (`role`) to `cert` and signs it again. openssl's config
+        cannot say an extension twice (it keeps the last), so this edits the DER."""
+        der = ssl.PEM_cert_to_DER_cert(open(cert).read())
+        _, certificate, _ = _der_read(der, 0)
+        tbs_tag, tbs, at = _der_read(certificate, 0)
+        rest = certificate[at:]  # signatureAlgorithm, signatureValue
+        fields = _der_children(tbs)
+        tag, extensions_wrapper = fields[-1]
+        assert tag == 0xA3, "no extensions in %s" % cert
+        _, sequence, _ = _der_read(extensions_wrapper, 0)  # [3] { SEQUENCE OF Extension }
+        _, extensions, _ = _der_read(sequence, 0)
+        extra = _der(0x30, _der_oid(ROLE_OID) + _der(0x04, _der(0x0C, role.encode())))
+        extensions = _der(0x30, extensions + extra)
+        fields[-1] = (0xA3, _der(0xA3, extensions))
+        tbs = _der(tbs_tag, b"".join(_der(t, v) if t != 0xA3 else v for t, v in fields))
+        signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", os.path.join(self.dir, self.name + ".key")],
+                                   input=tbs, capture_output=True, check=True).stdout
+        _, algorithm, _ = _der_read(rest, 0)
+        der = _der(0x30, tbs + _der(0x30, algorithm) + _der(0x03, b"\x00" + signature))
+        with open(cert, "w") as f:
+            f.write(ssl.DER_cert_to_PEM_cert(der))
+        return cert
+
+
+def _der(tag, body):
+    """A DER TLV: `tag`, the shortest length form, `body`."""
+    n = len(body)
+    length = bytes([n]) if n < 0x80 else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + n.to_bytes(
+        (n.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + length + body
+
+
+def _der_oid(dotted):
+    arcs = [int(a) for a in dotted.split(".")]
+    body = bytes([40 * arcs[0] + arcs[1]])
+    for arc in arcs[2:]:
+        groups = [arc & 0x7F]
+        while arc > 0x7F:
+            arc >>= 7
+            groups.insert(0, 0x80 | (arc & 0x7F))
+        body += bytes(groups)
+    return _der(0x06, body)
+
+
+def _der_read(data, at):
+    """(tag, value, end) of the DER TLV at `at`."""
+    tag, n = data[at], data[at + 1]
+    at += 2
+    if n & 0x80:
+        k = n & 0x7F
+        n = int.from_bytes(data[at:at + k], "big")
+        at += k
+    return tag, data[at:at + n], at + n
+
+
+def _der_children(body):
+    """[(tag, value)] of a constructed value's elements; an [3] element keeps its whole TLV as value."""
+    out, at = [], 0
+    while at < len(body):
+        tag, value, end = _der_read(body, at)
+        out.append((tag, body[at:end] if tag == 0xA3 else value))
+        at = end
+    return out
 
 
 def make_pki(directory):

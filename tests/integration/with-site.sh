@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs a command against a simulated GX site: a private dbus-daemon, venus-sim with a scenario,
 # and venus-modbusd on a free port of 127.0.0.1. Everything is stopped by PID afterwards.
-# The daemon gets an explicit empty --config and the source tree's --map (before any --server-arg,
-# which may override them), so an installed /etc/venus-modbusd/venus-modbusd.yaml or an installed
-# map never changes what a test runs against.
+# The daemon gets an explicit empty --config, the source tree's --map and the scratch directory as
+# --state-dir (before any --server-arg, which may override them), so an installed
+# /etc/venus-modbusd/venus-modbusd.yaml, an installed map or the output slots an installed daemon
+# kept never change what a test runs against.
 #
 #   with-site.sh BUILD_DIR [--scenario FILE] [--server-arg ARG]... -- COMMAND [ARGS...]
 #
@@ -75,7 +76,7 @@ wait_for_line "$work/sim.log" 'services ready' "${named_pids[sim]}"
 
 : > "$work/empty-config.yaml"
 "$build/venus-modbusd" --config "$work/empty-config.yaml" --map "$here/../../register-maps/victron.yaml" \
-  --bus "$bus" --listen 127.0.0.1:0 --log-level debug "${server_args[@]}" 2> "$work/server.log" &
+  --bus "$bus" --listen 127.0.0.1:0 --log-level debug --state-dir "$work" "${server_args[@]}" 2> "$work/server.log" &
 server_pid=$!
 named_pids[server]=$server_pid
 wait_for_line "$work/server.log" 'listening on 127\.0\.0\.1:[0-9]+' "$server_pid"

@@ -57,6 +57,11 @@ for path in \
     /usr/share/doc/venus-modbusd/README.md \
     /usr/share/doc/venus-modbusd/docs/architecture.md \
     /usr/share/doc/venus-modbusd/docs/deploy.md \
+    /usr/share/doc/venus-modbusd/docs/registers.md \
+    /usr/share/doc/venus-modbusd/docs/registers.csv \
+    /usr/share/doc/venus-modbusd/docs/registers.xlsx \
+    /usr/share/venus-modbusd/sources/paths.yaml \
+    /usr/share/venus-modbusd/sources/unit-ids.yaml \
     /usr/share/doc/venus-modbusd/copyright \
     /usr/share/doc/venus-modbusd/changelog.gz; do
   grep -qxF "$path" "$work/files" || { echo "FAIL: $path is not in the package" >&2; status=1; }

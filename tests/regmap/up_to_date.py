@@ -11,6 +11,7 @@ must hold the unit table, 100 -> instance 0 among it.
 import csv
 import difflib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -101,6 +102,13 @@ def main():
             same(os.path.join(work, name), os.path.join(source, "docs", name), failures)
         for xlsx in (os.path.join(work, "registers.xlsx"), os.path.join(source, "docs", "registers.xlsx")):
             xlsx_matches_csv(xlsx, os.path.join(source, "docs", "registers.csv"), failures)
+        # What users read names no issue of this project's tracker ("withdrawn (issue 17)").
+        for name in ("victron.yaml", "registers.csv", "registers.md", "coverage.md"):
+            with open(os.path.join(work, name), encoding="utf-8") as f:
+                for number, line in enumerate(f, 1):
+                    if re.search(r"\bissues? \d+", line, re.I):
+                        failures.append("%s:%d cites an internal issue number (fix its source in register-maps/src): %s"
+                                        % (name, number, line.strip()[:120]))
     for f in failures:
         print(f, file=sys.stderr)
     if failures:

@@ -31,6 +31,7 @@ write-timeout: 500
 idle-timeout: 60
 frame-timeout: 2000
 log-level: debug
+state-dir: /data/venus-modbusd
 )",
                          "c.yaml");
     CHECK(o.bus == "unix:path=/run/dbus/test");
@@ -47,6 +48,7 @@ log-level: debug
     CHECK(o.idleTimeout.count() == 60);
     CHECK(o.frameTimeout.count() == 2000);
     CHECK(o.logLevel == "debug");
+    CHECK(o.stateDir == "/data/venus-modbusd");
 }
 
 TEST_CASE("command-line options override the config file", "[config]") {
@@ -146,6 +148,9 @@ TEST_CASE("tls errors name the file, the line and what is wrong", "[config][tls]
           "c.yaml:3: tls: role 'ess' must be read, write or {write: [RANGES]}");
     CHECK(error("tls:\n  roles: {a: read}\n  default-role: b\n") ==
           "c.yaml:2: tls: default-role 'b' is not none or a role under 'roles'");
+    // A role named none would silently become what `default-role: none` (no role) means.
+    CHECK(error("tls:\n  roles:\n    viewer: read\n    none: write\n  default-role: none\n") ==
+          "c.yaml:4: tls: roles: a role cannot be named none (default-role: none means no role)");
     CHECK(error("tls:\n  cert: s.pem\n  key: s.key\n") == "tls: 'client-ca' is required");
     CHECK(error("listen: []\n") == "nothing to listen on: 'listen' is empty and there is no 'tls'");
 }
@@ -214,6 +219,8 @@ TEST_CASE("bad --tls-* options are usage errors that say what is wrong", "[confi
     CHECK(usageError({"--tls-role", "ess=2700-2722,all"}) ==
           "--tls-role: 'ess=2700-2722,all': 'all' is not read, write, or a register range FIRST-LAST or a "
           "register");
+    CHECK(usageError({"--tls-role", "none=write"}) ==
+          "--tls-role: 'none=write': a role cannot be named none (default-role: none means no role)");
     CHECK(usageError({"--tls-listen", "802"}) == "--tls-listen: '802' is not HOST:PORT (no port)");
     CHECK(usageError({"--tls-cert", "s.pem", "--tls-key", "s.key"}) == "tls: 'client-ca' is required");
     CHECK(usageError({"--tls-cert", "s.pem", "--tls-key", "s.key", "--tls-client-ca", "ca.pem",

@@ -43,7 +43,7 @@ modbus::WriteOp clientWrite(const regmap::RegisterMap& map, regmap::RegisterAddr
                             const std::string& service = kVebus) {
     const auto* reg = map.at(address);
     REQUIRE(reg);
-    return {service, map.paths()[reg->paths.front()], {'d', value}, reg, {}, {}};
+    return {service, map.paths()[reg->paths.front()], {'d', value}, reg, {}, {}, {}};
 }
 
 regmap::Register setpoint() {
@@ -63,7 +63,7 @@ const auto t0 = Failsafe::Clock::time_point{} + 1000s;
 TEST_CASE("the fail-safe fires after its time and not before", "[failsafe]") {
     auto reg = setpoint();
     Failsafe failsafe;
-    failsafe.clientWrote({kVebus, kL1, {'d', -2000.0}, &reg, {}, {}}, t0);
+    failsafe.clientWrote({kVebus, kL1, {'d', -2000.0}, &reg, {}, {}, {}}, t0);
     CHECK(failsafe.nextDeadline() == t0 + 60s);
     CHECK(failsafe.due(t0 + 59s).empty());
     auto due = failsafe.due(t0 + 60s);
@@ -84,7 +84,7 @@ TEST_CASE("the fail-safe does not fire while writes keep coming", "[failsafe]") 
     auto reg = setpoint();
     Failsafe failsafe;
     auto t = t0;
-    modbus::WriteOp op{kVebus, kL1, {'d', 500.0}, &reg, {}, {}};
+    modbus::WriteOp op{kVebus, kL1, {'d', 500.0}, &reg, {}, {}, {}};
     for (int i = 0; i < 10; ++i, t += 30s) {
         failsafe.clientWrote(op, t);
         CHECK(failsafe.due(t + 29s).empty());
@@ -96,7 +96,7 @@ TEST_CASE("registers without a fail-safe are never armed", "[failsafe]") {
     auto reg = setpoint();
     reg.failsafe.reset();
     Failsafe failsafe;
-    failsafe.clientWrote({"s", "/p", {'d', 1.0}, &reg, {}, {}}, t0);
+    failsafe.clientWrote({"s", "/p", {'d', 1.0}, &reg, {}, {}, {}}, t0);
     CHECK(!failsafe.nextDeadline());
 }
 
@@ -124,7 +124,7 @@ TEST_CASE("three armed fail-safes each fire at their own deadline, the next dead
 TEST_CASE("a failed fail-safe write is retried with a bounded back-off until it is accepted", "[failsafe]") {
     auto reg = setpoint();
     Failsafe failsafe;
-    failsafe.clientWrote({kVebus, kL1, {'d', -2000.0}, &reg, {}, {}}, t0);
+    failsafe.clientWrote({kVebus, kL1, {'d', -2000.0}, &reg, {}, {}, {}}, t0);
     auto t = t0 + 60s;
     auto firing = failsafe.due(t);
     REQUIRE(firing.size() == 1);
@@ -152,7 +152,7 @@ TEST_CASE("a failed fail-safe write is retried with a bounded back-off until it 
 TEST_CASE("a client write ends the retries, and a result from before it is ignored", "[failsafe]") {
     auto reg = setpoint();
     Failsafe failsafe;
-    modbus::WriteOp op{kVebus, kL1, {'d', -2000.0}, &reg, {}, {}};
+    modbus::WriteOp op{kVebus, kL1, {'d', -2000.0}, &reg, {}, {}, {}};
     failsafe.clientWrote(op, t0);
     auto firing = failsafe.due(t0 + 60s);
     REQUIRE(failsafe.written(firing.at(0), false, t0 + 61s));

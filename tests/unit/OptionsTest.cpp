@@ -39,13 +39,20 @@ TEST_CASE("options have the documented defaults", "[options]") {
     CHECK(o.listen == std::vector<std::string>{"0.0.0.0:502"});
     CHECK(o.maxClients == 32);
     CHECK(o.maxClientsPerAddress == 8);
-    CHECK(o.writeTimeout.count() == 1000);
+    CHECK(o.writeTimeout.count() == 500);
     CHECK(o.notAvailable == codec::NotAvailable::Zero);
     CHECK(!o.readOnly);
     CHECK(o.allow.empty()); // README: --allow and --write-allow default to everyone
     CHECK(o.writeAllow.empty());
     CHECK(o.logLevel == "info");
     CHECK(o.overlays.empty());
+    CHECK(o.stateDir == "/var/lib/venus-modbusd"); // the unit's StateDirectory=
+}
+
+TEST_CASE("the state directory is an option; empty keeps the output slots only while running", "[options]") {
+    CHECK(parse({"--state-dir", "/data/venus-modbusd"}).stateDir == "/data/venus-modbusd");
+    CHECK(parse({"--state-dir", ""}).stateDir.empty());
+    CHECK(parse({"--state-dir=/tmp/s"}).stateDir == "/tmp/s");
 }
 
 TEST_CASE("every option of the command-line contract is understood", "[options]") {

@@ -517,3 +517,96 @@ TEST_CASE("write ranges parse FIRST-LAST or one register, and refuse anything el
     CHECK(!policy.roleMayWrite(65535, 1));
     CHECK(policy.roleMayWrite(37, 5));
 }
+
+// The quantity limits on the accepting side (issue 22, test gaps; the refusing side is tested above):
+// the largest quantities the protocol allows are served whole. A map of 126 readable registers
+// (1000-1125) and 124 writable ones (2000-2123), so that one more is refused for its quantity, not
+// for its addresses.
+TEST_CASE("the largest quantities are served: read 125 (FC 3, 4), write 123 (FC 16), FC 23 121 and 125",
+          "[handler]") {
+    std::string text = "unit-ids:\n  - {unit: 246, instance: 257}\nregisters:\n";
+    for (int i = 0; i < 126; ++i)
+        text += "  - {address: " + std::to_string(1000 + i) + ", service: vebus, path: /R/" +
+                std::to_string(i) + ", type: uint16, access: R}\n";
+    for (int i = 0; i < 124; ++i)
+        text += "  - {address: " + std::to_string(2000 + i) + ", service: vebus, path: /W/" +
+                std::to_string(i) + ", type: uint16, dbus-type: i, access: W}\n";
+    regmap::MapLoader loader;
+    loader.add(text, "limits.yaml");
+    const auto map = loader.build();
+    core::ServiceIndex index{map};
+    auto& vebus = index.add("com.victronenergy.vebus.ttyO1");
+    vebus.instance = 257;
+    vebus.hasInstance = true;
+    for (int i = 0; i < 126; ++i)
+        vebus.values[*map.pathId("/R/" + std::to_string(i))] = std::uint64_t(3 * i + 1);
+    index.reindex();
+    modbus::RequestHandler handler{index, {codec::NotAvailable::Zero, false, {1, 2, 3}}};
+    auto run = [&](const Bytes& pdu) { return handler.handle(246, pdu, 0); };
+    W expected;
+    for (std::uint16_t i = 0; i < 125; ++i)
+        expected.push_back(static_cast<std::uint16_t>(3 * i + 1));
+
+    for (std::uint8_t fc : {std::uint8_t{3}, std::uint8_t{4}}) {
+        INFO("function " << int(fc));
+        auto out = run(read(1000, 125, fc));
+        REQUIRE(!out.reply.isException());
+        CHECK(out.reply.bytes[0] == fc);
+        CHECK(out.reply.bytes[1] == 250);
+        CHECK(out.reply.size == 252);
+        CHECK(words(out.reply) == expected);
+        CHECK(run(read(1000, 126, fc)).reply.exception() == ExceptionCode::IllegalDataValue);
+    }
+
+    W values;
+    for (std::uint16_t i = 0; i < 124; ++i)
+        values.push_back(static_cast<std::uint16_t>(500 + i));
+    auto out = run(writeMultiple(2000, W(values.begin(), values.begin() + 123)));
+    REQUIRE(!out.reply.isException());
+    REQUIRE(out.writes.size() == 123);
+    for (std::size_t i = 0; i < 123; ++i) {
+        CHECK(out.writes[i].path == "/W/" + std::to_string(i));
+        CHECK(std::get<std::int64_t>(out.writes[i].value.value) == 500 + static_cast<std::int64_t>(i));
+    }
+    CHECK(Bytes(out.reply.bytes.begin(), out.reply.bytes.begin() + static_cast<long>(out.reply.size)) ==
+          Bytes{16, 0x07, 0xD0, 0, 123});
+    out = run(writeMultiple(2000, values));
+    CHECK(out.reply.exception() == ExceptionCode::IllegalDataValue);
+    CHECK(out.writes.empty());
+
+    // FC 23: read 125 at 1000, write 121 at 2000; one more of either is exception 3.
+    auto fc23 = [&](std::uint16_t readQuantity, std::uint16_t writeQuantity) {
+        Bytes pdu{23,
+                  0x03,
+                  0xE8,
+                  0,
+                  static_cast<std::uint8_t>(readQuantity),
+                  0x07,
+                  0xD0,
+                  0,
+                  static_cast<std::uint8_t>(writeQuantity),
+                  static_cast<std::uint8_t>(2 * writeQuantity)};
+        for (std::uint16_t i = 0; i < writeQuantity; ++i) {
+            pdu.push_back(static_cast<std::uint8_t>(values[i] >> 8));
+            pdu.push_back(static_cast<std::uint8_t>(values[i]));
+        }
+        return run(pdu);
+    };
+    out = fc23(125, 121);
+    REQUIRE(!out.reply.isException());
+    REQUIRE(out.writes.size() == 121);
+    CHECK(out.writes.back().path == "/W/120");
+    CHECK(std::get<std::int64_t>(out.writes.back().value.value) == 620);
+    REQUIRE(out.readAfterWrite);
+    CHECK(out.readAddress == 1000);
+    CHECK(out.readQuantity == 125);
+    modbus::Reply reply;
+    handler.read(246, 23, out.readAddress, out.readQuantity, 0, reply);
+    REQUIRE(!reply.isException());
+    CHECK(reply.bytes[1] == 250);
+    CHECK(words(reply) == expected);
+    CHECK(fc23(126, 121).reply.exception() == ExceptionCode::IllegalDataValue);
+    out = fc23(125, 122);
+    CHECK(out.reply.exception() == ExceptionCode::IllegalDataValue);
+    CHECK(out.writes.empty());
+}

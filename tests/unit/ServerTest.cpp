@@ -12,12 +12,17 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cstring>
+#include <functional>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -212,4 +217,126 @@ TEST_CASE("a write that throws when started answers exception 4, is logged, and 
                     "started") != std::string::npos);
     CHECK(text.find("unit 100 function 16: internal error: injected: the write of /Settings/B could not be "
                     "started") != std::string::npos);
+}
+
+// Fairness (issue 24 item 4, docs/protocol.md "Hostile clients"): a connection with a pipeline of
+// requests waiting is served at most modbus::Server::kRequestsPerTurn of them before another connection's
+// request. The event loop runs on the test's thread here, so the test sees each of its wake-ups:
+// the other's request is sent between two of them, and the server's own request count says how many
+// of the flood's were served between that and the other's reply.
+TEST_CASE("one connection's pipeline delays another's request by at most the per-turn budget", "[server]") {
+    RunningServer site;
+    Client flooder(site.port());
+    Client other(site.port());
+    const Bytes read{0x03, 0x00, 0x0A, 0x00, 0x01};
+    Bytes flood;
+    for (std::uint16_t t = 0; t < 400; ++t) {
+        const Bytes adu{static_cast<std::uint8_t>(t >> 8), static_cast<std::uint8_t>(t), 0, 0, 0, 6, 100};
+        flood.insert(flood.end(), adu.begin(), adu.end());
+        flood.insert(flood.end(), read.begin(), read.end());
+    }
+    REQUIRE(::send(flooder.fd, flood.data(), flood.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(flood.size()));
+    const Bytes request{0x7F, 0x7F, 0, 0, 0, 6, 100, 0x03, 0x00, 0x0B, 0x00, 0x01};
+    std::optional<std::uint64_t> servedWhenSent;
+    std::optional<std::uint64_t> servedWhenAnswered;
+    auto readable = [](int fd, int ms) {
+        pollfd p{fd, POLLIN, 0};
+        return ::poll(&p, 1, ms) == 1;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    site.loop.addIdle([&] {
+        if (std::chrono::steady_clock::now() > deadline) return site.loop.stop(); // fails below
+        if (!servedWhenSent) {
+            // Once the flood is being served, and plenty of it waits: the other's request.
+            if (site.server.stats().requests == 0) return;
+            REQUIRE(::send(other.fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+                    static_cast<ssize_t>(request.size()));
+            servedWhenSent = site.server.stats().requests;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50)); // in the server's socket by now
+            return;
+        }
+        if (readable(other.fd, 200)) { // a reply sent in this wake-up is there by now
+            servedWhenAnswered = site.server.stats().requests;
+            site.loop.stop();
+        }
+    });
+    site.loop.run();
+    REQUIRE(servedWhenSent);
+    REQUIRE(servedWhenAnswered);
+    CHECK(*servedWhenSent < 400 - 2 * modbus::Server::kRequestsPerTurn); // the flood still had plenty waiting
+    CHECK(other.receive(11) == Bytes{0x7F, 0x7F, 0, 0, 0, 5, 100, 0x03, 0x02, 0x00, 0x06});
+    // The other's request, and at most one turn of the flood's (the one already scheduled when it came).
+    INFO("requests served between the other's request and its reply: " << *servedWhenAnswered -
+                                                                              *servedWhenSent);
+    CHECK(*servedWhenAnswered - *servedWhenSent <= 1 + modbus::Server::kRequestsPerTurn);
+}
+
+TEST_CASE("a reader that never quite catches up keeps the server's reply buffer bounded", "[server]") {
+    RunningServer site;
+    // Sampled on the loop's own thread, every 20 ms: the largest the reply buffers have been.
+    std::atomic<std::size_t> largest{0};
+    std::atomic<bool> sampling{true};
+    std::function<void()> sample = [&] {
+        largest = std::max<std::size_t>(largest, site.server.outputBufferBytes());
+        if (sampling) site.loop.at(core::EventLoop::Clock::now() + std::chrono::milliseconds(20), sample);
+    };
+    site.loop.at(core::EventLoop::Clock::now(), sample);
+    site.start();
+
+    // A small receive buffer and a reader slower than the sender: the server's replies wait in its
+    // buffer all along, which is never empty, so only compaction keeps it from growing.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(site.port());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    // The server's end of this connection, in this process: given a small send buffer, as on a GX
+    // or under memory pressure, so that replies wait in the server rather than in the kernel.
+    sockaddr_in local{};
+    socklen_t length = sizeof local;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0);
+    int serverEnd = -1;
+    for (int attempt = 0; serverEnd < 0 && attempt < 500; ++attempt) {
+        for (int candidate = 3; candidate < 1024 && serverEnd < 0; ++candidate) {
+            sockaddr_in peer{};
+            socklen_t peerLength = sizeof peer;
+            if (candidate != fd && ::getpeername(candidate, reinterpret_cast<sockaddr*>(&peer), &peerLength) == 0 &&
+                peer.sin_family == AF_INET && peer.sin_port == local.sin_port)
+                serverEnd = candidate;
+        }
+        if (serverEnd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10)); // not accepted yet
+    }
+    REQUIRE(serverEnd >= 0);
+    int smallSend = 4096;
+    REQUIRE(::setsockopt(serverEnd, SOL_SOCKET, SO_SNDBUF, &smallSend, sizeof smallSend) == 0);
+    constexpr std::size_t kRequests = 100000;
+    constexpr std::size_t kReplySize = 11; // MBAP 7 + FC, byte count, one register
+    std::thread sender([fd] {
+        const Bytes request = {0, 1, 0, 0, 0, 6, 100, 0x03, 0x00, 0x0A, 0x00, 0x01};
+        Bytes batch;
+        for (int i = 0; i < 500; ++i)
+            batch.insert(batch.end(), request.begin(), request.end());
+        for (std::size_t sent = 0; sent < kRequests; sent += 500)
+            if (::send(fd, batch.data(), batch.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(batch.size())) return;
+    });
+    std::size_t received = 0;
+    std::array<std::uint8_t, 1024> buffer{}; // 1 KiB every 2 ms: slower than the server answers
+    while (received < kRequests * kReplySize) {
+        auto n = ::recv(fd, buffer.data(), buffer.size(), 0);
+        if (n <= 0) break;
+        received += static_cast<std::size_t>(n);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    sender.join();
+    ::close(fd);
+    sampling = false;
+    site.stop();
+    CHECK(received == kRequests * kReplySize);
+    INFO("largest reply buffer: " << largest << " bytes for " << received << " bytes of replies");
+    CHECK(largest > 0);
+    CHECK(largest < 512 * 1024);
 }

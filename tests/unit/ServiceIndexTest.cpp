@@ -85,3 +85,46 @@ TEST_CASE("a rebuilt index keeps which services are still loading") {
     CHECK(rebuilt->resolve(t.tank, 100)->name == "com.victronenergy.tank.zreal");
     CHECK(rebuilt->discovery().size() == 1);
 }
+
+// A reload makes the plan on its own thread (ServiceIndex::planRebuild needs the two maps only) and
+// the loop carries the services' values over with it: the same index as rebuiltFor(map).
+TEST_CASE("a rebuild planned beforehand carries over the values both maps know, by the new map's ids") {
+    Index t;
+    auto& tank = t.loaded("com.victronenergy.tank.zreal", 0);
+    tank.values[*t.map.pathId("/Level")] = 42.5;
+    auto& settings = t.loaded("com.victronenergy.settings", std::nullopt);
+    settings.values[*t.map.pathId("/Settings/CGwacs/AcPowerSetPoint")] = std::int64_t{-300};
+    regmap::MapLoader loader; // /Serial dropped, a path added before the others: every id moves
+    loader.add(R"(unit-ids:
+  - {unit: 100, instance: 0}
+registers:
+  - {address: 3000, service: tank, path: /Capacity, type: uint16, access: R}
+  - {address: 2700, service: settings, path: /Settings/CGwacs/AcPowerSetPoint, type: int16, dbus-type: d, access: W}
+  - {address: 3004, service: tank, path: /Level, type: uint16, scale: 10, access: R}
+)",
+               "next.yaml");
+    const auto next = loader.build();
+    auto plan = core::ServiceIndex::planRebuild(t.map, next);
+    CHECK(plan.paths.size() == t.map.paths().size());
+    CHECK_FALSE(plan.paths[*t.map.pathId("/Serial")]);
+    auto rebuilt = t.index.rebuiltFor(std::move(plan));
+    CHECK(&rebuilt->map() == &next);
+    const auto* level = rebuilt->resolve(*next.serviceTypeId("tank"), 100);
+    REQUIRE(level != nullptr);
+    CHECK(level->values[*next.pathId("/Level")] == codec::Value{42.5});
+    CHECK_FALSE(codec::isValid(level->values[*next.pathId("/Capacity")]));
+    const auto* setpoint = rebuilt->resolve(*next.serviceTypeId("settings"), 100);
+    REQUIRE(setpoint != nullptr);
+    CHECK(setpoint->values[*next.pathId("/Settings/CGwacs/AcPowerSetPoint")] ==
+          codec::Value{std::int64_t{-300}});
+
+    // A plan made from another map than the index's (a stale one) is made again, not misapplied.
+    // (next's ids, applied to this index's values, would put /Serial's value at /Capacity's id.)
+    tank.values[*t.map.pathId("/Serial")] = std::string("HQ1");
+    auto stale = core::ServiceIndex::planRebuild(next, next);
+    auto again = t.index.rebuiltFor(std::move(stale));
+    const auto* tank2 = again->resolve(*next.serviceTypeId("tank"), 100);
+    REQUIRE(tank2 != nullptr);
+    CHECK(tank2->values[*next.pathId("/Level")] == codec::Value{42.5});
+    CHECK_FALSE(codec::isValid(tank2->values[*next.pathId("/Capacity")]));
+}

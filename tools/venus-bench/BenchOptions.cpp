@@ -24,6 +24,7 @@ const char* usage() {
     return "usage: venus-bench [--host HOST] [--port PORT] [--connections N] [--duration SECONDS]\n"
            "                   [--mix NAME | --request FC:UNIT:ADDR:COUNT[:VALUE]...] [--pid PID]\n"
            "                   [--ceiling] [--json] [--max-requests N] [--timeout SECONDS] [--hostile N]\n"
+           "                   [--hostile-kind drip|churn|flood]\n"
            "                   [--tls-cert PEM --tls-key PEM --tls-ca PEM]\n"
            "                   [--mirror --pid PID [--bus-pid PID] [--churn-count FILE] [--alloc-count "
            "FILE]]\n"
@@ -50,6 +51,10 @@ const char* usage() {
            "                 to the same port hold the server's attention (half-open; an MBAP frame, or\n"
            "                 with TLS a ClientHello, sent a byte every 100 ms; with TLS, handshakes\n"
            "                 stalled after the ClientHello), and report both runs' latencies\n"
+           "  --hostile-kind churn: the hostile connections are silent, from 127.0.7.1-4, and reconnect\n"
+           "                 as soon as the server closes them; flood: they pipeline reads as fast as\n"
+           "                 they are answered, from 127.0.7.9-12 (both: a server on the loopback);\n"
+           "                 drip (default): as described for --hostile\n"
            "  --mirror       no Modbus client: the cost of mirroring the bus over --duration: the CPU time\n"
            "                 and wake-ups of --pid and of --bus-pid (the dbus-daemon), per 1,000 value\n"
            "                 changes counted by venus-sim --churn --churn-count FILE, and with\n"
@@ -131,7 +136,11 @@ BenchOptions parseOptions(int argc, char** argv) {
             o.tlsCa = value();
         else if (arg == "--hostile")
             o.hostile = number<unsigned>(arg, value(), 1, kMaxConnections);
-        else if (arg == "--timeout")
+        else if (arg == "--hostile-kind") {
+            o.hostileKind = value();
+            if (o.hostileKind != "drip" && o.hostileKind != "churn" && o.hostileKind != "flood")
+                throw UsageError("--hostile-kind must be drip, churn or flood, not '" + o.hostileKind + "'");
+        } else if (arg == "--timeout")
             o.timeoutSeconds = number<double>(arg, value(), 0.001, 60);
         else
             throw UsageError("unknown argument '" + arg + "'");

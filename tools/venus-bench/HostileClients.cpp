@@ -1,7 +1,9 @@
 #include "HostileClients.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -50,8 +52,13 @@ std::vector<std::uint8_t> clientHello(const TlsClientContext& tls) {
 } // namespace
 
 HostileClients::HostileClients(const std::string& host, std::uint16_t port, unsigned count,
-                               const TlsClientContext* tls, std::chrono::milliseconds dripInterval)
+                               const TlsClientContext* tls, HostileMix mix,
+                               std::chrono::milliseconds dripInterval)
     : payload_(tls ? clientHello(*tls) : mbapFrame()), interval_(dripInterval) {
+    for (int i = 0; i < 256; ++i) {
+        const auto frame = mbapFrame();
+        flood_.insert(flood_.end(), frame.begin(), frame.end());
+    }
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -67,9 +74,32 @@ HostileClients::HostileClients(const std::string& host, std::uint16_t port, unsi
     counts_.connections = count;
     const unsigned kinds = tls ? 3 : 2;
     for (unsigned i = 0; i < count; ++i) {
-        const auto kind = static_cast<Kind>(i % kinds);
-        (kind == Kind::HalfOpen ? counts_.halfOpen : kind == Kind::Drip ? counts_.drip : counts_.stalled)++;
-        connections_.push_back(Connection{kind});
+        Connection c{static_cast<Kind>(i % kinds)};
+        if (mix == HostileMix::Churn) {
+            c.kind = Kind::Churn;
+            c.source = (127U << 24) | (7U << 8) | (1 + i % 4);
+        } else if (mix == HostileMix::Flood) {
+            c.kind = Kind::Flood;
+            c.source = (127U << 24) | (7U << 8) | (9 + i % 4);
+        }
+        switch (c.kind) {
+        case Kind::HalfOpen:
+            ++counts_.halfOpen;
+            break;
+        case Kind::Drip:
+            ++counts_.drip;
+            break;
+        case Kind::Stalled:
+            ++counts_.stalled;
+            break;
+        case Kind::Churn:
+            ++counts_.churn;
+            break;
+        case Kind::Flood:
+            ++counts_.flood;
+            break;
+        }
+        connections_.push_back(c);
         open(connections_.back());
     }
     thread_ = std::thread([this] { run(); });
@@ -93,6 +123,12 @@ void HostileClients::open(Connection& c) {
     const auto* address = reinterpret_cast<const sockaddr*>(storage_.data());
     c.fd = ::socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c.fd < 0) return; // tried again a drip interval later
+    if (c.source && address->sa_family == AF_INET) {
+        sockaddr_in local{};
+        local.sin_family = AF_INET;
+        local.sin_addr.s_addr = htonl(c.source);
+        (void)::bind(c.fd, reinterpret_cast<const sockaddr*>(&local), sizeof local);
+    }
     if (::connect(c.fd, address, static_cast<socklen_t>(storage_.size())) != 0 && errno != EINPROGRESS) {
         ::close(c.fd);
         c.fd = -1;
@@ -106,12 +142,22 @@ void HostileClients::close(Connection& c, bool byServer) {
     if (c.fd < 0) return;
     ::close(c.fd);
     c.fd = -1;
-    c.next = Clock::now() + interval_; // reopened then
+    c.next = Clock::now() + (c.kind == Kind::Churn ? Clock::duration{} : interval_); // reopened then
     if (byServer) ++counts_.closedByServer;
 }
 
 void HostileClients::feed(Connection& c) {
-    if (c.kind == Kind::HalfOpen) return;
+    if (c.kind == Kind::HalfOpen || c.kind == Kind::Churn) return;
+    if (c.kind == Kind::Flood) { // as much as the socket takes, on every round
+        const auto n = ::send(c.fd, flood_.data() + c.sent, flood_.size() - c.sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            c.sent = (c.sent + static_cast<std::size_t>(n)) % flood_.size();
+            counts_.bytesSent += static_cast<std::uint64_t>(n);
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTCONN) {
+            close(c, true);
+        }
+        return;
+    }
     if (c.sent == payload_.size()) {
         if (counts_.tls) return; // a whole ClientHello sent: the handshake stalls from here
         c.sent = 0;              // a whole MBAP frame sent: drip the next one

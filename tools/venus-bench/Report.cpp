@@ -130,7 +130,8 @@ std::string runJson(const RunReport& run) {
 std::string hostileJson(const HostileCounts& h) {
     return "{\"connections\": " + std::to_string(h.connections) + ", \"tls\": " + (h.tls ? "true" : "false") +
            ", \"half_open\": " + std::to_string(h.halfOpen) + ", \"drip\": " + std::to_string(h.drip) +
-           ", \"stalled\": " + std::to_string(h.stalled) + ", \"connects\": " + std::to_string(h.connects) +
+           ", \"stalled\": " + std::to_string(h.stalled) + ", \"churn\": " + std::to_string(h.churn) +
+           ", \"flood\": " + std::to_string(h.flood) + ", \"connects\": " + std::to_string(h.connects) +
            ", \"closed_by_server\": " + std::to_string(h.closedByServer) +
            ", \"bytes_sent\": " + std::to_string(h.bytesSent) + "}";
 }
@@ -138,10 +139,16 @@ std::string hostileJson(const HostileCounts& h) {
 void printHostile(const Report& report, std::ostream& out) {
     const auto& h = report.hostileCounts;
     printRun(*report.hostile, out);
-    out << "  hostile      " << h.connections << " connections: " << h.halfOpen << " half-open, " << h.drip
-        << (h.tls ? " drip-feeding a ClientHello, " + std::to_string(h.stalled) + " stalled after it"
-                  : std::string(" drip-feeding an MBAP frame"))
-        << "; " << h.connects << " opened, " << h.closedByServer << " closed by the server, " << h.bytesSent
+    out << "  hostile      " << h.connections << " connections: ";
+    if (h.churn)
+        out << h.churn << " silent from 127.0.7.1-4, reopened at once when closed (eviction churn)";
+    else if (h.flood)
+        out << h.flood << " pipelining reads from 127.0.7.9-12 (request flood)";
+    else
+        out << h.halfOpen << " half-open, " << h.drip
+            << (h.tls ? " drip-feeding a ClientHello, " + std::to_string(h.stalled) + " stalled after it"
+                      : std::string(" drip-feeding an MBAP frame"));
+    out << "; " << h.connects << " opened, " << h.closedByServer << " closed by the server, " << h.bytesSent
         << " bytes sent\n";
     if (!report.target || !report.target->result.all->count() || !report.hostile->result.all->count()) return;
     const auto& quiet = *report.target->result.all;

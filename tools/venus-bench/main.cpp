@@ -81,7 +81,11 @@ class HostileWatch : public LoadHooks {
 
     void started() override {
         try { // thrown here, the error would leave the client threads waiting for the start
-            clients_ = std::make_unique<HostileClients>(options_.host, options_.port, options_.hostile, tls_);
+            const auto mix = options_.hostileKind == "churn"   ? HostileMix::Churn
+                             : options_.hostileKind == "flood" ? HostileMix::Flood
+                                                               : HostileMix::Drip;
+            clients_ =
+                std::make_unique<HostileClients>(options_.host, options_.port, options_.hostile, tls_, mix);
         } catch (const std::runtime_error& e) {
             error_ = e.what();
         }

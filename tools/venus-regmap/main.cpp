@@ -7,6 +7,7 @@
 #include "Text.h"
 #include "Validate.h"
 
+#include "core/DataDir.h"
 #include "regmap/MapLoader.h"
 
 #include <algorithm>
@@ -29,10 +30,10 @@ constexpr int kOk = 0;
 constexpr int kFailure = 1;
 constexpr int kBadInput = 2;
 
-const std::string kSourceDir = VMD_SOURCE_DIR;
-const std::string kDefaultSources = kSourceDir + "/register-maps/src";
-const std::string kDefaultMap = kSourceDir + "/register-maps/victron.yaml";
-const std::string kDefaultDocs = kSourceDir + "/docs";
+// The data directory (core/DataDir): the source tree when run from the build tree, else the install.
+const std::string kDefaultSources = core::dataDir().sources;
+const std::string kDefaultMap = core::dataDir().map;
+const std::string kDefaultDocs = core::dataDir().docs;
 
 const char* kUsage = R"(usage: venus-regmap COMMAND [OPTIONS]
 
@@ -51,6 +52,9 @@ commands:
              'paths show LIST': print the paths the list holds, as the import reads them
 
 Run 'venus-regmap COMMAND --help' for the options of a command.
+The data directory: run from the build tree, the source tree (map register-maps/victron.yaml, sources
+register-maps/src, docs docs/); installed, <prefix>/share/venus-modbusd (map victron.yaml, sources
+sources/; docs <prefix>/share/doc/venus-modbusd/docs, with the register list).
 Exit status: 0 ok, 1 a file could not be written or a server answered with an exception (or not at
 all), 2 bad arguments or bad input (a value refused before sending, too).
 )";
@@ -63,8 +67,8 @@ extensions.yaml, descriptions, units and enum texts from paths.yaml, the unit ta
 Checks that the sources agree (every path known and not excluded, writable where written, registers
 inside their service's block) and that the result loads. The output is deterministic.
 
-  --sources DIR   the sources (default: register-maps/src of the source tree)
-  --output FILE   the map to write, '-' for standard output (default: register-maps/victron.yaml)
+  --sources DIR   the sources (default: the data directory's sources)
+  --output FILE   the map to write, '-' for standard output (default: the data directory's map)
 )"},
     {"validate", R"(usage: venus-regmap validate [FILE...]
 
@@ -73,15 +77,15 @@ and sizes, D-Bus types ('s' only on strings, writable registers need one), enum 
 the type, computed registers, the unit table. Problems go to standard error as FILE:LINE: message and
 make the exit status 2; holes inside a service's block are printed as notes.
 
-  FILE...   map files (default: register-maps/victron.yaml of the source tree)
+  FILE...   map files (default: the data directory's map)
 )"},
     {"export", R"(usage: venus-regmap export [--map FILE] [--sources DIR] [--out-dir DIR]
 
 Writes registers.xlsx (sheets "Field list" and "Unit ID mapping"), registers.csv and registers.md.
 
-  --map FILE      the map (default: register-maps/victron.yaml of the source tree)
-  --sources DIR   the sources, for service titles and the block plan (default: register-maps/src)
-  --out-dir DIR   where to write (default: docs of the source tree)
+  --map FILE      the map (default: the data directory's map)
+  --sources DIR   the sources, for service titles and the block plan (default: the data directory's sources)
+  --out-dir DIR   where to write (default: the data directory's docs)
 )"},
     {"coverage", R"(usage: venus-regmap coverage [--sources DIR] [--map FILE] [--output FILE]
 
@@ -89,9 +93,9 @@ Writes coverage.md: every (service, path) of the path list with its register add
 has none, and totals per service. A path with neither a register nor a reason (or with both) is a problem
 reported as FILE:LINE: message (exit status 2; the file is written all the same).
 
-  --sources DIR   the sources (default: register-maps/src of the source tree)
-  --map FILE      the map (default: register-maps/victron.yaml of the source tree)
-  --output FILE   the file to write (default: docs/coverage.md of the source tree)
+  --sources DIR   the sources (default: the data directory's sources)
+  --map FILE      the map (default: the data directory's map)
+  --output FILE   the file to write (default: coverage.md in the data directory's docs)
 )"},
     {"find", R"(usage: venus-regmap find TEXT [--json] [--map FILE] [--sources DIR]
 
@@ -100,8 +104,8 @@ path, description, address, type, scale, unit, access, the unit ID that reaches 
 mbpoll command line (HOST and, for device services, UNIT to fill in). Exit status 1 when nothing matches.
 
   --json          one JSON array of objects instead of text
-  --map FILE      the map (default: register-maps/victron.yaml of the source tree)
-  --sources DIR   where the services' unit IDs come from (default: register-maps/src of the source tree)
+  --map FILE      the map (default: the data directory's map)
+  --sources DIR   where the services' unit IDs come from (default: the data directory's sources)
 )"},
     {"read",
      R"(usage: venus-regmap read HOST[:PORT] SERVICE PATH [--unit N] [--address A] [--json] [--map FILE] [--sources DIR]
@@ -116,8 +120,8 @@ standard error with exit status 1. PORT defaults to 502.
   --address A     which register, when several serve the path (e.g. a 32-bit twin); default: the lowest
   --json          {"ok", "service", "path", "unit_id", "address", "type", "scale", "unit", "words", "value",
                   "enum", "text"}; on failure {"ok": false, "exception", "error"}
-  --map FILE      the map (default: register-maps/victron.yaml of the source tree)
-  --sources DIR   where the services' unit IDs come from (default: register-maps/src of the source tree)
+  --map FILE      the map (default: the data directory's map)
+  --sources DIR   where the services' unit IDs come from (default: the data directory's sources)
 )"},
     {"write",
      R"(usage: venus-regmap write HOST[:PORT] SERVICE PATH VALUE [--unit N] [--address A] [--json] [--map FILE]
@@ -134,8 +138,8 @@ with FC 16. Prints what the server answered; an exception in words with exit sta
   --address A     which register, when several serve the path (e.g. 40803, the 32-bit twin of 2700)
   --json          {"ok", "service", "path", "unit_id", "address", "type", "scale", "unit", "function",
                   "words", "text"}; {"ok": false, "refused"} or {"ok": false, "exception", "error"}
-  --map FILE      the map (default: register-maps/victron.yaml of the source tree)
-  --sources DIR   where the services' unit IDs come from (default: register-maps/src of the source tree)
+  --map FILE      the map (default: the data directory's map)
+  --sources DIR   where the services' unit IDs come from (default: the data directory's sources)
 )"},
     {"paths", R"(usage: venus-regmap paths import LIST [--dry-run] [--sources DIR]
        venus-regmap paths show LIST
@@ -151,7 +155,7 @@ show: prints each listed path as SERVICE PATH [UNIT] DESCRIPTION.
 A malformed path line is reported as LIST:LINE: message (exit status 2).
 
   --dry-run       print the summary, write nothing
-  --sources DIR   the sources (default: register-maps/src of the source tree)
+  --sources DIR   the sources (default: the data directory's sources)
 )"},
 };
 

@@ -163,7 +163,8 @@ class Parser {
         const YAML::Node valueNode = node.IsMap() ? node["value"] : node;
         std::optional<char> type;
         if (node.IsMap()) {
-            allowOnly(node, {"value", "type", "writable", "set", "set-delay", "walk"}, "path " + name);
+            allowOnly(node, {"value", "type", "writable", "set", "set-delay", "read-fails-for-ms", "walk"},
+                      "path " + name);
             if (auto t = node["type"]) {
                 if (!t.IsScalar() || t.Scalar().size() != 1 || !isValidTypeLetter(t.Scalar()[0]))
                     fail(t, "path " + name + ": bad type '" + t.Scalar() + "' (one of y b n q i u x t d s)");
@@ -180,6 +181,12 @@ class Parser {
                 spec.setDelaySeconds = number(d, "set-delay");
                 if (!(spec.setDelaySeconds >= 0 && spec.setDelaySeconds <= 3600))
                     fail(d, "path " + name + ": set-delay must be between 0 and 3600 seconds");
+            }
+            if (auto f = node["read-fails-for-ms"]) {
+                const double ms = number(f, "read-fails-for-ms");
+                if (!(ms >= 0 && ms <= 3600000 && ms == std::floor(ms)))
+                    fail(f, "path " + name + ": read-fails-for-ms must be 0..3600000");
+                spec.readFailsForMs = static_cast<int>(ms);
             }
             if (auto w = node["walk"]) {
                 if (!w.IsMap()) fail(w, "path " + name + ": walk must be a map {min, max, step}");

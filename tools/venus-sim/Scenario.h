@@ -33,6 +33,7 @@ struct PathSpec {
     bool writable = false;
     SetMode set = SetMode::Accept;
     double setDelaySeconds = 0; ///< SetValue is handled (applied and answered) this much later
+    int readFailsForMs = 0;     ///< GetValue on this path answers an error for this long after publishing
     std::optional<Walk> walk;
 };
 

@@ -164,6 +164,15 @@ void SimService::registerItem(Item& item) {
         .onInterface(kBusItemInterface)
         .withOutputParamNames("value")
         .implementedAs([this, &item](sdbus::Result<sdbus::Variant>&& result) {
+            if (std::chrono::steady_clock::now() <
+                publishedAt_ + std::chrono::milliseconds(item.spec.readFailsForMs)) {
+                const std::string line = "READ " + spec_.name + " " + item.spec.path + " failed\n";
+                std::fputs(line.c_str(), stdout);
+                std::fflush(stdout);
+                result.returnError(sdbus::Error("org.freedesktop.DBus.Error.Failed",
+                                                "venus-sim: reading " + item.spec.path + " fails for now"));
+                return;
+            }
             answerRead<sdbus::Variant>(std::move(result), "GetValue",
                                        [&item] { return toVariant(item.spec.type, item.value); });
         });

@@ -5,6 +5,8 @@
 #include "Scenario.h"
 #include "SimService.h"
 
+#include "core/DataDir.h"
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -36,8 +38,9 @@ constexpr const char* kUsage =
     "LEVEL] [--help]\n"
     "  --bus        bus to publish on (default session); ADDRESS like unix:path=/tmp/bus\n"
     "  --private    start a private dbus-daemon and print DBUS_ADDRESS=<address> and DBUS_PID=<pid>\n"
-    "  --scenario   scenario YAML (default: ess-site.yaml, the installed one if there is one,\n"
-    "               else the one of the source tree)\n"
+    "  --scenario   scenario YAML: a file, or the name of an installed one (ess-site.yaml,\n"
+    "               switches.yaml ...: in <prefix>/share/venus-modbusd/scenarios; in\n"
+    "               tools/venus-sim/scenarios when run from the build tree) (default ess-site.yaml)\n"
     "  --only       publish only this service of the scenario (repeatable)\n"
     "  --churn      N value changes a second over every numeric path of every service, instead of\n"
     "               the scenario's walks, once per tick-ms: half the services batch a tick's changes\n"
@@ -57,8 +60,7 @@ struct RuntimeError : std::runtime_error {
 struct Options {
     std::string bus = "session";
     bool privateBus = false;
-    std::string scenario = std::filesystem::exists(VMD_SIM_INSTALLED_SCENARIO) ? VMD_SIM_INSTALLED_SCENARIO
-                                                                               : VMD_SIM_DEFAULT_SCENARIO;
+    std::string scenario = core::dataDir().scenarios + "/ess-site.yaml";
     std::vector<std::string> only;
     double churn = 0;       ///< --churn: value changes a second, 0 = off
     std::string churnCount; ///< --churn-count FILE
@@ -87,9 +89,12 @@ Options parseArgs(int argc, char** argv) {
             o.privateBus = true;
         else if (arg == "--bus")
             o.bus = value();
-        else if (arg == "--scenario")
-            o.scenario = value();
-        else if (arg == "--only")
+        else if (arg == "--scenario") {
+            auto name = value();
+            o.scenario = core::scenarioFile(name, core::dataDir().scenarios);
+            if (!std::filesystem::exists(o.scenario))
+                throw UsageError("no scenario file '" + name + "' here nor in " + core::dataDir().scenarios);
+        } else if (arg == "--only")
             o.only.push_back(value());
         else if (arg == "--churn") {
             const std::string text = value();
