@@ -255,12 +255,13 @@ std::string RequestHandler::describeTarget(std::uint16_t address, std::span<cons
     std::string words;
     for (std::size_t i = 0; i < quantity && 2 * i + 1 < data.size(); ++i)
         words += fmt::format("{}0x{:02X}{:02X}", i ? " " : "", data[2 * i], data[2 * i + 1]);
+    const std::string shown = quantity == 0 ? std::string{} : " words [" + words + "]";
     const Register* reg = map_->at(address);
-    if (!reg) return fmt::format("address {} quantity {} words [{}]", address, quantity, words);
+    if (!reg) return fmt::format("address {} quantity {}{}", address, quantity, shown);
     const auto& type = reg->service < map_->serviceTypes().size() ? map_->serviceTypes()[reg->service] : "?";
-    return fmt::format("register {}{} ({} {}) words [{}]", reg->address,
+    return fmt::format("register {}{} ({} {}){}", reg->address,
                        quantity > reg->words ? fmt::format(" quantity {}", quantity) : std::string{}, type,
-                       map_->paths()[reg->paths.front()], words);
+                       map_->paths()[reg->paths.front()], shown);
 }
 
 ExceptionCode RequestHandler::prepareWrites(regmap::UnitId unit, std::uint16_t address,
