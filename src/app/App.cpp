@@ -10,6 +10,7 @@
 #include "dbus/BusItem.h"
 #include "dbus/BusMirror.h"
 #include "dbus/ItemExporter.h"
+#include "dbus/MirrorPaths.h"
 #include "dbus/Writer.h"
 #include "modbus/RequestHandler.h"
 #include "modbus/Server.h"
@@ -170,12 +171,13 @@ struct PreparedReload {
     std::shared_ptr<const modbus::TlsContext> tls; ///< when TLS is on and its files load
     std::string tlsError;                          ///< when TLS is on and they do not
     std::string mapChanges;
-    core::RebuildPlan index;            ///< the new map's index, but for the services' values
-    dbus::BusMirror::PathsByType paths; ///< what the mirror reads of each service type
-    std::vector<std::string> errors;    ///< each a log line; non-empty: nothing is applied
+    core::RebuildPlan index;         ///< the new map's index, but for the services' values
+    dbus::MirrorPaths paths;         ///< what the mirror keeps of each path, by service type
+    std::vector<std::string> errors; ///< each a log line; non-empty: nothing is applied
 };
 
-PreparedReload prepareReload(int argc, char** argv, const regmap::RegisterMap& running, bool tlsEnabled) {
+PreparedReload prepareReload(int argc, char** argv, const regmap::RegisterMap& running, bool tlsEnabled,
+                             const std::set<std::string>& watched) {
     PreparedReload prepared;
     try {
         auto options = loadOptions(argc, argv);
@@ -189,7 +191,7 @@ PreparedReload prepareReload(int argc, char** argv, const regmap::RegisterMap& r
         }
         prepared.mapChanges = mapChanges(running, *prepared.map);
         prepared.index = core::ServiceIndex::planRebuild(running, *prepared.map);
-        prepared.paths = dbus::BusMirror::pathsByType(*prepared.map);
+        prepared.paths = dbus::MirrorPaths(*prepared.map, watched);
         prepared.options = std::move(options);
     } catch (const UsageError& e) {
         prepared.errors.push_back(fmt::format("reload: {}; keeping the running configuration", e.what()));
@@ -266,7 +268,6 @@ class Daemon {
             if (!listening_ && mirror_.initialLoadDone()) startListening();
         });
         loop_.at(core::EventLoop::Clock::now() + kInitialLoadTimeout, [this] { startListening(); });
-        everySecond();
         startWatchdog();
         try {
             loop_.run();
@@ -349,6 +350,8 @@ class Daemon {
             log_->warn("serving before every service answered GetItems ({} still loading)",
                        mirror_.stillLoading());
         server_.listen();
+        // In step with the server's once-a-second sweep, scheduled just now: one wake-up a second for both.
+        loop_.at(core::EventLoop::Clock::now() + std::chrono::seconds(1), [this] { everySecond(); });
         updateWriteSwitch();
         if (diagnostics_) diagnostics_->update(*index_, server_);
         for (const auto& address : server_.boundAddresses())
@@ -436,16 +439,17 @@ class Daemon {
         reload_ = std::make_shared<ReloadJob>();
         if (!reload_->done) { // no eventfd (out of file descriptors): read the files here, as before
             log_->warn("reload: no eventfd ({}): reading the files on the event loop", std::strerror(errno));
-            reload_->result = prepareReload(argc_, argv_, *map_, options_.tls.enabled);
+            reload_->result =
+                prepareReload(argc_, argv_, *map_, options_.tls.enabled, mirror_.watchedPaths());
             return finishReload();
         }
         loop_.add(reload_->done.get(), EPOLLIN, [this](std::uint32_t) { finishReload(); });
-        reload_->thread = std::thread(
-            [job = reload_, argc = argc_, argv = argv_, running = map_, tlsEnabled = options_.tls.enabled] {
-                job->result = prepareReload(argc, argv, *running, tlsEnabled);
-                const std::uint64_t one = 1;
-                (void)!::write(job->done.get(), &one, sizeof one);
-            });
+        reload_->thread = std::thread([job = reload_, argc = argc_, argv = argv_, running = map_,
+                                       tlsEnabled = options_.tls.enabled, watched = mirror_.watchedPaths()] {
+            job->result = prepareReload(argc, argv, *running, tlsEnabled, watched);
+            const std::uint64_t one = 1;
+            (void)!::write(job->done.get(), &one, sizeof one);
+        });
     }
 
     /// On the loop, once the reload thread is done: the result swapped in (or its errors logged).

@@ -38,8 +38,7 @@ void Diagnostics::update(const core::ServiceIndex& index, const modbus::Server& 
     }
     exporter_.set("/Services/Count", static_cast<std::int64_t>(entries_.size()));
     for (std::size_t i = 0; i < entries_.size(); ++i) {
-        const auto& e = entries_[i];
-        const std::string base = "/Services/" + std::to_string(i) + "/";
+        auto& e = entries_[i];
         auto unit = map_->unitForInstance(e.instance);
         bool reachable = unit || e.instance <= 255;
         if (reachable && e.active) { // shadowed by another service of its type and instance?
@@ -49,6 +48,11 @@ void Diagnostics::update(const core::ServiceIndex& index, const modbus::Server& 
                                  : nullptr;
             reachable = !typeId || (chosen && chosen->name == e.name);
         }
+        Entry::Published now{e.name,     e.slots,  unit ? std::int64_t{*unit} : std::int64_t{e.instance},
+                             e.instance, e.active, reachable};
+        if (e.published == now) continue;
+        e.published = now;
+        const std::string base = "/Services/" + std::to_string(i) + "/";
         exporter_.set(base + "ServiceName", e.name);
         exporter_.set(base + "UnitId", static_cast<std::int64_t>(unit ? *unit : e.instance));
         exporter_.set(base + "IsActive", static_cast<std::int64_t>(e.active));

@@ -4,6 +4,7 @@
 #include "dbus/ItemExporter.h"
 #include "modbus/Server.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,16 @@ class Diagnostics {
         regmap::DeviceInstance instance = 0;
         bool active = false;
         std::string slots; ///< ServiceIndex::slotSummary: which output identifier fills which slot
+        /// What /Services/N/ was last set to: an unchanged entry is not set again (no path built, no
+        /// lookup: the once-a-second update of an idle daemon stays cheap).
+        struct Published {
+            std::string name, slots;
+            std::int64_t unit = 0;
+            regmap::DeviceInstance instance = 0;
+            bool active = false, reachable = false;
+            bool operator==(const Published&) const = default;
+        };
+        std::optional<Published> published;
     };
     dbus::ItemExporter& exporter_;
     const regmap::RegisterMap* map_;

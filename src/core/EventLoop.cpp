@@ -72,8 +72,16 @@ void EventLoop::run() {
             if (t >= 0 && (timeout < 0 || t < timeout)) timeout = t;
         }
         auto now = Clock::now();
-        for (const auto& [when, callback] : timers_) {
-            auto ms = std::chrono::ceil<std::chrono::milliseconds>(when - now).count();
+        if (!timers_.empty()) {
+            // Wake at the first deadline, or at the last one that follows it within kCoalesce.
+            auto first = std::min_element(timers_.begin(), timers_.end(), [](const auto& a, const auto& b) {
+                             return a.first < b.first;
+                         })->first;
+            auto wake = first;
+            if (first > now)
+                for (const auto& timer : timers_)
+                    if (timer.first > wake && timer.first <= first + kCoalesce) wake = timer.first;
+            auto ms = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
             int t = static_cast<int>(std::clamp<long long>(ms, 0, 60000));
             if (timeout < 0 || t < timeout) timeout = t;
         }

@@ -47,8 +47,11 @@ class EventLoop {
     void addPrepare(std::function<int()> prepare) { prepares_.push_back(std::move(prepare)); }
     /// Runs after every wake-up, whatever woke the loop.
     void addIdle(std::function<void()> idle) { idles_.push_back(std::move(idle)); }
-    /// Calls `callback` once at `when`.
+    /// Calls `callback` once at `when`, or up to kCoalesce later when another timer is due within
+    /// that time after it: both then run in one wake-up (an idle daemon wakes once for its
+    /// once-a-second timers, not once per timer).
     void at(Clock::time_point when, std::function<void()> callback);
+    static constexpr std::chrono::milliseconds kCoalesce{10};
     void run();
     void stop() { running_ = false; }
 

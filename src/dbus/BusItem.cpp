@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <dlfcn.h>
+#include <type_traits>
 
 namespace vmd::dbus {
 
@@ -34,6 +35,90 @@ codec::Value fromVariant(const sdbus::Variant& variant) {
     default:
         return {};
     }
+}
+
+namespace {
+
+/// sdbus-c++ 1.2 keeps the sd_bus_message in Message's protected msg_ and offers no accessor; a pointer
+/// to that member, formed in a derived class, reads it from any Message without a cast of the object.
+struct MessageAccess : sdbus::Message {
+    static constexpr auto kMessage = &MessageAccess::msg_;
+};
+
+template <typename T> bool readBasic(sd_bus_message* m, char type, codec::Value& into) {
+    T value{};
+    if (sd_bus_message_read_basic(m, type, &value) <= 0) return false;
+    if (type == 'b') // sd-bus reads a boolean as an int
+        into = value != 0;
+    else if constexpr (std::is_same_v<T, double>)
+        into = value;
+    else if constexpr (std::is_signed_v<T>)
+        into = std::int64_t{value};
+    else
+        into = std::uint64_t{value};
+    return true;
+}
+
+} // namespace
+
+sd_bus_message* rawMessage(sdbus::Message& message) {
+    return static_cast<sd_bus_message*>(message.*MessageAccess::kMessage);
+}
+
+bool readVariant(sd_bus_message* m, codec::Value& into) {
+    char type = 0;
+    const char* contents = nullptr;
+    if (sd_bus_message_peek_type(m, &type, &contents) <= 0 || type != SD_BUS_TYPE_VARIANT || !contents)
+        return false;
+    if (contents[0] == 0 || contents[1] != 0) { // arrays (the "invalid" marker), structs, dicts
+        into = std::monostate{};
+        return sd_bus_message_skip(m, "v") >= 0;
+    }
+    if (sd_bus_message_enter_container(m, SD_BUS_TYPE_VARIANT, contents) <= 0) return false;
+    bool ok = true;
+    switch (contents[0]) {
+    case 'd':
+        ok = readBasic<double>(m, 'd', into);
+        break;
+    case 'i':
+        ok = readBasic<std::int32_t>(m, 'i', into);
+        break;
+    case 'n':
+        ok = readBasic<std::int16_t>(m, 'n', into);
+        break;
+    case 'x':
+        ok = readBasic<std::int64_t>(m, 'x', into);
+        break;
+    case 'u':
+        ok = readBasic<std::uint32_t>(m, 'u', into);
+        break;
+    case 'q':
+        ok = readBasic<std::uint16_t>(m, 'q', into);
+        break;
+    case 'y':
+        ok = readBasic<std::uint8_t>(m, 'y', into);
+        break;
+    case 't':
+        ok = readBasic<std::uint64_t>(m, 't', into);
+        break;
+    case 'b':
+        ok = readBasic<int>(m, 'b', into);
+        break;
+    case 's': {
+        const char* text = nullptr;
+        ok = sd_bus_message_read_basic(m, 's', &text) > 0;
+        if (!ok) break;
+        if (auto* held = std::get_if<std::string>(&into))
+            held->assign(text);
+        else
+            into.emplace<std::string>(text);
+        break;
+    }
+    default: // object paths, signatures, file descriptors
+        into = std::monostate{};
+        ok = sd_bus_message_skip(m, contents) >= 0;
+    }
+    return ok && sd_bus_message_exit_container(m) >= 0;
 }
 
 namespace {

@@ -3,7 +3,9 @@
 #include "dbus/BusItem.h"
 
 #include <spdlog/spdlog.h>
+#include <systemd/sd-bus.h>
 
+#include <cstring>
 #include <limits>
 #include <set>
 
@@ -28,7 +30,8 @@ struct BusMirror::Tracked {
     std::uint64_t load = 0;   ///< the load in progress: replies of an earlier one are dropped
     unsigned failedLoads = 0; ///< loads in a row that read nothing
     std::size_t pendingPathCalls = 0;
-    std::size_t pathValues = 0; ///< values read by the per-path load in progress
+    std::size_t pathValues = 0;          ///< values read by the per-path load in progress
+    core::ServiceState* state = nullptr; ///< its entry in the index (set on discovery and on rebind)
     std::unique_ptr<sdbus::IProxy> root;
     std::map<std::string, std::unique_ptr<sdbus::IProxy>> pathProxies; ///< one per path, reused
 };
@@ -39,30 +42,26 @@ BusMirror::BusMirror(sdbus::IConnection& connection, core::ServiceIndex& index)
 }
 
 void BusMirror::indexPaths() {
-    pathsByType_ = pathsByType(index_->map());
+    paths_ = MirrorPaths(index_->map(), watchedPaths_);
 }
 
-BusMirror::PathsByType BusMirror::pathsByType(const regmap::RegisterMap& map) {
-    std::map<regmap::ServiceTypeId, std::set<regmap::PathId>> paths;
-    for (const auto& reg : map.registers()) {
-        paths[reg.service].insert(reg.paths.begin(), reg.paths.end());
-        paths[reg.service].insert(reg.inputs.begin(), reg.inputs.end());
-    }
-    PathsByType result;
-    for (auto& [type, set] : paths)
-        result[type].assign(set.begin(), set.end());
-    return result;
+void BusMirror::watch(const std::string& path) {
+    watchedPaths_.insert(path);
+    indexPaths();
 }
 
 BusMirror::~BusMirror() = default;
 
 void BusMirror::rebind(core::ServiceIndex& index) {
-    rebind(index, pathsByType(index.map()));
+    rebind(index, MirrorPaths(index.map(), watchedPaths_));
 }
 
-void BusMirror::rebind(core::ServiceIndex& index, PathsByType paths) {
+void BusMirror::rebind(core::ServiceIndex& index, MirrorPaths paths) {
     index_ = &index;
-    pathsByType_ = std::move(paths);
+    // Made off the loop by a reload with the watched paths of then; one watched since is added here.
+    paths_ = paths.watched() == watchedPaths_ ? std::move(paths) : MirrorPaths(index.map(), watchedPaths_);
+    for (auto& [name, tracked] : tracked_)
+        tracked->state = index_->find(name);
     // Every service is read again, those still loading too: their load in progress was made for the
     // old map's paths; its replies are dropped from now on.
     for (auto& [name, tracked] : tracked_)
@@ -75,8 +74,9 @@ void BusMirror::start() {
                                             "freedesktop.DBus',member='NameOwnerChanged',"
                                             "arg0namespace='com.victronenergy'",
                                             [this](sdbus::Message& m) { onNameOwnerChanged(m); }));
+    // ItemsChanged counts only on "/" (DESIGN section 2): the bus daemon drops the others for us.
     matches_.push_back(connection_.addMatch(std::string("type='signal',interface='") + kBusItemInterface +
-                                                "',member='ItemsChanged'",
+                                                "',member='ItemsChanged',path='/'",
                                             [this](sdbus::Message& m) { onItemsChanged(m); }));
     matches_.push_back(connection_.addMatch(std::string("type='signal',interface='") + kBusItemInterface +
                                                 "',member='PropertiesChanged'",
@@ -103,6 +103,7 @@ void BusMirror::start() {
 }
 
 void BusMirror::discovered(const std::string& name, const std::string& owner, bool initial) {
+    lastTracked_ = nullptr;
     if (tracked_.count(name)) vanished(name);
     auto tracked = std::make_unique<Tracked>();
     tracked->name = name;
@@ -111,12 +112,13 @@ void BusMirror::discovered(const std::string& name, const std::string& owner, bo
     byOwner_.emplace(owner, name);
     auto& ref = *tracked;
     tracked_[name] = std::move(tracked);
-    index_->addLoading(name); // not served, not listed, hides nobody until loaded
+    ref.state = &index_->addLoading(name); // not served, not listed, hides nobody until loaded
     load(ref);
     if (onWatchedChange) onWatchedChange();
 }
 
 void BusMirror::vanished(const std::string& name) {
+    lastTracked_ = nullptr;
     auto it = tracked_.find(name);
     if (it == tracked_.end()) return;
     auto range = byOwner_.equal_range(it->second->owner);
@@ -200,11 +202,7 @@ sdbus::IProxy& BusMirror::pathProxy(Tracked& tracked, const std::string& path) {
 void BusMirror::loadPerPath(Tracked& tracked) {
     auto state = index_->find(tracked.name);
     if (!state) return;
-    std::set<std::string> paths{kDeviceInstance};
-    paths.insert(watchedPaths_.begin(), watchedPaths_.end());
-    if (auto it = pathsByType_.find(state->typeId); it != pathsByType_.end())
-        for (auto id : it->second)
-            paths.insert(index_->map().paths()[id]);
+    const auto paths = paths_.pathsOf(state->typeId);
     tracked.pendingPathCalls = paths.size();
     tracked.pathValues = 0;
     for (const auto& path : paths)
@@ -333,19 +331,28 @@ bool BusMirror::loaded(const std::string& service) const {
 
 void BusMirror::applyValue(core::ServiceState& state, const std::string& path,
                            const sdbus::Variant& variant) {
-    if (watchedPaths_.count(path)) {
-        watchedValues_[{state.name, path}] = WatchedRead{fromVariant(variant), {}, 0};
-        if (onWatchedChange) onWatchedChange();
-    }
-    if (path == kDeviceInstance) applyDeviceInstance(state, variant);
-    if (auto id = index_->map().pathId(path))
-        state.values[*id] = fromVariant(variant);
-    else
-        index_->applySlotValue(state, path, fromVariant(variant));
+    store(state, path, paths_.kept(state.typeId, path), [&](codec::Value& value) {
+        value = fromVariant(variant);
+        return true;
+    });
 }
 
-void BusMirror::applyDeviceInstance(core::ServiceState& state, const sdbus::Variant& variant) {
-    auto value = fromVariant(variant);
+template <typename Read>
+bool BusMirror::store(core::ServiceState& state, std::string_view path, const MirrorPaths::Kept& kept,
+                      Read&& read) {
+    // Decoded once, into the service's own storage when the map has a place for it.
+    codec::Value& value = kept.id ? state.values[*kept.id] : scratch_;
+    if (!read(value)) return false;
+    if (kept.watched) {
+        watchedValues_[{state.name, std::string(path)}] = WatchedRead{value, {}, 0};
+        if (onWatchedChange) onWatchedChange();
+    }
+    if (kept.deviceInstance) applyDeviceInstance(state, value);
+    if (kept.slot) index_->applySlotValue(state, path, value);
+    return true;
+}
+
+void BusMirror::applyDeviceInstance(core::ServiceState& state, const codec::Value& value) {
     std::optional<regmap::DeviceInstance> instance;
     constexpr std::uint64_t kMax = std::numeric_limits<regmap::DeviceInstance>::max();
     bool outOfRange = false;
@@ -370,23 +377,37 @@ void BusMirror::applyDeviceInstance(core::ServiceState& state, const sdbus::Vari
     }
 }
 
-void BusMirror::applySignal(const std::string& sender, const std::map<std::string, sdbus::Variant>& values) {
-    auto owners = byOwner_.equal_range(sender);
-    if (owners.first == owners.second) return;
-    if (std::next(owners.first) == owners.second) { // one name: the values are its own
-        if (auto state = index_->find(owners.first->second))
-            for (const auto& [path, value] : values)
-                applyValue(*state, path, value);
-        return;
+BusMirror::Tracked* BusMirror::sender(std::string_view unique, bool& several) {
+    several = false;
+    if (lastTracked_ && unique == lastSender_) return lastTracked_;
+    auto owners = byOwner_.equal_range(unique);
+    if (owners.first == owners.second) return nullptr;
+    if (std::next(owners.first) != owners.second) {
+        several = true;
+        return nullptr;
     }
+    auto it = tracked_.find(owners.first->second);
+    if (it == tracked_.end() || !it->second->state) return nullptr;
+    lastSender_.assign(unique);
+    lastTracked_ = it->second.get();
+    return lastTracked_;
+}
+
+bool BusMirror::keptByAny(std::string_view unique, std::string_view path) const {
+    auto owners = byOwner_.equal_range(unique);
+    for (auto o = owners.first; o != owners.second; ++o)
+        if (auto it = tracked_.find(o->second);
+            it != tracked_.end() && it->second->state && paths_.kept(it->second->state->typeId, path).any())
+            return true;
+    return false;
+}
+
+void BusMirror::rereadFromAll(std::string_view unique, const std::vector<std::string>& paths) {
     // A signal carries no destination: which of the names the values belong to is unknown. Each
     // name is asked for the paths we keep, so that one service's values never land on another.
-    std::vector<std::string> paths;
-    for (const auto& [path, value] : values)
-        if (path == kDeviceInstance || watchedPaths_.count(path) || index_->map().pathId(path))
-            paths.push_back(path);
     if (paths.empty()) return;
     std::vector<std::string> names;
+    auto owners = byOwner_.equal_range(unique);
     for (auto o = owners.first; o != owners.second; ++o)
         names.push_back(o->second);
     for (const auto& name : names)
@@ -406,34 +427,77 @@ void BusMirror::reread(Tracked& tracked, const std::vector<std::string>& paths) 
             });
 }
 
-void BusMirror::onItemsChanged(sdbus::Message& message) {
-    if (byOwner_.count(message.getSender()) == 0 || message.getPath() != "/") return;
-    Items items;
-    try {
-        message >> items;
-    } catch (const sdbus::Error& e) {
-        log()->warn("malformed ItemsChanged from {}: {}", message.getSender(), e.getMessage());
-        return;
+namespace {
+
+/// Reads an a{sv} of BusItem properties at the read position, calling `value()` with the read position
+/// at the variant of "Value" (which it must consume); the other properties are skipped undecoded.
+template <typename OnValue> bool readProperties(sd_bus_message* m, OnValue&& value) {
+    if (sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sv}") <= 0) return false;
+    int r = 0;
+    while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
+        const char* key = nullptr;
+        if (sd_bus_message_read_basic(m, 's', &key) <= 0) return false;
+        if (std::strcmp(key, "Value") == 0 ? !value() : sd_bus_message_skip(m, "v") < 0) return false;
+        if (sd_bus_message_exit_container(m) < 0) return false;
     }
-    std::map<std::string, sdbus::Variant> values;
-    for (const auto& [path, properties] : items)
-        if (auto value = properties.find("Value"); value != properties.end())
-            values.emplace(path, value->second);
-    applySignal(message.getSender(), values);
+    return r == 0 && sd_bus_message_exit_container(m) >= 0;
+}
+
+} // namespace
+
+void BusMirror::onItemsChanged(sdbus::Message& message) {
+    auto* m = rawMessage(message);
+    const char* unique = sd_bus_message_get_sender(m);
+    const char* objectPath = sd_bus_message_get_path(m);
+    if (!unique || !objectPath || std::strcmp(objectPath, "/") != 0) return;
+    bool several = false;
+    Tracked* tracked = sender(unique, several);
+    if (!tracked && !several) return;
+    auto malformed = [&] {
+        log()->warn("malformed ItemsChanged from {}: not a{{sa{{sv}}}} as sent", unique);
+    };
+    if (sd_bus_message_has_signature(m, "a{sa{sv}}") <= 0) return malformed();
+    std::vector<std::string> reread; // several names: the paths to read again from each
+    if (sd_bus_message_enter_container(m, SD_BUS_TYPE_ARRAY, "{sa{sv}}") <= 0) return malformed();
+    int r = 0;
+    while ((r = sd_bus_message_enter_container(m, SD_BUS_TYPE_DICT_ENTRY, "sa{sv}")) > 0) {
+        const char* path = nullptr;
+        if (sd_bus_message_read_basic(m, 's', &path) <= 0) return malformed();
+        bool ok = true;
+        if (several) {
+            if (keptByAny(unique, path)) reread.emplace_back(path);
+            ok = sd_bus_message_skip(m, "a{sv}") >= 0;
+        } else if (const auto kept = paths_.kept(tracked->state->typeId, path); !kept.any()) {
+            ok = sd_bus_message_skip(m, "a{sv}") >= 0; // no register reads it: not even decoded
+        } else {
+            ok = readProperties(m, [&] {
+                return store(*tracked->state, path, kept, [&](codec::Value& v) { return readVariant(m, v); });
+            });
+        }
+        if (!ok || sd_bus_message_exit_container(m) < 0) return malformed();
+    }
+    if (r < 0) return malformed();
+    if (several) rereadFromAll(unique, reread);
 }
 
 void BusMirror::onPropertiesChanged(sdbus::Message& message) {
-    if (byOwner_.count(message.getSender()) == 0) return;
-    std::map<std::string, sdbus::Variant> properties;
-    try {
-        message >> properties;
-    } catch (const sdbus::Error& e) {
-        log()->warn("malformed PropertiesChanged from {}: {}", message.getSender(), e.getMessage());
+    auto* m = rawMessage(message);
+    const char* unique = sd_bus_message_get_sender(m);
+    const char* path = sd_bus_message_get_path(m);
+    if (!unique || !path) return;
+    bool several = false;
+    Tracked* tracked = sender(unique, several);
+    if (several) {
+        if (keptByAny(unique, path)) rereadFromAll(unique, {path});
         return;
     }
-    auto value = properties.find("Value");
-    if (value == properties.end()) return;
-    applySignal(message.getSender(), {{message.getPath(), value->second}});
+    if (!tracked) return;
+    const auto kept = paths_.kept(tracked->state->typeId, path);
+    if (!kept.any()) return; // no register reads it: the body is not even looked at
+    if (sd_bus_message_has_signature(m, "a{sv}") <= 0 || !readProperties(m, [&] {
+            return store(*tracked->state, path, kept, [&](codec::Value& v) { return readVariant(m, v); });
+        }))
+        log()->warn("malformed PropertiesChanged from {} on {}: not a{{sv}} as sent", unique, path);
 }
 
 void BusMirror::onNameOwnerChanged(sdbus::Message& message) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/ServiceIndex.h"
+#include "dbus/MirrorPaths.h"
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -26,6 +27,11 @@ namespace vmd::dbus {
 /// of a watched path that failed. Signals carry no destination: from a connection that owns one name
 /// they are applied to it; from one that owns several, the changed paths are read again from each
 /// name, so that each keeps its own values.
+///
+/// Signals are read in place (docs/benchmarks.md, "Mirroring a busy bus"): a path that no register of
+/// the service's type reads (nor /DeviceInstance, a watched path or a slot path) is skipped before its
+/// value is decoded, and a kept value is decoded straight into the service's values, with no
+/// intermediate container and no heap allocation in the steady state.
 class BusMirror {
   public:
     BusMirror(sdbus::IConnection& connection, core::ServiceIndex& index);
@@ -43,15 +49,15 @@ class BusMirror {
     /// Fills `index` from now on (a reload: it was made with ServiceIndex::rebuiltFor), and reads every
     /// service again in the background for the paths the new map adds.
     void rebind(core::ServiceIndex& index);
-    /// The paths the mirror reads of each service type in `map`: pure, so a reload makes it on its
-    /// own thread and hands it to rebind().
-    using PathsByType = std::map<regmap::ServiceTypeId, std::vector<regmap::PathId>>;
-    [[nodiscard]] static PathsByType pathsByType(const regmap::RegisterMap& map);
-    /// rebind() with the paths of the index's map made beforehand.
-    void rebind(core::ServiceIndex& index, PathsByType paths);
+    /// rebind() with what to keep of the index's map made beforehand: a reload builds it on its own
+    /// thread, MirrorPaths(map, watchedPaths()). Built with other watched paths than the mirror's
+    /// (one watched since), it is built again here.
+    void rebind(core::ServiceIndex& index, MirrorPaths paths);
 
     /// Also keeps `path` (of any service), though no register uses it; see watched().
-    void watch(const std::string& path) { watchedPaths_.insert(path); }
+    void watch(const std::string& path);
+    /// The paths watch() added.
+    [[nodiscard]] const std::set<std::string>& watchedPaths() const { return watchedPaths_; }
     /// A watched path of a service as last read: its value, or the D-Bus error of a read that failed
     /// (the value is then unknown, and the path is read again after 1 s, 2 s, 4 s ... at most 32 s).
     struct WatchedRead {
@@ -88,9 +94,17 @@ class BusMirror {
     sdbus::IProxy& pathProxy(Tracked& tracked, const std::string& path);
     /// Reads `paths` of one service again (signals from a connection that owns several names).
     void reread(Tracked& tracked, const std::vector<std::string>& paths);
-    void applySignal(const std::string& sender, const std::map<std::string, sdbus::Variant>& values);
+    /// The service that sent a signal when its connection owns exactly one tracked name; nullptr when it
+    /// owns none (not a Venus service, or gone) or several (then `several` is set).
+    Tracked* sender(std::string_view unique, bool& several);
+    /// Whether some name of a connection that owns several keeps `path` (their values are read again).
+    bool keptByAny(std::string_view unique, std::string_view path) const;
+    void rereadFromAll(std::string_view unique, const std::vector<std::string>& paths);
     void applyValue(core::ServiceState& state, const std::string& path, const sdbus::Variant& value);
-    void applyDeviceInstance(core::ServiceState& state, const sdbus::Variant& value);
+    /// Applies one value of `path` as `kept` says; `read(codec::Value&)` decodes it (false: malformed).
+    template <typename Read>
+    bool store(core::ServiceState& state, std::string_view path, const MirrorPaths::Kept& kept, Read&& read);
+    void applyDeviceInstance(core::ServiceState& state, const codec::Value& value);
     void onItemsChanged(sdbus::Message& message);
     void onPropertiesChanged(sdbus::Message& message);
     void onNameOwnerChanged(sdbus::Message& message);
@@ -106,14 +120,17 @@ class BusMirror {
     core::ServiceIndex* index_;
     std::unique_ptr<sdbus::IProxy> busProxy_;
     std::vector<sdbus::Slot> matches_;
-    std::map<std::string, std::unique_ptr<Tracked>> tracked_; ///< by well-known name
-    std::multimap<std::string, std::string> byOwner_;         ///< unique name -> well-known names
-    std::vector<std::unique_ptr<Tracked>> graveyard_;         ///< freed outside of their callbacks
+    std::map<std::string, std::unique_ptr<Tracked>> tracked_;      ///< by well-known name
+    std::multimap<std::string, std::string, std::less<>> byOwner_; ///< unique name -> well-known names
+    std::vector<std::unique_ptr<Tracked>> graveyard_;              ///< freed outside of their callbacks
     std::size_t initialPending_ = 0;
     std::uint64_t lastLoad_ = 0; ///< the id of the latest load started, for matching replies
     Scheduler schedule_;
-    PathsByType pathsByType_;
+    MirrorPaths paths_; ///< what to keep of each path, by service type (rebuilt with the map)
     std::set<std::string> watchedPaths_;
+    codec::Value scratch_;           ///< a kept value that has no place in ServiceState::values (reused)
+    std::string lastSender_;         ///< the unique name of the last signal's single-name sender
+    Tracked* lastTracked_ = nullptr; ///< its service (signals come in bursts); reset when names change
     std::map<std::pair<std::string, std::string>, WatchedRead> watchedValues_; ///< (service, path)
 };
 

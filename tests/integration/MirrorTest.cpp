@@ -232,6 +232,108 @@ TEST_CASE("signals from a connection that owns two names change only the service
 }
 
 namespace {
+/// One tank (instance 59) whose values the test sends by signal in every D-Bus type, in both of
+/// the emission styles of Venus services: ItemsChanged on "/" and PropertiesChanged on the path.
+class TypedTank {
+  public:
+    using Properties = std::map<std::string, sdbus::Variant>;
+    using Items = std::map<std::string, Properties>;
+    TypedTank() : connection_(sdbus::createSessionBusConnectionWithAddress(env("VMD_BUS"))) {
+        root_ = sdbus::createObject(*connection_, "/");
+        root_->registerMethod("GetItems").onInterface(kInterface).implementedAs([] {
+            return Items{{"/DeviceInstance", {{"Value", sdbus::Variant(std::int32_t{59})}}},
+                         {"/FluidType", {{"Value", sdbus::Variant(std::uint32_t{1})}}},
+                         {"/Level", {{"Value", sdbus::Variant(10.0)}}},
+                         {"/CustomName", {{"Value", sdbus::Variant(std::string("typed"))}}}};
+        });
+        root_->registerSignal("ItemsChanged").onInterface(kInterface).withParameters<Items>();
+        root_->finishRegistration();
+        for (const char* path : {"/FluidType", "/Level", "/CustomName"}) {
+            auto& object = objects_[path];
+            object = sdbus::createObject(*connection_, path);
+            object->registerSignal("PropertiesChanged").onInterface(kInterface).withParameters<Properties>();
+            object->finishRegistration();
+        }
+        connection_->requestName("com.victronenergy.tank.typed");
+    }
+    /// Sends one value: by ItemsChanged (among an unmapped path whose value is a struct, and with
+    /// Text before Value), or by PropertiesChanged.
+    void send(const std::string& path, const sdbus::Variant& value, bool batched) {
+        Properties change{{"Text", sdbus::Variant(std::string("text"))}, {"Value", value}};
+        if (batched) {
+            Items items{{"/Mgmt/Unmapped",
+                         {{"Value", sdbus::Variant(sdbus::Struct<std::int32_t, std::string>(1, "x"))}}},
+                        {path, change},
+                        {"/Zzz/Unmapped", {{"Value", sdbus::Variant(std::vector<std::string>{"a", "b"})}}}};
+            root_->emitSignal("ItemsChanged").onInterface(kInterface).withArguments(items);
+        } else {
+            objects_.at(path)->emitSignal("PropertiesChanged").onInterface(kInterface).withArguments(change);
+        }
+    }
+    bool serveUntil(const std::function<bool()>& condition) {
+        return eventually([&] {
+            while (connection_->processPendingRequest()) {
+            }
+            return condition();
+        });
+    }
+
+  private:
+    static constexpr const char* kInterface = "com.victronenergy.BusItem";
+    std::unique_ptr<sdbus::IConnection> connection_;
+    std::unique_ptr<sdbus::IObject> root_;
+    std::map<std::string, std::unique_ptr<sdbus::IObject>> objects_;
+};
+
+int word(Client& client, int address) {
+    auto r = client.read(59, address, 1);
+    return r.error ? -r.exceptionCode() : r.words[0];
+}
+} // namespace
+
+TEST_CASE("a value sent by signal in any D-Bus type reaches its register, in both emission styles",
+          "[site][churn]") {
+    TypedTank tank;
+    Client client;
+    REQUIRE(tank.serveUntil([&] { return word(client, 3003) == 1 && word(client, 3004) == 100; }));
+    const std::vector<std::pair<sdbus::Variant, int>> values = {
+        {sdbus::Variant(std::uint8_t{2}), 2},
+        {sdbus::Variant(true), 1},
+        {sdbus::Variant(std::int16_t{3}), 3},
+        {sdbus::Variant(std::uint16_t{4}), 4},
+        {sdbus::Variant(std::int32_t{5}), 5},
+        {sdbus::Variant(std::uint32_t{6}), 6},
+        {sdbus::Variant(std::int64_t{7}), 7},
+        {sdbus::Variant(std::uint64_t{8}), 8},
+        {sdbus::Variant(9.0), 9},
+        {sdbus::Variant(false), 0},
+        {sdbus::Variant(std::int32_t{11}), 11},
+    };
+    for (bool batched : {true, false})
+        for (const auto& [value, expected] : values) {
+            INFO((batched ? "ItemsChanged, " : "PropertiesChanged, ")
+                 << value.peekValueType() << " " << expected);
+            tank.send("/FluidType", value, batched);
+            CHECK(tank.serveUntil([&, expected = expected] { return word(client, 3003) == expected; }));
+        }
+    for (bool batched : {true, false}) {
+        INFO((batched ? "ItemsChanged" : "PropertiesChanged"));
+        tank.send("/Level", sdbus::Variant(42.5), batched);
+        CHECK(tank.serveUntil([&] { return word(client, 3004) == 425; }));
+        tank.send("/Level", sdbus::Variant(std::vector<std::int32_t>{}), batched); // invalid: not available
+        CHECK(tank.serveUntil([&] { return word(client, 3004) == 0; }));
+        tank.send("/Level", sdbus::Variant(12.5), batched);
+        CHECK(tank.serveUntil([&] { return word(client, 3004) == 125; }));
+        tank.send("/Level", sdbus::Variant(sdbus::ObjectPath("/x")), batched); // no number: not available
+        CHECK(tank.serveUntil([&] { return word(client, 3004) == 0; }));
+        for (const std::string name : {"a longer name, 16", "short"}) { // a string replaces a string
+            tank.send("/CustomName", sdbus::Variant(name), batched);
+            CHECK(tank.serveUntil([&] { return client.read(59, 3010, 8).words == text8(name); }));
+        }
+    }
+}
+
+namespace {
 /// The "writes ..." lines of the server log, in order.
 std::vector<std::string> switchLines() {
     return linesOf(env("VMD_SERVER_LOG"), "] writes ");

@@ -6,7 +6,9 @@ reach, end to end, each with the log line that names the deciding case:
 - the setting is decided on its number, not its text: 0.0 and -0.0 ("-0") are read-only; 0.4, the string
   "abc" and an invalid value are unknown: writes refused (exception 2), nothing sent;
 - the setting's read fails (GetValue answers an error, and there is no GetItems): unknown, writes
-  refused; the read is retried, and once it answers 1 writes are accepted.
+  refused; the read is retried, and once it answers 1 writes are accepted;
+- after a reload (SIGHUP; what the mirror keeps is rebuilt on the reload thread) the setting is still
+  watched: a settings service that publishes 0 refuses writes.
 
 One site (tests/integration/scenarios/gx-no-settings.yaml: system and a Multi at unit 246) and one
 daemon; each row brings a settings service of its own and takes it away again.
@@ -14,6 +16,8 @@ daemon; each row brings a settings service of its own and takes it away again.
 Usage: gx_switch_rows_test.py BUILD_DIR
 """
 import os
+import re
+import signal
 import sys
 
 from sitelib import SOURCE, Checks, Connection, Site, wait_for
@@ -57,7 +61,7 @@ ROWS = (
 
 with Site(BUILD, prefix="vmd-gxswitch.") as site:
     site.start_sim(BASE)
-    _, port = site.start_server()
+    server, port = site.start_server()
     c = Connection(port)
     log = lambda: site.text("server.log")
     check(wait_for(lambda: "writes enabled: no com.victronenergy.settings on this bus" in log(), 10),
@@ -112,6 +116,18 @@ with Site(BUILD, prefix="vmd-gxswitch.") as site:
                                                    "/Settings/ModbusServer/ReadWrite failed")
     check(reads >= 2, "%s: ... after the load's read and at least one retry failed (%d failed reads)" % (name, reads))
     write_checked(name + ", once read as 1", ENABLED)
+    take_away(proc, n)
+
+    name = "after a reload, the setting 0"
+    start = len(log())
+    server.send_signal(signal.SIGHUP)
+    check(wait_for(lambda: re.search(r"reload: map \d+ registers: 0 added, 0 removed", log()[start:]), 20),
+          "%s: the reload is applied" % name)
+    n += 1
+    proc = settings_service(n, "", setting("0", "i"))
+    refused = "writes refused by the GX setting %s = 0" % SETTING
+    check(wait_for(lambda: refused in log()[start:], 10), "%s: the log says '%s'" % (name, refused))
+    write_checked(name, REFUSED)
     take_away(proc, n)
     c.close()
 

@@ -25,7 +25,10 @@ const char* usage() {
            "                   [--mix NAME | --request FC:UNIT:ADDR:COUNT[:VALUE]...] [--pid PID]\n"
            "                   [--ceiling] [--json] [--max-requests N] [--timeout SECONDS] [--hostile N]\n"
            "                   [--hostile-kind drip|churn|flood]\n"
-           "                   [--tls-cert PEM --tls-key PEM --tls-ca PEM] [--help]\n"
+           "                   [--tls-cert PEM --tls-key PEM --tls-ca PEM]\n"
+           "                   [--mirror --pid PID [--bus-pid PID] [--churn-count FILE] [--alloc-count "
+           "FILE]]\n"
+           "                   [--help]\n"
            "  --host         server address (default 127.0.0.1)\n"
            "  --port         server port (default 502)\n"
            "  --connections  clients, one thread and one TCP connection each (default 16); 0 with --pid\n"
@@ -52,7 +55,12 @@ const char* usage() {
            "                 as soon as the server closes them; flood: they pipeline reads as fast as\n"
            "                 they are answered, from 127.0.7.9-12 (both: a server on the loopback);\n"
            "                 drip (default): as described for --hostile\n"
-           "Exit codes: 0 done, 1 cannot connect, 2 bad arguments.\n";
+           "  --mirror       no Modbus client: the cost of mirroring the bus over --duration: the CPU time\n"
+           "                 and wake-ups of --pid and of --bus-pid (the dbus-daemon), per 1,000 value\n"
+           "                 changes counted by venus-sim --churn --churn-count FILE, and with\n"
+           "                 --alloc-count FILE the server's heap allocations per change (the server run\n"
+           "                 with LD_PRELOAD=libvmd-alloccount.so VMD_ALLOC_COUNT_FILE=FILE)\n"
+           "Exit codes: 0 done, 1 cannot connect (or a count file unreadable), 2 bad arguments.\n";
 }
 
 BenchOptions parseOptions(int argc, char** argv) {
@@ -103,6 +111,15 @@ BenchOptions parseOptions(int argc, char** argv) {
             o.custom.push_back(*request);
         } else if (arg == "--pid") {
             o.pid = static_cast<pid_t>(number<int>(arg, value(), 1, 1 << 30));
+        } else if (arg == "--mirror") {
+            flag();
+            o.mirror = true;
+        } else if (arg == "--bus-pid") {
+            o.busPid = static_cast<pid_t>(number<int>(arg, value(), 1, 1 << 30));
+        } else if (arg == "--churn-count") {
+            o.churnCount = value();
+        } else if (arg == "--alloc-count") {
+            o.allocCount = value();
         } else if (arg == "--ceiling") {
             flag();
             o.ceiling = true;
@@ -136,6 +153,12 @@ BenchOptions parseOptions(int argc, char** argv) {
     if (o.hostile && o.ceiling)
         throw UsageError("--hostile measures the server at --port: not with --ceiling");
     if (o.hostile && o.connections == 0) throw UsageError("--hostile needs at least one measured connection");
+    if (!o.mirror && (o.busPid || !o.churnCount.empty() || !o.allocCount.empty()))
+        throw UsageError("--bus-pid, --churn-count and --alloc-count go with --mirror");
+    if (o.mirror && !o.pid) throw UsageError("--mirror watches a server: it needs --pid");
+    if (o.mirror && (o.ceiling || o.hostile || !o.tlsCert.empty() || mixGiven || !o.custom.empty()))
+        throw UsageError(
+            "--mirror runs no Modbus client: not with --ceiling, --hostile, --tls-*, --mix or --request");
     if (mixGiven && !o.custom.empty()) throw UsageError("--mix and --request exclude each other");
     if (o.connections == 0 && !o.pid)
         throw UsageError("--connections 0 only watches a server: it needs --pid");

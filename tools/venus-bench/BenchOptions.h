@@ -34,6 +34,10 @@ struct BenchOptions {
     std::string tlsCert; ///< --tls-cert: Modbus/TCP Security with this client certificate
     std::string tlsKey;
     std::string tlsCa;
+    bool mirror = false;              ///< --mirror: the cost of mirroring (MirrorWatch.h)
+    std::optional<pid_t> busPid;      ///< --bus-pid: the dbus-daemon, measured beside the server
+    std::string churnCount;           ///< --churn-count: venus-sim's count file
+    std::string allocCount;           ///< --alloc-count: the server's libvmd-alloccount.so file
     unsigned hostile = 0;             ///< --hostile: hostile connections kept at work during a second run
     std::string hostileKind = "drip"; ///< --hostile-kind: drip, churn or flood (HostileClients.h)
     bool help = false;

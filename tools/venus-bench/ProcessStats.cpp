@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -54,6 +55,23 @@ std::optional<ProcessSample> sampleProcess(pid_t pid) {
     } catch (const std::exception&) { // std::stoull on something unexpected
         return std::nullopt;
     }
+    return sample;
+}
+
+std::optional<SchedSample> sampleSched(pid_t pid) {
+    SchedSample sample;
+    std::error_code error;
+    bool any = false;
+    for (const auto& task :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", error)) {
+        std::ifstream in(task.path() / "schedstat");
+        std::uint64_t cpu = 0, waiting = 0, runs = 0;  // proc(5): run time, wait time (ns), timeslices
+        if (!(in >> cpu >> waiting >> runs)) continue; // a thread that just ended
+        sample.cpuNanoseconds += cpu;
+        sample.runs += runs;
+        any = true;
+    }
+    if (error || !any) return std::nullopt;
     return sample;
 }
 

@@ -18,4 +18,13 @@ struct ProcessSample {
 /// Reads both files; nullopt if the process does not exist or the files cannot be parsed.
 [[nodiscard]] std::optional<ProcessSample> sampleProcess(pid_t pid);
 
+/// The scheduler's account of a process, summed over its threads (/proc/PID/task/*/schedstat): CPU
+/// time in nanoseconds (finer than the clock ticks of /proc/PID/stat) and how many times a thread was
+/// put on a CPU (each wake-up is one).
+struct SchedSample {
+    std::uint64_t cpuNanoseconds = 0;
+    std::uint64_t runs = 0;
+};
+[[nodiscard]] std::optional<SchedSample> sampleSched(pid_t pid);
+
 } // namespace vmd::bench

@@ -5,6 +5,7 @@
 #include "CeilingServer.h"
 #include "HostileClients.h"
 #include "LoadRunner.h"
+#include "MirrorWatch.h"
 #include "ProcessStats.h"
 #include "Report.h"
 
@@ -123,12 +124,30 @@ std::string hostPort(const std::string& host, std::uint16_t port) {
     return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+int runMirror(const BenchOptions& options) {
+    try {
+        auto report = watchMirror(
+            {*options.pid, options.busPid, options.churnCount, options.allocCount, options.durationSeconds});
+        if (options.json)
+            printMirrorJson(report, std::cout);
+        else
+            printMirrorText(report, std::cout);
+    } catch (const MirrorError& e) {
+        std::cerr << "venus-bench: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
+
 int run(int argc, char** argv) {
     BenchOptions options;
     try {
         options = parseOptions(argc, argv);
         if (options.pid && !sampleProcess(*options.pid))
             throw UsageError("--pid " + std::to_string(*options.pid) +
+                             ": no such process (or /proc unreadable)");
+        if (options.busPid && !sampleProcess(*options.busPid))
+            throw UsageError("--bus-pid " + std::to_string(*options.busPid) +
                              ": no such process (or /proc unreadable)");
     } catch (const UsageError& e) {
         std::cerr << "venus-bench: " << e.what() << "\n" << usage();
@@ -139,6 +158,7 @@ int run(int argc, char** argv) {
         return 0;
     }
     std::signal(SIGPIPE, SIG_IGN);
+    if (options.mirror) return runMirror(options);
 
     const Mix mix = selectedMix(options);
     Report report{mix.name, mix.description, options.connections, options.durationSeconds, {}, {}, {}, {}};

@@ -355,6 +355,43 @@ std::string SimService::type() const {
     return spec_.name.substr(second + 1, third == std::string::npos ? third : third - second - 1);
 }
 
+std::vector<std::size_t> SimService::churnable() const {
+    std::vector<std::size_t> result;
+    for (std::size_t i = 0; i < items_.size(); ++i)
+        if (items_[i].spec.type != 's' && items_[i].spec.path != "/DeviceInstance" && items_[i].spec.value &&
+            convertScalar(*items_[i].spec.value, 'd'))
+            result.push_back(i);
+    return result;
+}
+
+std::size_t SimService::churn(const std::vector<std::size_t>& items, Emission emission) {
+    ItemsDict all;
+    std::size_t signals = 0;
+    for (std::size_t index : items) {
+        Item& item = items_.at(index);
+        const double base = std::get<double>(*convertScalar(*item.spec.value, 'd'));
+        item.churned = !item.churned;
+        Value next = item.spec.value;
+        if (item.churned) { // one step up, or down where the type ends
+            auto up = convertScalar(Scalar{base + 1}, item.spec.type);
+            next = up ? up : convertScalar(Scalar{base - 1}, item.spec.type);
+        }
+        item.value = std::move(next);
+        ItemDict dict = itemDict(item.spec.type, item.value);
+        if (emission == Emission::PropertiesChanged) {
+            item.object->emitSignal("PropertiesChanged").onInterface(kBusItemInterface).withArguments(dict);
+            ++signals;
+        } else {
+            all.emplace(item.spec.path, std::move(dict));
+        }
+    }
+    if (emission == Emission::ItemsChanged && !all.empty()) {
+        root_->emitSignal("ItemsChanged").onInterface(kBusItemInterface).withArguments(all);
+        ++signals;
+    }
+    return signals;
+}
+
 void SimService::emitChanges(const std::vector<const Item*>& changed) {
     ItemsDict all;
     for (const Item* item : changed) {

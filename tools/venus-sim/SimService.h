@@ -41,6 +41,19 @@ class SimService {
     /// The service type: the third part of the bus name.
     [[nodiscard]] std::string type() const;
 
+    /// How a service publishes the changes of one churn step (venus-sim --churn).
+    enum class Emission {
+        ItemsChanged,     ///< one ItemsChanged on "/" for all of them, no PropertiesChanged
+        PropertiesChanged ///< one PropertiesChanged per path, no ItemsChanged
+    };
+    /// The paths --churn may change: numeric, with a valid value, not /DeviceInstance (indices for churn()).
+    [[nodiscard]] std::vector<std::size_t> churnable() const;
+    /// Whether the service can emit ItemsChanged (it offers GetItems).
+    [[nodiscard]] bool emitsItemsChanged() const { return spec_.getItems; }
+    /// Changes each of `items` (churnable() indices: between its scenario value and one step beside it)
+    /// and publishes the changes as `emission` says. Returns the number of signals emitted.
+    std::size_t churn(const std::vector<std::size_t>& items, Emission emission);
+
     /// Sends the delayed replies and does the scheduled actions that are due.
     void runDue(std::chrono::steady_clock::time_point now);
     /// When runDue() has something to do next, if anything.
@@ -54,6 +67,7 @@ class SimService {
         PathSpec spec;
         Value value;
         std::unique_ptr<sdbus::IObject> object;
+        bool churned = false; ///< --churn: away from the scenario value (the next churn goes back)
     };
 
     void registerItem(Item& item);

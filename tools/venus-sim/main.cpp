@@ -1,5 +1,6 @@
 // venus-sim: simulates the D-Bus services of a Venus OS GX device from a YAML scenario.
 
+#include "Churn.h"
 #include "EssModel.h"
 #include "Scenario.h"
 #include "SimService.h"
@@ -33,13 +34,20 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: venus-sim [--bus session|system|ADDRESS] [--private] [--scenario FILE]\n"
-    "                 [--only SERVICE_NAME]... [--log-level LEVEL] [--help]\n"
+    "                 [--only SERVICE_NAME]... [--churn N [--churn-count FILE] | --still] [--log-level "
+    "LEVEL] [--help]\n"
     "  --bus        bus to publish on (default session); ADDRESS like unix:path=/tmp/bus\n"
-    "  --private    start a private dbus-daemon and print DBUS_ADDRESS=<address>\n"
+    "  --private    start a private dbus-daemon and print DBUS_ADDRESS=<address> and DBUS_PID=<pid>\n"
     "  --scenario   scenario YAML: a file, or the name of an installed one (ess-site.yaml,\n"
     "               switches.yaml ...: in <prefix>/share/venus-modbusd/scenarios; in\n"
     "               tools/venus-sim/scenarios when run from the build tree) (default ess-site.yaml)\n"
     "  --only       publish only this service of the scenario (repeatable)\n"
+    "  --churn      N value changes a second over every numeric path of every service, instead of\n"
+    "               the scenario's walks, once per tick-ms: half the services batch a tick's changes\n"
+    "               into one ItemsChanged, half emit one PropertiesChanged per path\n"
+    "  --churn-count  keep the churn's counts in FILE, one line: changes C items-changed I\n"
+    "               properties-changed P (also printed on stop)\n"
+    "  --still      no value ever changes: no walks, no plant model (a bus with no traffic)\n"
     "  --log-level  trace|debug|info|warn|error|critical|off (default info)\n";
 
 struct UsageError : std::runtime_error {
@@ -54,6 +62,9 @@ struct Options {
     bool privateBus = false;
     std::string scenario = core::dataDir().scenarios + "/ess-site.yaml";
     std::vector<std::string> only;
+    double churn = 0;       ///< --churn: value changes a second, 0 = off
+    std::string churnCount; ///< --churn-count FILE
+    bool still = false;     ///< --still: nothing changes by itself
     spdlog::level::level_enum logLevel = spdlog::level::info;
     bool help = false;
 };
@@ -83,9 +94,22 @@ Options parseArgs(int argc, char** argv) {
             o.scenario = core::scenarioFile(name, core::dataDir().scenarios);
             if (!std::filesystem::exists(o.scenario))
                 throw UsageError("no scenario file '" + name + "' here nor in " + core::dataDir().scenarios);
-        }
-        else if (arg == "--only")
+        } else if (arg == "--only")
             o.only.push_back(value());
+        else if (arg == "--churn") {
+            const std::string text = value();
+            std::size_t used = 0;
+            try {
+                o.churn = std::stod(text, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            if (used != text.size() || !(o.churn > 0) || o.churn > 1e6)
+                throw UsageError("--churn " + text + ": not a number of changes a second (0 < N <= 1000000)");
+        } else if (arg == "--churn-count")
+            o.churnCount = value();
+        else if (arg == "--still")
+            o.still = true;
         else if (arg == "--log-level") {
             const std::string name = value();
             o.logLevel = spdlog::level::from_str(name);
@@ -95,6 +119,8 @@ Options parseArgs(int argc, char** argv) {
             throw UsageError("unknown argument '" + arg + "'");
     }
     if (o.bus.empty()) throw UsageError("--bus needs a value");
+    if (!o.churnCount.empty() && o.churn <= 0) throw UsageError("--churn-count needs --churn");
+    if (o.still && o.churn > 0) throw UsageError("--still and --churn exclude each other");
     return o;
 }
 
@@ -164,6 +190,7 @@ class PrivateBus {
         }
     }
     const std::string& address() const { return address_; }
+    pid_t pid() const { return pid_; }
 
   private:
     pid_t pid_ = -1;
@@ -188,6 +215,7 @@ int serve(const Scenario& scenario, const Options& options, int signalFd) {
         privateBus.emplace();
         bus = privateBus->address();
         printLine("DBUS_ADDRESS=" + bus);
+        printLine("DBUS_PID=" + std::to_string(privateBus->pid()));
     }
 
     std::vector<std::unique_ptr<SimService>> services;
@@ -199,12 +227,23 @@ int serve(const Scenario& scenario, const Options& options, int signalFd) {
         services.back()->publish();
     }
     std::optional<EssModel> model;
-    if (scenario.essModel) {
+    if (options.still) walking = false;
+    if (scenario.essModel && !options.still) {
         std::vector<SimService*> raw;
         for (auto& s : services)
             raw.push_back(s.get());
         model.emplace(*scenario.essModel, raw);
         walking = true;
+    }
+    std::optional<Churn> churn;
+    if (options.churn > 0) {
+        std::vector<SimService*> raw;
+        for (auto& s : services)
+            raw.push_back(s.get());
+        churn.emplace(raw, options.churn, options.churnCount);
+        walking = true;
+        spdlog::info("churn: {} changes a second over {} paths, every {} ms", options.churn, churn->paths(),
+                     scenario.tickMs);
     }
     printLine("venus-sim: " + std::to_string(services.size()) + " services ready");
 
@@ -220,8 +259,11 @@ int serve(const Scenario& scenario, const Options& options, int signalFd) {
             s->runDue(Clock::now());
         const auto now = Clock::now();
         if (walking && now >= nextTick) {
-            for (auto& s : services)
-                s->tick();
+            if (churn)
+                churn->tick(tick);
+            else
+                for (auto& s : services)
+                    s->tick();
             if (model) model->tick(static_cast<double>(scenario.tickMs) / 1000.0);
             nextTick += tick;
             if (nextTick <= now) nextTick = now + tick; // fell behind: skip, do not burst
@@ -256,6 +298,7 @@ int serve(const Scenario& scenario, const Options& options, int signalFd) {
             signalfd_siginfo info{};
             if (::read(signalFd, &info, sizeof info) == static_cast<ssize_t>(sizeof info))
                 spdlog::info("signal {} received, stopping", info.ssi_signo);
+            if (churn) printLine("CHURN " + Churn::countLine(churn->counts()));
             return 0;
         }
     }
