@@ -41,7 +41,10 @@ if MODE == "arguments":
     expect(["--hostile", "0"], 2, "--hostile '0'")
     expect(["--hostile", "5", "--ceiling"], 2, "--hostile measures the server at --port: not with --ceiling")
     expect(["--hostile", "5", "--connections", "0", "--pid", "1"], 2, "--hostile needs at least one measured")
-    expect(["--hostile", "5", "--hostile-kind", "storm"], 2, "--hostile-kind must be drip, churn or flood, not 'storm'")
+    expect(["--hostile", "5", "--hostile-kind", "storm"], 2,
+           "--hostile-kind must be drip, churn, flood or reload, not 'storm'")
+    expect(["--hostile", "5", "--hostile-kind", "reload"], 2,
+           "--hostile-kind reload sends --hostile N SIGHUPs to the server: it needs --hostile and --pid")
     expect(["--json=yes"], 2, "--json takes no value")
     expect(["--port", "1502", "--pid", "999999999"], 2, "--pid")
     out = run(["--help"])

@@ -105,6 +105,25 @@ with sitelib.Site(BUILD) as site:
                     check(hostile["bytes_sent"] > 12 * 1000, "flood: they sent requests (%s)" % hostile)
             except (json.JSONDecodeError, KeyError, TypeError) as e:
                 check(False, "%s: JSON output with hostile and hostile_clients (%r)" % (kind, e))
+        # Issue 24: a SIGHUP burst (20 over the 1.5 s run, one every 75 ms: faster than a reload reads
+        # its files under the sanitizers) against a server of its own. Every request is answered, the
+        # server reloaded, and the SIGHUPs that came during a reload were coalesced, not lost.
+        fresh, fresh_port = site.start_server(log="reload.log")
+        out = bench("reload", fresh_port, fresh.pid, "--json", "--hostile-kind", "reload", hostile=20)
+        try:
+            result = json.loads(out)
+            busy, hostile = result["hostile"], result["hostile_clients"]
+            check(busy["requests"] > 0 and busy["transport_errors"] == 0 and busy["reconnects"] == 0,
+                  "reload: the measured clients are answered throughout (%s)" % busy)
+            check_latency(busy, "reload")
+            check(hostile["reloads"] == 20 and hostile["connections"] == 0,
+                  "reload: 20 SIGHUPs sent, no hostile connection (%s)" % hostile)
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            check(False, "reload: JSON output with hostile and hostile_clients (%r)" % (e,))
+        log = site.text("reload.log")
+        check(sitelib.wait_for(lambda: "reload: map" in site.text("reload.log") or None, timeout=30) is not None
+              or "reloading on SIGHUP" in log, "reload: the server reloaded (reload.log)")
+        check(fresh.poll() is None, "reload: the server is still running")
         check(proc.poll() is None, "the server is still running")
     except Exception as e:  # a crash is a failure with the server log beside it
         check(False, "%r" % e)

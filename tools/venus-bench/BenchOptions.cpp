@@ -24,7 +24,7 @@ const char* usage() {
     return "usage: venus-bench [--host HOST] [--port PORT] [--connections N] [--duration SECONDS]\n"
            "                   [--mix NAME | --request FC:UNIT:ADDR:COUNT[:VALUE]...] [--pid PID]\n"
            "                   [--ceiling] [--json] [--max-requests N] [--timeout SECONDS] [--hostile N]\n"
-           "                   [--hostile-kind drip|churn|flood]\n"
+           "                   [--hostile-kind drip|churn|flood|reload]\n"
            "                   [--tls-cert PEM --tls-key PEM --tls-ca PEM]\n"
            "                   [--mirror --pid PID [--bus-pid PID] [--churn-count FILE] [--alloc-count "
            "FILE]]\n"
@@ -54,6 +54,8 @@ const char* usage() {
            "  --hostile-kind churn: the hostile connections are silent, from 127.0.7.1-4, and reconnect\n"
            "                 as soon as the server closes them; flood: they pipeline reads as fast as\n"
            "                 they are answered, from 127.0.7.9-12 (both: a server on the loopback);\n"
+           "                 reload: no connections; N SIGHUPs sent to --pid, evenly spread over the\n"
+           "                 run (--duration 1 --hostile 50: one every 20 ms; --duration 10: every 200 ms)\n"
            "                 drip (default): as described for --hostile\n"
            "  --mirror       no Modbus client: the cost of mirroring the bus over --duration: the CPU time\n"
            "                 and wake-ups of --pid and of --bus-pid (the dbus-daemon), per 1,000 value\n"
@@ -138,8 +140,10 @@ BenchOptions parseOptions(int argc, char** argv) {
             o.hostile = number<unsigned>(arg, value(), 1, kMaxConnections);
         else if (arg == "--hostile-kind") {
             o.hostileKind = value();
-            if (o.hostileKind != "drip" && o.hostileKind != "churn" && o.hostileKind != "flood")
-                throw UsageError("--hostile-kind must be drip, churn or flood, not '" + o.hostileKind + "'");
+            if (o.hostileKind != "drip" && o.hostileKind != "churn" && o.hostileKind != "flood" &&
+                o.hostileKind != "reload")
+                throw UsageError("--hostile-kind must be drip, churn, flood or reload, not '" +
+                                 o.hostileKind + "'");
         } else if (arg == "--timeout")
             o.timeoutSeconds = number<double>(arg, value(), 0.001, 60);
         else
@@ -153,6 +157,9 @@ BenchOptions parseOptions(int argc, char** argv) {
     if (o.hostile && o.ceiling)
         throw UsageError("--hostile measures the server at --port: not with --ceiling");
     if (o.hostile && o.connections == 0) throw UsageError("--hostile needs at least one measured connection");
+    if (o.hostileKind == "reload" && (!o.hostile || !o.pid))
+        throw UsageError(
+            "--hostile-kind reload sends --hostile N SIGHUPs to the server: it needs --hostile and --pid");
     if (!o.mirror && (o.busPid || !o.churnCount.empty() || !o.allocCount.empty()))
         throw UsageError("--bus-pid, --churn-count and --alloc-count go with --mirror");
     if (o.mirror && !o.pid) throw UsageError("--mirror watches a server: it needs --pid");

@@ -35,6 +35,8 @@ struct HostileCounts {
     std::uint64_t closedByServer = 0;
     std::uint64_t bytesSent = 0;
     bool tls = false;
+    unsigned reloads = 0;                        ///< --hostile-kind reload: SIGHUPs sent (no connections)
+    std::chrono::microseconds reloadInterval{0}; ///< ... one every this long
 };
 
 class HostileClients {

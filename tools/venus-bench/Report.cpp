@@ -133,12 +133,13 @@ std::string hostileJson(const HostileCounts& h) {
            ", \"stalled\": " + std::to_string(h.stalled) + ", \"churn\": " + std::to_string(h.churn) +
            ", \"flood\": " + std::to_string(h.flood) + ", \"connects\": " + std::to_string(h.connects) +
            ", \"closed_by_server\": " + std::to_string(h.closedByServer) +
-           ", \"bytes_sent\": " + std::to_string(h.bytesSent) + "}";
+           ", \"bytes_sent\": " + std::to_string(h.bytesSent) +
+           ", \"reloads\": " + std::to_string(h.reloads) +
+           ", \"reload_interval_ms\": " + fixed(static_cast<double>(h.reloadInterval.count()) / 1000.0, 3) +
+           "}";
 }
 
-void printHostile(const Report& report, std::ostream& out) {
-    const auto& h = report.hostileCounts;
-    printRun(*report.hostile, out);
+void printHostileConnections(const HostileCounts& h, std::ostream& out) {
     out << "  hostile      " << h.connections << " connections: ";
     if (h.churn)
         out << h.churn << " silent from 127.0.7.1-4, reopened at once when closed (eviction churn)";
@@ -150,13 +151,23 @@ void printHostile(const Report& report, std::ostream& out) {
                       : std::string(" drip-feeding an MBAP frame"));
     out << "; " << h.connects << " opened, " << h.closedByServer << " closed by the server, " << h.bytesSent
         << " bytes sent\n";
+}
+
+void printHostile(const Report& report, std::ostream& out) {
+    const auto& h = report.hostileCounts;
+    printRun(*report.hostile, out);
+    if (h.reloads)
+        out << "  hostile      " << h.reloads << " SIGHUPs (reload requests), one every "
+            << fixed(static_cast<double>(h.reloadInterval.count()) / 1000.0) << " ms\n";
+    else
+        printHostileConnections(h, out);
     if (!report.target || !report.target->result.all->count() || !report.hostile->result.all->count()) return;
     const auto& quiet = *report.target->result.all;
     const auto& busy = *report.hostile->result.all;
-    out << "isolation, latency us alone -> with hostile connections: p50 " << fixed(us(quiet.quantileNs(0.5)))
-        << " -> " << fixed(us(busy.quantileNs(0.5))) << ", p99 " << fixed(us(quiet.quantileNs(0.99)))
-        << " -> " << fixed(us(busy.quantileNs(0.99))) << ", max " << fixed(us(quiet.maxNs())) << " -> "
-        << fixed(us(busy.maxNs())) << "\n";
+    out << "isolation, latency us alone -> with hostile " << (h.reloads ? "reloads" : "connections")
+        << ": p50 " << fixed(us(quiet.quantileNs(0.5))) << " -> " << fixed(us(busy.quantileNs(0.5)))
+        << ", p99 " << fixed(us(quiet.quantileNs(0.99))) << " -> " << fixed(us(busy.quantileNs(0.99)))
+        << ", max " << fixed(us(quiet.maxNs())) << " -> " << fixed(us(busy.maxNs())) << "\n";
 }
 
 } // namespace

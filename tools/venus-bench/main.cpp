@@ -7,6 +7,7 @@
 #include "LoadRunner.h"
 #include "MirrorWatch.h"
 #include "ProcessStats.h"
+#include "ReloadBurst.h"
 #include "Report.h"
 
 #include <unistd.h>
@@ -80,6 +81,14 @@ class HostileWatch : public LoadHooks {
         : options_(options), tls_(tls), watch_(watch) {}
 
     void started() override {
+        if (options_.hostileKind == "reload") { // SIGHUPs spread evenly over the run
+            const auto interval = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::duration<double>(options_.durationSeconds / options_.hostile));
+            counts_.reloadInterval = interval;
+            watch_.started();
+            reloads_ = std::make_unique<ReloadBurst>(*options_.pid, options_.hostile, interval);
+            return;
+        }
         try { // thrown here, the error would leave the client threads waiting for the start
             const auto mix = options_.hostileKind == "churn"   ? HostileMix::Churn
                              : options_.hostileKind == "flood" ? HostileMix::Flood
@@ -96,6 +105,10 @@ class HostileWatch : public LoadHooks {
     void finished() override {
         watch_.finished();
         if (clients_) counts_ = clients_->stop();
+        if (reloads_) {
+            counts_.reloads = reloads_->stop();
+            if (reloads_->failed()) error_ = "--hostile-kind reload: cannot signal the server (gone?)";
+        }
     }
     [[nodiscard]] const HostileCounts& counts() const { return counts_; }
     [[nodiscard]] const std::string& error() const { return error_; }
@@ -105,6 +118,7 @@ class HostileWatch : public LoadHooks {
     const TlsClientContext* tls_;
     ServerWatch& watch_;
     std::unique_ptr<HostileClients> clients_;
+    std::unique_ptr<ReloadBurst> reloads_;
     HostileCounts counts_;
     std::string error_;
 };
@@ -200,7 +214,9 @@ int run(int argc, char** argv) {
                 auto hostileResult = runLoad(settings, mix, hostile);
                 if (!hostile.error().empty()) throw std::runtime_error(hostile.error());
                 report.hostile = RunReport{
-                    "target with " + std::to_string(options.hostile) + " hostile connections",
+                    options.hostileKind == "reload"
+                        ? "target during " + std::to_string(options.hostile) + " SIGHUPs (reloads)"
+                        : "target with " + std::to_string(options.hostile) + " hostile connections",
                     hostPort(options.host, options.port), std::move(hostileResult), hostileWatch.usage()};
                 report.hostileCounts = hostile.counts();
             }
