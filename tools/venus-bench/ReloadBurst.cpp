@@ -12,15 +12,21 @@ ReloadBurst::~ReloadBurst() {
 }
 
 unsigned ReloadBurst::stop() {
-    stop_ = true;
+    {
+        std::lock_guard lock(mutex_);
+        stop_ = true;
+    }
+    wake_.notify_one();
     if (thread_.joinable()) thread_.join();
     return sent_;
 }
 
 void ReloadBurst::run(pid_t pid, unsigned count, std::chrono::microseconds interval) {
     auto next = std::chrono::steady_clock::now();
-    for (unsigned i = 0; i < count && !stop_; ++i) {
-        std::this_thread::sleep_until(next); // the pace is kept from the start, not from each send
+    std::unique_lock lock(mutex_);
+    for (unsigned i = 0; i < count; ++i) {
+        // The pace is kept from the start, not from each send.
+        if (wake_.wait_until(lock, next, [this] { return stop_; })) return;
         next += interval;
         if (::kill(pid, SIGHUP) != 0) {
             failed_ = true;

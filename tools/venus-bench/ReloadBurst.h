@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 namespace vmd::bench {
@@ -19,7 +21,7 @@ class ReloadBurst {
     ReloadBurst(const ReloadBurst&) = delete;
     ReloadBurst& operator=(const ReloadBurst&) = delete;
 
-    /// Stops the thread (early if the run ended first); returns how many SIGHUPs were sent.
+    /// Stops the thread at once (early if the run ended first); returns how many SIGHUPs were sent.
     unsigned stop();
     /// Whether a kill() failed (the server gone): the run's figures then mean nothing.
     [[nodiscard]] bool failed() const { return failed_; }
@@ -27,7 +29,9 @@ class ReloadBurst {
   private:
     void run(pid_t pid, unsigned count, std::chrono::microseconds interval);
 
-    std::atomic<bool> stop_{false};
+    std::mutex mutex_;
+    std::condition_variable wake_; ///< stop() ends the wait for the next SIGHUP
+    bool stop_ = false;            ///< under mutex_
     std::atomic<unsigned> sent_{0};
     std::atomic<bool> failed_{false};
     std::thread thread_;

@@ -1,5 +1,6 @@
 #include "Report.h"
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -127,6 +128,10 @@ std::string runJson(const RunReport& run) {
            ", \"write_latency_us\": " + latencyJson(*r.writes) + ", \"server\": " + server + "}";
 }
 
+double reloadIntervalMs(const HostileCounts& h) {
+    return std::chrono::duration<double, std::milli>(h.reloadInterval).count();
+}
+
 std::string hostileJson(const HostileCounts& h) {
     return "{\"connections\": " + std::to_string(h.connections) + ", \"tls\": " + (h.tls ? "true" : "false") +
            ", \"half_open\": " + std::to_string(h.halfOpen) + ", \"drip\": " + std::to_string(h.drip) +
@@ -135,8 +140,7 @@ std::string hostileJson(const HostileCounts& h) {
            ", \"closed_by_server\": " + std::to_string(h.closedByServer) +
            ", \"bytes_sent\": " + std::to_string(h.bytesSent) +
            ", \"reloads\": " + std::to_string(h.reloads) +
-           ", \"reload_interval_ms\": " + fixed(static_cast<double>(h.reloadInterval.count()) / 1000.0, 3) +
-           "}";
+           ", \"reload_interval_ms\": " + fixed(reloadIntervalMs(h), 3) + "}";
 }
 
 void printHostileConnections(const HostileCounts& h, std::ostream& out) {
@@ -158,7 +162,7 @@ void printHostile(const Report& report, std::ostream& out) {
     printRun(*report.hostile, out);
     if (h.reloads)
         out << "  hostile      " << h.reloads << " SIGHUPs (reload requests), one every "
-            << fixed(static_cast<double>(h.reloadInterval.count()) / 1000.0) << " ms\n";
+            << fixed(reloadIntervalMs(h)) << " ms\n";
     else
         printHostileConnections(h, out);
     if (!report.target || !report.target->result.all->count() || !report.hostile->result.all->count()) return;
