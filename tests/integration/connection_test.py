@@ -59,7 +59,8 @@ def write_pdu(address, value):
 
 
 raw = RawMbap(resets_close=True, close_wait=30.0)
-read_reply, request, closed_by_server = raw.read_reply, raw.request, raw.closed_by_server
+read_reply, read_replies = raw.read_reply, raw.read_replies
+request, closed_by_server = raw.request, raw.closed_by_server
 
 
 def connect(port, source="127.0.0.1", timeout=30.0, rcvbuf=None):
@@ -174,15 +175,11 @@ def slow_reader():
         thread.start()
         # The slow part: nothing is read for four frame timeouts (the server checks every second).
         time.sleep(4.0)
-        tids = []
-        for _ in range(total):
-            reply = read_reply(s)
-            if reply is None:
-                break
-            tids.append(reply[0])
-            if reply[2][:2] != b"\x03\xc8":
-                check(False, "reply %d is a read of 100 registers (got %s)" % (reply[0], reply[2][:2].hex()))
-                break
+        replies = read_replies(s, total)
+        tids = [reply[0] for reply in replies]
+        wrong = next((reply for reply in replies if reply[2][:2] != b"\x03\xc8"), None)
+        if wrong is not None:
+            check(False, "reply %d is a read of 100 registers (got %s)" % (wrong[0], wrong[2][:2].hex()))
         thread.join(timeout=60)
         check(not errors, "the whole burst could be sent (%s)" % errors)
         check(len(tids) == total, "a slow reader gets every one of %d replies (got %d)" % (total, len(tids)))
@@ -744,12 +741,7 @@ def idle_backpressure():
         sender = threading.Thread(target=lambda: s.sendall(burst), daemon=True)
         sender.start()
         time.sleep(5.0)  # twice the idle timeout, with the sweep's second to spare
-        tids = []
-        for _ in range(total):
-            reply = read_reply(s)
-            if reply is None:
-                break
-            tids.append(reply[0])
+        tids = [reply[0] for reply in read_replies(s, total)]
         sender.join(timeout=60)
         check(len(tids) == total, "a reader that paused 5 s under back-pressure gets every one of %d replies (%d)"
               % (total, len(tids)))

@@ -306,6 +306,16 @@ class RawMbap:
             return None
         return None if body is None else (tid, unit, body)
 
+    def read_replies(self, s, count):
+        """Up to `count` replies in the order they come, fewer when the server closes first."""
+        replies = []
+        while len(replies) < count:
+            reply = self.read_reply(s)
+            if reply is None:
+                break
+            replies.append(reply)
+        return replies
+
     def request(self, s, unit, pdu, tid=1):
         """Sends one request and returns read_reply()."""
         s.sendall(frame(tid, unit, pdu))
